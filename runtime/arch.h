@@ -1,0 +1,55 @@
+/*
+ * The instructions Cython cannot write: port I/O, control and model-specific
+ * registers, TSC, CPUID, interrupts on/off, halt.  Only pyx/kwe/hal.pyx
+ * includes this; everything else reaches the machine through kwe.hal.
+ */
+#ifndef KWE_ARCH_H
+#define KWE_ARCH_H
+#include <stdint.h>
+
+static inline void arch_outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void arch_outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void arch_outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint8_t arch_inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint16_t arch_inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint32_t arch_inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+static inline uint64_t arch_rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t *r) {
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static inline uint64_t arch_rdmsr(uint32_t msr) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void arch_wrmsr(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+#define ARCH_CR(n) \
+    static inline uint64_t arch_read_cr##n(void) { uint64_t v; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); return v; } \
+    static inline void arch_write_cr##n(uint64_t v) { __asm__ volatile("mov %0, %%cr" #n :: "r"(v) : "memory"); }
+ARCH_CR(0)
+ARCH_CR(2)
+ARCH_CR(3)
+ARCH_CR(4)
+
+static inline uint64_t arch_read_rflags(void) { uint64_t v; __asm__ volatile("pushfq; popq %0" : "=r"(v)); return v; }
+static inline uint64_t arch_read_rsp(void) { uint64_t v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
+static inline uint64_t arch_read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
+static inline void arch_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void arch_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void arch_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+/* sti takes effect after the next instruction, so no interrupt is lost between the two */
+static inline void arch_sti_hlt(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
+static inline void arch_pause(void) { __asm__ volatile("pause" ::: "memory"); }
+static inline void arch_invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
+static inline void arch_barrier(void) { __asm__ volatile("" ::: "memory"); }
+static inline void arch_mfence(void) { __asm__ volatile("mfence" ::: "memory"); }
+
+#endif

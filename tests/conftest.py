@@ -1,0 +1,34 @@
+"""Shared fixtures.  tools/kwe test puts build/pyx (the hosted package kwe)
+and tools/ (kwecli) on PYTHONPATH; the kernel image is already built."""
+import pytest
+
+from kwecli import ktap, qemu
+from kwecli.paths import IMAGE
+
+
+@pytest.fixture
+def machine():
+    """A freshly reset simulated machine behind the hosted HAL."""
+    from kwe import hal
+    hal.reset(16 << 20)
+    yield hal
+    hal.reset()
+
+
+@pytest.fixture(scope="session")
+def image():
+    assert IMAGE.exists(), "build/kwe.img missing: run through tools/kwe test"
+    return IMAGE
+
+
+def boot(cmdline, timeout=60, **kw):
+    """Boot the kernel once under TCG with a timeout (see kwecli.qemu.boot)."""
+    return qemu.boot(cmdline, timeout=timeout, **kw)
+
+
+def assert_ktap_passed(b, at_least=1):
+    results, plan = ktap.parse(b.log)
+    failed = [r.name for r in results if not r.ok]
+    assert not failed, f"failed in-kernel checks {failed}\n{b.log}"
+    assert plan == len(results) and len(results) >= at_least, b.log
+    assert b.status == 0, f"status {b.status}\n{b.log}"

@@ -1,0 +1,27 @@
+"""GDB attaches to the booted kernel, breaks on a Cython function, reads variables."""
+import struct
+
+from kwecli import gdb
+
+
+def test_break_on_cython_function_and_read_arguments():
+    data = b"hello, gdb"
+    out = gdb.batch([
+        "kbreak operations.crc32",
+        "continue",
+        "info symbol $pc",
+        "print __pyx_v_n",
+        "continue",
+        "print __pyx_v_n",
+        "bt 3",
+    ], cmdline="run=crc32", inputs={"opt/kwe/input": struct.pack("<I", len(data)) + data})
+    assert "kbreak: operations.crc32 is __pyx_f_3kwe_10operations_crc32" in out, out
+    assert "__pyx_f_3kwe_10operations_crc32 in section .text" in out, out
+    # first call: the check value "123456789"; second: our 10-byte record
+    assert "$1 = 9" in out and "$2 = 10" in out, out
+    assert "operations.pyx" in out and "run_crc32" in out, out
+
+
+def test_kbreak_by_bare_function_name():
+    out = gdb.batch(["kbreak kmain", "continue", "info symbol $pc"], cmdline="run=hello")
+    assert "kmain in section .text" in out, out

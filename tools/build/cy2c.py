@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Cython -> C for both builds of a KWE module.
+
+    cy2c.py --mode hosted|kernel --module-name kwe.NAME -I PYX_DIR IN.pyx OUT.c
+
+hosted: plain Cython output, an ordinary extension module.
+
+kernel: the same output, made linkable without Python.  Cython connects
+modules through PyCapsules: a module that cimports a cdef function gets a
+static function *pointer* that module import fills in, and the defining
+module keeps the function static.  The kernel never imports modules, so this
+pass turns each imported pointer into an extern declaration and gives each
+exported function external linkage; calls become direct calls and the linker
+resolves them.  It also refuses what cannot work without module import:
+module-level initializers of cdef variables, and cimported module variables.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+DIRECTIVES = ["boundscheck=False", "wraparound=False", "cdivision=True",
+              "initializedcheck=False", "nonecheck=False", "embedsignature=False"]
+
+
+def run_cython(module, include, src, out):
+    cmd = [sys.executable, "-m", "cython", "-3", "--line-directives", "--depfile",
+           "--module-name", module, "-I", include, "-o", out, os.path.abspath(src)]
+    for d in DIRECTIVES:
+        cmd += ["-X", d]
+    subprocess.run(cmd, check=True)
+
+
+IMPORTED = re.compile(r"^static (.+?)\(\*(__pyx_f_\w+)\)\((.*)\); /\*proto\*/$", re.M)
+EXPORTED = re.compile(r"\(void \(\*\)\(void\)\)&(__pyx_f_\w+)")
+
+
+def module_exec_body(src):
+    m = re.search(r"^static \w+ int __pyx_pymod_exec_\w+\(PyObject \*\w+\)\s*\{$", src, re.M)
+    if not m:
+        return ""
+    end = src.find("\n}\n", m.end())
+    return src[m.end():end]
+
+
+def kernelize(src, name):
+    problems = []
+    if re.search(r"^static \S.*\*__pyx_vp_\w+;", src, re.M):
+        problems.append("cimports a module variable; share state through functions instead")
+    for var in sorted(set(re.findall(r"^\s*(__pyx_v_\w+) = ", module_exec_body(src), re.M))):
+        problems.append(f"module-level initializer of {var} would never run in the kernel;"
+                        " leave it zero and set it in an init function")
+    if problems:
+        sys.exit("\n".join(f"{name}: {p}" for p in problems))
+    src = IMPORTED.sub(r"\1\2(\3); /*proto: direct call in the kernel*/", src)
+    for fn in set(EXPORTED.findall(src)):
+        src = re.sub(r"^static ((?:CYTHON_INLINE )?[^;=(]*\b%s\()" % fn, r"\1", src, flags=re.M)
+    return src
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=["hosted", "kernel"], required=True)
+    ap.add_argument("--module-name", required=True)
+    ap.add_argument("-I", dest="include", required=True)
+    ap.add_argument("src")
+    ap.add_argument("out")
+    a = ap.parse_args()
+    run_cython(a.module_name, a.include, a.src, a.out)
+    if a.mode == "kernel":
+        with open(a.out) as f:
+            text = f.read()
+        with open(a.out, "w") as f:
+            f.write(kernelize(text, a.src))
+
+
+if __name__ == "__main__":
+    main()

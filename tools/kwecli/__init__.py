@@ -1,0 +1,1 @@
+"""The Python side of tools/kwe: building, booting, testing and debugging KWE."""

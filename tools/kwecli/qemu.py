@@ -1,0 +1,102 @@
+"""Booting build/kwe.img in QEMU, for `kwe run` and for the tests.
+
+The kernel ends every boot through QEMU's isa-debug-exit device, which makes
+QEMU exit with (status << 1) | 1.  kernel_status() maps that back; the
+values QEMU itself can produce get statuses of their own.
+"""
+import os
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paths import IMAGE
+
+STATUS_TIMEOUT = 124        # the harness killed QEMU
+STATUS_NO_EXIT = 125        # QEMU ended without isa-debug-exit (reset, triple fault)
+STATUS_NAMES = {0: "ok", 1: "failed", 2: "usage", 3: "panic", 4: "cpu-fault",
+                126: "boot-failed", STATUS_TIMEOUT: "timeout", STATUS_NO_EXIT: "no-exit"}
+
+
+def kernel_status(qemu_rc):
+    if qemu_rc is None:
+        return STATUS_TIMEOUT
+    if qemu_rc > 0 and qemu_rc & 1:
+        return qemu_rc >> 1
+    return STATUS_NO_EXIT
+
+
+def kvm_usable():
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Machine:
+    """One QEMU configuration.  fw_files maps fw_cfg names to local files."""
+    image: Path = IMAGE
+    cmdline: str | None = None
+    kvm: bool = False
+    memory: str = "256M"
+    snapshot: bool = True
+    fw_files: dict = field(default_factory=dict)
+    extra: list = field(default_factory=list)
+
+    def command(self, serial="stdio"):
+        cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", self.memory,
+               "-drive", f"file={self.image},format=raw,if=ide" + (",snapshot=on" if self.snapshot else ""),
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+               "-display", "none", "-serial", serial, "-no-reboot", "-monitor", "none"]
+        cmd += ["-enable-kvm", "-cpu", "host"] if self.kvm else ["-cpu", "max"]
+        if self.cmdline is not None:
+            cmd += ["-fw_cfg", "name=opt/kwe/cmdline,string=" + self.cmdline.replace(",", ",,")]
+        for name, path in self.fw_files.items():
+            cmd += ["-fw_cfg", f"name={name},file={path}"]
+        return cmd + list(self.extra)
+
+
+@dataclass
+class Boot:
+    status: int         # kernel status, or STATUS_TIMEOUT / STATUS_NO_EXIT
+    log: str            # serial output, \r removed
+    stderr: str
+
+    @property
+    def ok(self):
+        return self.status == 0
+
+    def lines(self, prefix=""):
+        return [l for l in self.log.splitlines() if l.startswith(prefix)]
+
+
+def boot(cmdline=None, timeout=60, inputs=None, **machine):
+    """Boot once, headless, and return what happened.
+
+    inputs: fw_cfg name -> bytes, written to temporary files for QEMU.
+    """
+    with tempfile.TemporaryDirectory(prefix="kwe-boot-") as tmp:
+        files = dict(machine.pop("fw_files", {}))
+        for name, data in (inputs or {}).items():
+            path = Path(tmp) / name.replace("/", "_")
+            path.write_bytes(data)
+            files[name] = str(path)
+        m = Machine(cmdline=cmdline, fw_files=files, **machine)
+        try:
+            p = subprocess.run(m.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=timeout)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, out, err = None, e.stdout or b"", e.stderr or b""
+    decode = lambda b: b.decode("utf-8", "replace").replace("\r", "")
+    return Boot(kernel_status(rc), decode(out), decode(err))
