@@ -52,4 +52,43 @@ static inline void arch_invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: 
 static inline void arch_barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void arch_mfence(void) { __asm__ volatile("mfence" ::: "memory"); }
 
+/* Descriptor tables.  The packed pseudo-descriptor lives on the stack. */
+struct __attribute__((packed)) arch_dtr { uint16_t limit; uint64_t base; };
+static inline void arch_lgdt(void *base, uint16_t limit) {
+    struct arch_dtr d = { limit, (uint64_t)base };
+    __asm__ volatile("lgdt %0" :: "m"(d) : "memory");
+}
+static inline void arch_lidt(void *base, uint16_t limit) {
+    struct arch_dtr d = { limit, (uint64_t)base };
+    __asm__ volatile("lidt %0" :: "m"(d) : "memory");
+}
+static inline void arch_ltr(uint16_t sel) { __asm__ volatile("ltr %0" :: "r"(sel)); }
+/* Load CS with a far return, then the data segments. */
+static inline void arch_reload_segments(uint16_t cs, uint16_t ds) {
+    __asm__ volatile(
+        "pushq %q0\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "lretq\n"
+        "1:\n\t"
+        "movw %w1, %%ds\n\t"
+        "movw %w1, %%es\n\t"
+        "movw %w1, %%ss\n\t"
+        "movw %w2, %%fs\n\t"
+        "movw %w2, %%gs\n\t"
+        :: "r"((uint64_t)cs), "r"(ds), "r"(0) : "rax", "memory");
+}
+/* FPU/SSE state: 512 bytes, 16-byte aligned. */
+static inline void arch_fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
+static inline void arch_fxrstor(void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+
+/* Continue on another stack: fn must never return. */
+static inline __attribute__((noreturn)) void arch_call_on_stack(uint64_t top, void (*fn)(void)) {
+    __asm__ volatile("mov %0, %%rsp\n\txor %%ebp, %%ebp\n\tcall *%1\n\tud2" :: "r"(top), "r"(fn) : "memory");
+    __builtin_unreachable();
+}
+
+extern char trap_stubs[];
+static inline uint64_t arch_trap_stub(int vector) { return (uint64_t)trap_stubs + 16 * (uint64_t)vector; }
+
 #endif

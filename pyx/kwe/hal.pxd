@@ -26,6 +26,9 @@ cdef bint irq_enabled() noexcept nogil
 cdef void wait_for_interrupt() noexcept nogil
 cdef void cpu_relax() noexcept nogil
 cdef void halt_forever() noexcept nogil
+# Switch to the stack whose top is `top` and call fn there (never returns).
+ctypedef void (*StackEntry)() noexcept nogil
+cdef void call_on_stack(uint64_t top, StackEntry fn) noexcept nogil
 
 # Physical memory.  The kernel maps all RAM at DIRECT_MAP; the hosted
 # machine's RAM is a buffer.  kernel_virt_to_phys covers the kernel image.
@@ -45,3 +48,23 @@ cdef enum:
 cdef void snapshot_regs(uint64_t* out) noexcept nogil
 # Is this address safe to read while walking a stack (panic backtraces)?
 cdef bint readable_kernel_address(uint64_t va) noexcept nogil
+
+# Descriptor tables and segments.
+cdef void load_gdt(void* base, uint16_t limit) noexcept nogil
+cdef void load_idt(void* base, uint16_t limit) noexcept nogil
+cdef void load_tss(uint16_t selector) noexcept nogil
+cdef void reload_segments(uint16_t code, uint16_t data) noexcept nogil
+# Address of the entry stub for an interrupt vector (runtime/isr.S).
+cdef uint64_t trap_stub(int vector) noexcept nogil
+
+# FPU/SSE state (fxsave format: 512 bytes, 16-byte aligned).
+cdef void fpu_save(void* area) noexcept nogil
+cdef void fpu_restore(void* area) noexcept nogil
+
+# Where the kernel image's parts are (virtual addresses; all zero hosted).
+cdef struct KernelLayout:
+    uint64_t start          # first byte of .text
+    uint64_t text_end
+    uint64_t rodata_end
+    uint64_t end            # end of .bss
+cdef void kernel_layout(KernelLayout* out) noexcept nogil

@@ -29,15 +29,25 @@ cdef extern from "arch.h" nogil:
     void arch_hlt()
     void arch_pause()
     void arch_invlpg(uint64_t)
+    void arch_lgdt(void*, uint16_t)
+    void arch_lidt(void*, uint16_t)
+    void arch_ltr(uint16_t)
+    void arch_reload_segments(uint16_t, uint16_t)
+    uint64_t arch_trap_stub(int)
+    void arch_fxsave(void*)
+    void arch_fxrstor(void*)
+    void arch_call_on_stack(uint64_t, StackEntry)
 
 cdef extern from *:
     """
-    extern char __kernel_start[], __kernel_end[];
+    extern char __kernel_start[], __kernel_end[], __text_end[], __rodata_end[];
     #define KWE_KERNEL_VMA 0xFFFFFFFF80000000ULL
     #define KWE_DIRECT_MAP 0xFFFF800000000000ULL
     """
     char __kernel_start[]
     char __kernel_end[]
+    char __text_end[]
+    char __rodata_end[]
     uint64_t KWE_KERNEL_VMA
     uint64_t KWE_DIRECT_MAP
 
@@ -113,6 +123,9 @@ cdef void halt_forever() noexcept nogil:
         arch_cli()
         arch_hlt()
 
+cdef void call_on_stack(uint64_t top, StackEntry fn) noexcept nogil:
+    arch_call_on_stack(top, fn)
+
 cdef void* phys_to_virt(uint64_t pa) noexcept nogil:
     return <void*>(pa + KWE_DIRECT_MAP)
 
@@ -134,3 +147,30 @@ cdef void snapshot_regs(uint64_t* out) noexcept nogil:
 cdef bint readable_kernel_address(uint64_t va) noexcept nogil:
     # The kernel image (and its boot stack in .bss) is always mapped.
     return (va & 7) == 0 and <uint64_t>__kernel_start <= va < <uint64_t>__kernel_end
+
+cdef void load_gdt(void* base, uint16_t limit) noexcept nogil:
+    arch_lgdt(base, limit)
+
+cdef void load_idt(void* base, uint16_t limit) noexcept nogil:
+    arch_lidt(base, limit)
+
+cdef void load_tss(uint16_t selector) noexcept nogil:
+    arch_ltr(selector)
+
+cdef void reload_segments(uint16_t code, uint16_t data) noexcept nogil:
+    arch_reload_segments(code, data)
+
+cdef uint64_t trap_stub(int vector) noexcept nogil:
+    return arch_trap_stub(vector)
+
+cdef void fpu_save(void* area) noexcept nogil:
+    arch_fxsave(area)
+
+cdef void fpu_restore(void* area) noexcept nogil:
+    arch_fxrstor(area)
+
+cdef void kernel_layout(KernelLayout* out) noexcept nogil:
+    out.start = <uint64_t>__kernel_start
+    out.text_end = <uint64_t>__text_end
+    out.rodata_end = <uint64_t>__rodata_end
+    out.end = <uint64_t>__kernel_end

@@ -27,6 +27,7 @@ cdef enum:
     FWCFG_FIRST_FILE = 0x20
     MAX_FILES = 64
     GUARD = 4096
+    SIM_TRAP_STUBS = 0x7000000
 
 # ---- state ---------------------------------------------------------------
 cdef uint8_t* ram = NULL
@@ -168,6 +169,9 @@ cdef void halt_forever() noexcept nogil:
     global halts
     halts += 1
 
+cdef void call_on_stack(uint64_t top, StackEntry fn) noexcept nogil:
+    fn()
+
 # ---- memory --------------------------------------------------------------
 cdef void* phys_to_virt(uint64_t pa) noexcept nogil:
     return <void*>(ram + pa)
@@ -181,6 +185,39 @@ cdef void snapshot_regs(uint64_t* out) noexcept nogil:
 
 cdef bint readable_kernel_address(uint64_t va) noexcept nogil:
     return False
+
+# ---- descriptor tables: remembered for the tests to inspect ----------------
+cdef uint64_t gdt_base = 0, idt_base = 0
+cdef uint16_t gdt_limit = 0, idt_limit = 0, tss_selector = 0, code_sel = 0, data_sel = 0
+cdef uint8_t fpu_area[512]
+
+cdef void load_gdt(void* base, uint16_t limit) noexcept nogil:
+    global gdt_base, gdt_limit
+    gdt_base, gdt_limit = <uint64_t>base, limit
+
+cdef void load_idt(void* base, uint16_t limit) noexcept nogil:
+    global idt_base, idt_limit
+    idt_base, idt_limit = <uint64_t>base, limit
+
+cdef void load_tss(uint16_t selector) noexcept nogil:
+    global tss_selector
+    tss_selector = selector
+
+cdef void reload_segments(uint16_t code, uint16_t data) noexcept nogil:
+    global code_sel, data_sel
+    code_sel, data_sel = code, data
+
+cdef uint64_t trap_stub(int vector) noexcept nogil:
+    return SIM_TRAP_STUBS + 16 * <uint64_t>vector
+
+cdef void fpu_save(void* area) noexcept nogil:
+    memcpy(area, fpu_area, 512)
+
+cdef void fpu_restore(void* area) noexcept nogil:
+    memcpy(fpu_area, area, 512)
+
+cdef void kernel_layout(KernelLayout* out) noexcept nogil:
+    memset(out, 0, sizeof(KernelLayout))
 
 # ---- the test-facing side (Python) ---------------------------------------
 def reset(uint64_t mem_bytes=0):
@@ -207,6 +244,15 @@ def reset(uint64_t mem_bytes=0):
     irq_on = False
     halts = 0
     fwcfg_clear()
+
+def descriptor_tables():
+    """What the code under test loaded: GDT/IDT (address, limit), TSS and segment selectors."""
+    cdef char* g = <char*>gdt_base
+    cdef char* i = <char*>idt_base
+    return {"gdt": g[:gdt_limit + 1] if gdt_base else b"",
+            "idt": i[:idt_limit + 1] if idt_base else b"",
+            "tss_selector": tss_selector, "code": code_sel, "data": data_sel,
+            "trap_stubs": SIM_TRAP_STUBS}
 
 def ram_bytes():
     return ram_size

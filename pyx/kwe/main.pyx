@@ -2,19 +2,58 @@
 # physical address of stage2's BootInfo).  Brings the machine up in order,
 # then runs the scenario the command line names and powers off with its
 # status.
-from libc.stdint cimport uint64_t
-from kwe cimport serial, boot, cmdline, power, scenarios, kstr
+from libc.stdint cimport uint32_t, uint64_t
+from kwe cimport (serial, boot, cmdline, power, scenarios, kstr, gdt, traps, pmm, vmm,
+                  kstack, vga, console, irq, pit, keyboard, input, hal)
 from kwe.console cimport kprintf
 from kwe.panic cimport panic
 
-cdef public void kmain(uint64_t bootinfo_phys) noexcept nogil:
+cdef enum:
+    MAIN_STACK_PAGES = 8
+
+cdef void memory_init() noexcept nogil:
+    cdef hal.KernelLayout k
+    cdef boot.BootInfo* bi = boot.info()
+    cdef pmm.PmmStats s
+    hal.kernel_layout(&k)
+    if not pmm.init(bi.e820, bi.e820_count, k.start - vmm.KERNEL_VMA, k.end - vmm.KERNEL_VMA):
+        panic(b"pmm: no usable memory above the kernel")
+    pmm.stats(&s)
+    if not vmm.init_kernel(s.max_phys):
+        panic(b"vmm: out of memory building the kernel page tables")
+    pmm.stats(&s)
+    kprintf(b"pmm: %u pages usable (%u MiB), %u free, %u kept back, top %p\n",
+            s.total_pages, s.total_pages >> 8, s.free_pages, s.reserved_pages, s.max_phys)
+
+cdef void devices_init() noexcept nogil:
+    vga.init()
+    console.set_mirror(vga.sink)
+    irq.init()
+    pit.init(<uint32_t>cmdline.get_u64(b"hz", pit.DEFAULT_HZ))
+    pit.calibrate_tsc()
+    keyboard.init()
+    input.init()
+    kprintf(b"cpu: TSC %u MHz; timer %u Hz\n", pit.tsc_hz() / 1000000, pit.hz())
+
+cdef void kmain_on_stack() noexcept nogil:
     cdef char name[64]
+    devices_init()
+    if cmdline.get(b"run", name, sizeof(name)) < 0:
+        kstr.copy(name, b"demo", sizeof(name))
+    power.power_off(<uint64_t>scenarios.run(name))
+
+cdef public void kmain(uint64_t bootinfo_phys) noexcept nogil:
+    cdef uint64_t top
     serial.init()
     kprintf(b"\nKWE kernel booting\n")
     if not boot.init(bootinfo_phys):
         panic(b"no valid BootInfo at %p", bootinfo_phys)
     kprintf(b"cmdline: %s\n", <uint64_t>cmdline.line())
     boot.print_memory_map()
-    if cmdline.get(b"run", name, sizeof(name)) < 0:
-        kstr.copy(name, b"demo", sizeof(name))
-    power.power_off(<uint64_t>scenarios.run(name))
+    gdt.init()
+    traps.init()
+    memory_init()
+    top = kstack.alloc(MAIN_STACK_PAGES)
+    if top == 0:
+        panic(b"no memory for the kernel stack")
+    hal.call_on_stack(top, kmain_on_stack)

@@ -1,6 +1,6 @@
 # See panic.pxd.
 from libc.stdint cimport uint64_t
-from kwe cimport hal, power
+from kwe cimport hal, power, vmm
 from kwe.console cimport kprintf, kputs, kvprintf
 
 cdef enum:
@@ -8,12 +8,18 @@ cdef enum:
 
 cdef bint panicking = False
 
+cdef bint readable(uint64_t va) noexcept nogil:
+    if va & 7:
+        return False
+    if hal.readable_kernel_address(va):
+        return True
+    return vmm.active() != NULL and va >= vmm.USER_TOP and vmm.translate(vmm.active(), va, NULL, NULL)
+
 cdef void dump_backtrace(uint64_t rbp) noexcept nogil:
     cdef int depth = 0
     cdef uint64_t* frame
     kputs(b"backtrace (addr2line -e build/kernel.elf ADDR):\n")
-    while depth < MAX_FRAMES and hal.readable_kernel_address(rbp) \
-            and hal.readable_kernel_address(rbp + 8):
+    while depth < MAX_FRAMES and readable(rbp) and readable(rbp + 8):
         frame = <uint64_t*>rbp
         kprintf(b"  #%d %p\n", depth, frame[1])
         rbp = frame[0]

@@ -9,3 +9,5 @@ cdef void init() noexcept nogil
 cdef void putc(uint8_t c) noexcept nogil
 cdef bint has_input() noexcept nogil
 cdef int getc() noexcept nogil          # -1 when nothing is waiting
+# Raise IRQ 4 when a byte arrives (kwe.input installs the handler).
+cdef void enable_rx_interrupt() noexcept nogil

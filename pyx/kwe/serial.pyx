@@ -36,6 +36,9 @@ cdef int getc() noexcept nogil:
         return -1
     return hal.inb(COM1 + DATA)
 
+cdef void enable_rx_interrupt() noexcept nogil:
+    hal.outb(COM1 + IER, 0x01)        # received data available
+
 def write(bytes data):
     """Hosted helper: send bytes through the driver."""
     for c in data:

@@ -37,9 +37,9 @@ EXPORTED = re.compile(r"\(void \(\*\)\(void\)\)&(__pyx_f_\w+)")
 
 
 def module_exec_body(src):
-    m = re.search(r"^static \w+ int __pyx_pymod_exec_\w+\(PyObject \*\w+\)\s*\{$", src, re.M)
+    m = re.search(r"^static \w+ int __pyx_pymod_exec_\w+\(PyObject \*\w+\)$", src, re.M)
     if not m:
-        return ""
+        sys.exit("cy2c: cannot find the module exec function (Cython version changed?)")
     end = src.find("\n}\n", m.end())
     return src[m.end():end]
 
@@ -48,7 +48,8 @@ def kernelize(src, name):
     problems = []
     if re.search(r"^static \S.*\*__pyx_vp_\w+;", src, re.M):
         problems.append("cimports a module variable; share state through functions instead")
-    for var in sorted(set(re.findall(r"^\s*(__pyx_v_\w+) = ", module_exec_body(src), re.M))):
+    # "= 0" and "= NULL" match the cleared .bss; anything else would be lost.
+    for var in sorted(set(re.findall(r"^\s*(__pyx_v_\w+) = (?!0;|NULL;)", module_exec_body(src), re.M))):
         problems.append(f"module-level initializer of {var} would never run in the kernel;"
                         " leave it zero and set it in an init function")
     if problems:

@@ -100,3 +100,113 @@ def boot(cmdline=None, timeout=60, inputs=None, **machine):
             rc, out, err = None, e.stdout or b"", e.stderr or b""
     decode = lambda b: b.decode("utf-8", "replace").replace("\r", "")
     return Boot(kernel_status(rc), decode(out), decode(err))
+
+
+class Session:
+    """A running QEMU the caller talks to while it runs: serial in and out,
+    and the human monitor (sendkey, pmemsave, ...).  Always ends QEMU.
+
+        with Session("run=echo count=2") as s:
+            s.wait_for("echo: ready")
+            s.send_serial(b"x")
+            s.monitor("sendkey y")
+            b = s.finish(timeout=30)
+    """
+
+    def __init__(self, cmdline=None, **machine):
+        import threading
+        self._tmp = tempfile.TemporaryDirectory(prefix="kwe-session-")
+        self.monitor_path = os.path.join(self._tmp.name, "monitor.sock")
+        m = Machine(cmdline=cmdline, **machine)
+        cmd = m.command()
+        i = cmd.index("-monitor")
+        cmd[i + 1] = f"unix:{self.monitor_path},server=on,wait=off"
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self._out = bytearray()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._mon = None
+
+    def _read(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            with self._lock:
+                self._out += chunk
+
+    @property
+    def log(self):
+        with self._lock:
+            return bytes(self._out).decode("utf-8", "replace").replace("\r", "")
+
+    def wait_for(self, text, timeout=30):
+        import time
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in self.log:
+                return True
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise TimeoutError(f"{text!r} did not appear; serial so far:\n{self.log}")
+
+    def send_serial(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def monitor(self, command, timeout=10):
+        """Run an HMP command; returns its output."""
+        import time
+        if self._mon is None:
+            end = time.monotonic() + timeout
+            while True:
+                try:
+                    self._mon = socket.socket(socket.AF_UNIX)
+                    self._mon.connect(self.monitor_path)
+                    break
+                except OSError:
+                    self._mon.close()
+                    self._mon = None
+                    if time.monotonic() > end:
+                        raise
+                    time.sleep(0.05)
+            self._mon.settimeout(timeout)
+            self._until_prompt()
+        self._mon.sendall(command.encode() + b"\n")
+        out = self._until_prompt()
+        # The monitor echoes the command as typed (with cursor codes) first.
+        return out.split("\r\n", 1)[-1].removesuffix("(qemu) ").replace("\r", "")
+
+    def _until_prompt(self):
+        buf = b""
+        while not buf.endswith(b"(qemu) "):
+            chunk = self._mon.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.decode("utf-8", "replace")
+
+    def finish(self, timeout=60):
+        """Wait for the kernel to power off (or kill QEMU at the timeout)."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+        self.close()
+        self._reader.join(5)
+        return Boot(kernel_status(rc), self.log, self.proc.stderr.read().decode("utf-8", "replace"))
+
+    def close(self):
+        if self._mon is not None:
+            self._mon.close()
+            self._mon = None
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,72 @@
+/*
+ * Interrupt and exception entry.  Vector N's stub sits at trap_stubs + 16*N
+ * (kwe.idt points the IDT there).  Each stub pushes a zero error code where
+ * the CPU pushes none, then the vector, and joins trap_common, which saves
+ * the general registers into a struct TrapFrame (pyx/kwe/traps.pxd) and
+ * calls kwe_trap(frame).  Returning restores the frame, which the kernel
+ * may have changed (e.g. to switch processes), and irets.
+ *
+ * No FPU/SSE state is saved here: kernel code is built without SSE, and
+ * the scheduler switches user FPU state with the process.
+ */
+        .intel_syntax noprefix
+        .altmacro
+
+        .macro STUB n
+        .balign 16
+        .if (\n == 8) || (\n == 10) || (\n == 11) || (\n == 12) || (\n == 13) || (\n == 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
+        .else
+        push    0
+        .endif
+        push    \n
+        jmp     trap_common
+        .endm
+
+        .section .text
+        .balign 16
+        .globl trap_stubs
+trap_stubs:
+        .set    vector, 0
+        .rept   256
+        STUB    %vector
+        .set    vector, vector + 1
+        .endr
+
+trap_common:
+        push    rax
+        push    rbx
+        push    rcx
+        push    rdx
+        push    rsi
+        push    rdi
+        push    rbp
+        push    r8
+        push    r9
+        push    r10
+        push    r11
+        push    r12
+        push    r13
+        push    r14
+        push    r15
+        cld
+        mov     rdi, rsp
+        call    kwe_trap
+        .globl trap_return
+trap_return:                      /* also where a new process first runs */
+        pop     r15
+        pop     r14
+        pop     r13
+        pop     r12
+        pop     r11
+        pop     r10
+        pop     r9
+        pop     r8
+        pop     rbp
+        pop     rdi
+        pop     rsi
+        pop     rdx
+        pop     rcx
+        pop     rbx
+        pop     rax
+        add     rsp, 16           /* vector, error code */
+        iretq

@@ -1,0 +1,46 @@
+"""GDT, TSS and IDT as the CPU will read them (decoded from the bytes loaded)."""
+import struct
+
+from kwe import gdt, hal, idt
+
+
+def test_gdt_segments_and_selectors(machine):
+    gdt.py_init()
+    t = hal.descriptor_tables()
+    entries = struct.unpack("<7Q", t["gdt"])
+    access = [(e >> 40) & 0xFF for e in entries[:5]]
+    long_mode = [(e >> 53) & 1 for e in entries[:5]]
+    assert entries[0] == 0
+    assert access[1] == 0x9A and long_mode[1] == 1        # kernel code, ring 0, 64-bit
+    assert access[2] == 0x92                               # kernel data
+    assert access[3] == 0xF2                               # user data, ring 3
+    assert access[4] == 0xFA and long_mode[4] == 1        # user code, ring 3, 64-bit
+    assert (t["code"], t["data"], t["tss_selector"]) == (0x08, 0x10, 0x28)
+    # SYSRET's fixed layout: user SS = STAR.base + 8, user CS = STAR.base + 16 (base 0x10)
+    assert (0x10 + 8) | 3 == 0x1B and (0x10 + 16) | 3 == 0x23
+
+
+def test_tss_descriptor_points_at_a_tss_with_ist_stacks(machine):
+    gdt.py_init()
+    t = hal.descriptor_tables()
+    lo, hi = struct.unpack("<2Q", t["gdt"][40:56])
+    base = (lo >> 16) & 0xFFFFFF | ((lo >> 56) & 0xFF) << 24 | hi << 32
+    limit = lo & 0xFFFF
+    assert (lo >> 40) & 0xFF == 0x89 and limit == 103
+    tss, tops = gdt.py_tss()
+    assert len(tss) == 104
+    ist = struct.unpack_from("<7Q", tss, 36)
+    assert list(ist[:4]) == tops and all(top % 16 == 0 for top in tops)
+    assert len(set(tops)) == 4 and min(b - a for a, b in zip(sorted(tops), sorted(tops)[1:])) >= 16384
+    assert struct.unpack_from("<H", tss, 102)[0] == 104   # no I/O bitmap
+
+
+def test_idt_has_256_gates_to_the_stubs_with_ist_for_critical_faults(machine):
+    idt.py_init()
+    t = hal.descriptor_tables()
+    assert len(t["idt"]) == 256 * 16
+    for v in range(256):
+        lo16, sel, ist, attr, mid16, hi32, _ = struct.unpack_from("<HHBBHII", t["idt"], 16 * v)
+        assert lo16 | mid16 << 16 | hi32 << 32 == t["trap_stubs"] + 16 * v
+        assert sel == 0x08 and attr == 0x8E                # present, ring 0, interrupt gate
+        assert ist == {8: 1, 2: 2, 18: 3, 14: 4}.get(v, 0), v
