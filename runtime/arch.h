@@ -88,7 +88,17 @@ static inline __attribute__((noreturn)) void arch_call_on_stack(uint64_t top, vo
     __builtin_unreachable();
 }
 
-extern char trap_stubs[];
+/* ATA data transfers: count 16-bit words through one port. */
+static inline void arch_insw(uint16_t port, void *buf, uint64_t count) {
+    __asm__ volatile("rep insw" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
+}
+static inline void arch_outsw(uint16_t port, const void *buf, uint64_t count) {
+    __asm__ volatile("rep outsw" : "+S"(buf), "+c"(count) : "d"(port) : "memory");
+}
+
+extern char trap_stubs[], trap_return[], syscall_entry[];
+extern uint64_t kwe_syscall_stack;
+void switch_context(uint64_t *save_rsp, uint64_t load_rsp);
 static inline uint64_t arch_trap_stub(int vector) { return (uint64_t)trap_stubs + 16 * (uint64_t)vector; }
 
 #endif

@@ -68,3 +68,15 @@ cdef struct KernelLayout:
     uint64_t rodata_end
     uint64_t end            # end of .bss
 cdef void kernel_layout(KernelLayout* out) noexcept nogil
+
+# Processes: the context switch (runtime/switch.S), where a new process's
+# first switch lands (trap_return, which irets into ring 3), the SYSCALL
+# entry point, and the kernel stack SYSCALL switches to.
+cdef void switch_context(uint64_t* save_rsp, uint64_t load_rsp) noexcept nogil
+cdef uint64_t trap_return_address() noexcept nogil
+cdef uint64_t syscall_entry_address() noexcept nogil
+cdef void set_syscall_stack(uint64_t top) noexcept nogil
+
+# Block I/O through one port, 16 bits at a time (ATA PIO).
+cdef void read_words(uint16_t port, void* buf, uint64_t count) noexcept nogil
+cdef void write_words(uint16_t port, const void* buf, uint64_t count) noexcept nogil

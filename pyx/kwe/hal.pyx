@@ -37,6 +37,12 @@ cdef extern from "arch.h" nogil:
     void arch_fxsave(void*)
     void arch_fxrstor(void*)
     void arch_call_on_stack(uint64_t, StackEntry)
+    void arch_insw(uint16_t, void*, uint64_t)
+    void arch_outsw(uint16_t, const void*, uint64_t)
+    void c_switch_context "switch_context"(uint64_t*, uint64_t)
+    char trap_return[]
+    char syscall_entry[]
+    uint64_t kwe_syscall_stack
 
 cdef extern from *:
     """
@@ -174,3 +180,22 @@ cdef void kernel_layout(KernelLayout* out) noexcept nogil:
     out.text_end = <uint64_t>__text_end
     out.rodata_end = <uint64_t>__rodata_end
     out.end = <uint64_t>__kernel_end
+
+cdef void switch_context(uint64_t* save_rsp, uint64_t load_rsp) noexcept nogil:
+    c_switch_context(save_rsp, load_rsp)
+
+cdef uint64_t trap_return_address() noexcept nogil:
+    return <uint64_t>trap_return
+
+cdef uint64_t syscall_entry_address() noexcept nogil:
+    return <uint64_t>syscall_entry
+
+cdef void set_syscall_stack(uint64_t top) noexcept nogil:
+    global kwe_syscall_stack
+    kwe_syscall_stack = top
+
+cdef void read_words(uint16_t port, void* buf, uint64_t count) noexcept nogil:
+    arch_insw(port, buf, count)
+
+cdef void write_words(uint16_t port, const void* buf, uint64_t count) noexcept nogil:
+    arch_outsw(port, buf, count)

@@ -172,6 +172,31 @@ cdef void halt_forever() noexcept nogil:
 cdef void call_on_stack(uint64_t top, StackEntry fn) noexcept nogil:
     fn()
 
+# Processes cannot run on the simulated machine: these only keep the link whole.
+cdef void switch_context(uint64_t* save_rsp, uint64_t load_rsp) noexcept nogil:
+    pass
+
+cdef uint64_t trap_return_address() noexcept nogil:
+    return 0
+
+cdef uint64_t syscall_entry_address() noexcept nogil:
+    return 0
+
+cdef void set_syscall_stack(uint64_t top) noexcept nogil:
+    pass
+
+cdef void read_words(uint16_t port, void* buf, uint64_t count) noexcept nogil:
+    cdef uint16_t* w = <uint16_t*>buf
+    cdef uint64_t i
+    for i in range(count):
+        w[i] = <uint16_t>port_read(port)
+
+cdef void write_words(uint16_t port, const void* buf, uint64_t count) noexcept nogil:
+    cdef const uint16_t* w = <const uint16_t*>buf
+    cdef uint64_t i
+    for i in range(count):
+        port_write(port, w[i])
+
 # ---- memory --------------------------------------------------------------
 cdef void* phys_to_virt(uint64_t pa) noexcept nogil:
     return <void*>(ram + pa)

@@ -45,6 +45,32 @@ cdef uint64_t alloc(uint64_t pages) noexcept nogil:
     nlive += 1
     return top
 
+cdef bint take_free(uint64_t slot) noexcept nogil:
+    """Remove slot from the free list if it is there."""
+    global nfree
+    cdef uint64_t i
+    for i in range(nfree):
+        if free_slots[i] == slot:
+            nfree -= 1
+            free_slots[i] = free_slots[nfree]
+            return True
+    return False
+
+cdef void retire(uint64_t slot) noexcept nogil:
+    """A slot is free again: shrink the used range when it is the top one,
+    so after a burst of processes the bookkeeping goes back to nothing."""
+    global next_slot, free_slots, cap
+    if slot + 1 != next_slot:
+        give_slot(slot)
+        return
+    next_slot -= 1
+    while next_slot > 0 and take_free(next_slot - 1):
+        next_slot -= 1
+    if nfree == 0 and free_slots != NULL:
+        heap.kfree(free_slots)
+        free_slots = NULL
+        cap = 0
+
 cdef void free(uint64_t top) noexcept nogil:
     global nlive
     cdef uint64_t va = top - pmm.PAGE_SIZE
@@ -52,7 +78,7 @@ cdef void free(uint64_t top) noexcept nogil:
     while va >= slot_base(slot) and vmm.unmap(vmm.kernel_space(), va, NULL) == vmm.VMM_OK:
         va -= pmm.PAGE_SIZE
     nlive -= 1
-    give_slot(slot)
+    retire(slot)
 
 cdef bint is_guard(uint64_t va) noexcept nogil:
     return (vmm.KSTACK_BASE <= va < slot_base(next_slot)

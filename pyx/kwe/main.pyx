@@ -3,13 +3,16 @@
 # then runs the scenario the command line names and powers off with its
 # status.
 from libc.stdint cimport uint32_t, uint64_t
-from kwe cimport (serial, boot, cmdline, power, scenarios, kstr, gdt, traps, pmm, vmm,
-                  kstack, vga, console, irq, pit, keyboard, input, hal)
+from kwe cimport (serial, boot, cmdline, power, scenarios, kstr, gdt, traps, pmm, vmm, kstack,
+                  vga, console, irq, pit, keyboard, input, hal, fpu, ata, programs, guide, proc,
+                  workflow, deck_exec, deck_ops, deck_hw, deck_storage, deck_net, abi)
 from kwe.console cimport kprintf
 from kwe.panic cimport panic
 
 cdef enum:
     MAIN_STACK_PAGES = 8
+
+cdef uint64_t main_stack_top = 0
 
 cdef void memory_init() noexcept nogil:
     cdef hal.KernelLayout k
@@ -35,15 +38,41 @@ cdef void devices_init() noexcept nogil:
     input.init()
     kprintf(b"cpu: TSC %u MHz; timer %u Hz\n", pit.tsc_hz() / 1000000, pit.hz())
 
+cdef void storage_init() noexcept nogil:
+    cdef boot.BootHeader* h = boot.header()
+    cdef int err = ata.init()
+    cdef int n
+    if err != ata.ATA_OK:
+        kprintf(b"ata: %s\n", <uint64_t>ata.error_name(err))
+        return
+    kprintf(b"ata: disk of %u sectors\n", ata.sectors())
+    n = programs.init(h.archive_lba, h.archive_sectors)
+    kprintf(b"programs: %d in the image\n", n)
+
+cdef void engine_init() noexcept nogil:
+    guide.init()
+    guide.set_deck(abi.DECK_EXECUTION, deck_exec.handle)
+    guide.set_deck(abi.DECK_OPERATIONS, deck_ops.handle)
+    guide.set_deck(abi.DECK_HARDWARE, deck_hw.handle)
+    guide.set_deck(abi.DECK_STORAGE, deck_storage.handle)
+    guide.set_deck(abi.DECK_NETWORK, deck_net.handle)
+    deck_exec.init()
+    deck_storage.init()
+    workflow.init()
+    proc.init(main_stack_top)
+    proc.set_deferred_work(guide.run)
+
 cdef void kmain_on_stack() noexcept nogil:
     cdef char name[64]
     devices_init()
+    storage_init()
+    engine_init()
     if cmdline.get(b"run", name, sizeof(name)) < 0:
         kstr.copy(name, b"demo", sizeof(name))
     power.power_off(<uint64_t>scenarios.run(name))
 
 cdef public void kmain(uint64_t bootinfo_phys) noexcept nogil:
-    cdef uint64_t top
+    global main_stack_top
     serial.init()
     kprintf(b"\nKWE kernel booting\n")
     if not boot.init(bootinfo_phys):
@@ -52,8 +81,9 @@ cdef public void kmain(uint64_t bootinfo_phys) noexcept nogil:
     boot.print_memory_map()
     gdt.init()
     traps.init()
+    fpu.init()
     memory_init()
-    top = kstack.alloc(MAIN_STACK_PAGES)
-    if top == 0:
+    main_stack_top = kstack.alloc(MAIN_STACK_PAGES)
+    if main_stack_top == 0:
         panic(b"no memory for the kernel stack")
-    hal.call_on_stack(top, kmain_on_stack)
+    hal.call_on_stack(main_stack_top, kmain_on_stack)

@@ -125,6 +125,32 @@ cdef int map(AddressSpace* s, uint64_t va, uint64_t pa, uint32_t flags) noexcept
         s.user_pages += 1
     return VMM_OK
 
+cdef bint table_empty(uint64_t* t) noexcept nogil:
+    cdef int i
+    for i in range(ENTRIES):
+        if t[i]:
+            return False
+    return True
+
+cdef void prune(AddressSpace* s, uint64_t va) noexcept nogil:
+    """Free the page tables above va's (now cleared) entry that became empty.
+    The kernel half's PDPTs stay: every address space shares them."""
+    cdef uint64_t* path[5]
+    cdef int level
+    path[4] = table(s.pml4)
+    for level in range(4, 1, -1):
+        path[level - 1] = table(path[level][index(va, level)])
+    for level in range(1, 4):
+        if level == 3 and va >= USER_TOP:
+            break
+        if not table_empty(path[level]):
+            break
+        pmm.free_page(hal.virt_to_phys(path[level]))
+        path[level + 1][index(va, level + 1)] = 0
+        if va < USER_TOP:
+            s.table_pages -= 1
+    hal.invlpg(va)                  # also drops cached paging-structure entries
+
 cdef int unmap(AddressSpace* s, uint64_t va, uint64_t* pa_out) noexcept nogil:
     cdef int err = check_address(va, 0)
     cdef uint64_t* pte
@@ -139,6 +165,7 @@ cdef int unmap(AddressSpace* s, uint64_t va, uint64_t* pa_out) noexcept nogil:
         return VMM_NOT_MAPPED
     pte[0] = 0
     flush(s, va)
+    prune(s, va)
     if va < USER_TOP:
         s.user_pages -= 1
     if e & PTE_OWNED:

@@ -33,6 +33,23 @@ def elf_entry(path):
     return struct.unpack_from("<Q", ident, 24)[0]
 
 
+ARCHIVE_MAGIC = b"KWEARCH1"
+ARCHIVE_ENTRY = struct.Struct("<48sIIII")     # name, offset, size, crc32, reserved
+
+
+def archive(programs):
+    """The program archive: magic, count, table size, entries, then the files."""
+    import zlib
+    table = 16 + ARCHIVE_ENTRY.size * len(programs)
+    entries, data = b"", b""
+    for name, blob in programs:
+        if len(name.encode()) >= 48:
+            sys.exit(f"program name too long: {name}")
+        entries += ARCHIVE_ENTRY.pack(name.encode(), table + len(data), len(blob), zlib.crc32(blob), 0)
+        data += blob + b"\0" * (-len(blob) % 16)
+    return ARCHIVE_MAGIC + struct.pack("<II", len(programs), table) + entries + data
+
+
 def build(stage1, stage2, kernel, entry, cmdline, archive=b""):
     if len(stage1) != SECTOR or stage1[510:] != b"\x55\xaa":
         sys.exit("stage1 must be exactly 512 bytes ending in 0x55AA")
@@ -50,6 +67,15 @@ def build(stage1, stage2, kernel, entry, cmdline, archive=b""):
     return image.ljust(((len(image) >> 20) + 1) << 20, b"\0")   # whole MiB
 
 
+def stripped(path):
+    """The program without symbols or debug info (build/ keeps the full ELF for gdb)."""
+    import subprocess
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".elf") as out:
+        subprocess.run(["objcopy", "--strip-all", path, out.name], check=True)
+        return open(out.name, "rb").read()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage1", required=True)
@@ -57,10 +83,14 @@ def main():
     ap.add_argument("--kernel", required=True, help="flat kernel.bin")
     ap.add_argument("--elf", required=True, help="kernel.elf (for the entry point)")
     ap.add_argument("--cmdline", default="run=demo")
+    ap.add_argument("--program", action="append", default=[], help="a user program ELF (repeatable)")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
     read = lambda p: open(p, "rb").read()
-    image = build(read(a.stage1), read(a.stage2), read(a.kernel), elf_entry(a.elf), a.cmdline)
+    import os
+    progs = [(os.path.basename(p).removesuffix(".elf"), stripped(p)) for p in a.program]
+    image = build(read(a.stage1), read(a.stage2), read(a.kernel), elf_entry(a.elf), a.cmdline,
+                  archive(progs) if progs else b"")
     with open(a.output, "wb") as f:
         f.write(image)
 

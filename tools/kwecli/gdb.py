@@ -24,7 +24,7 @@ def start_qemu(port, cmdline=None, kvm=False, inputs=None, serial_log=None):
 
 def init_commands(port):
     return ["set pagination off", "set confirm off", f"file {KERNEL_ELF}",
-            f"source {GDB_SCRIPT}", f"target remote 127.0.0.1:{port}"]
+            f"directory {ROOT / 'pyx'}", f"source {GDB_SCRIPT}", f"target remote 127.0.0.1:{port}"]
 
 
 def wait_listening(port, proc, timeout=10):

@@ -1,0 +1,218 @@
+# The user/kernel contract, defined once.  The kernel and the user SDK both
+# cimport this; tools/build/abi_header.py turns it into build/kwe_abi.h for
+# C and asm, and docs/abi.md explains it.  Change it only together with
+# the version.
+#
+#   kernel_notify(workflow_id, flags) -> int64     (SYSCALL; rdi, rsi -> rax)
+#
+# Everything else is an event: a 576-byte slot (64-byte header + 512-byte
+# payload) in the process's EventRing; its completion comes back as a
+# 576-byte slot in the ResultRing.  Both rings are single-producer
+# single-consumer queues in memory shared by the process and the kernel.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
+
+cdef enum:
+    ABI_VERSION = 1
+
+    # kernel_notify flags (combinable; handled in this order)
+    NOTIFY_SUBMIT = 1           # consume every event in the EventRing
+    NOTIFY_WAIT = 2             # block until workflow_id completes (0: any completion)
+    NOTIFY_YIELD = 4            # give up the CPU
+
+    # decks: a route is a list of these, Execution always last
+    DECK_EXECUTION = 0
+    DECK_OPERATIONS = 1
+    DECK_HARDWARE = 2
+    DECK_STORAGE = 3
+    DECK_NETWORK = 4
+    DECK_COUNT = 5
+    ROUTE_MAX = 8
+
+    # ring geometry
+    SLOT_SIZE = 576
+    SLOT_HEADER = 64
+    PAYLOAD_MAX = 512
+    RING_HEADER_SIZE = 256      # RingHeader, then the slots
+    RING_MIN = 16
+    RING_MAX = 32768
+    RING_DEFAULT = 256
+    RING_CORRUPT = 1            # RingHeader.flags: the kernel found bad indexes
+    RING_BACKLOG = 2            # results are waiting in the kernel (ResultRing was full)
+
+    # EventHeader.flags
+    EVF_INPUT_PTR = 0x01        # input is user memory: arg[0] = address, arg[1] = length
+    EVF_OUTPUT_PTR = 0x02       # also copy the output to arg[2] (capacity arg[3])
+    EVF_NO_RESULT = 0x04        # no result slot on success
+
+    # ResultHeader.flags
+    RF_WORKFLOW = 0x01          # the summary of a workflow run
+    RF_NODE = 0x02              # the result of one workflow node
+    RF_CANCELLED = 0x04         # never ran: a node it depended on failed
+    RF_TRUNCATED = 0x08         # the output did not fit (payload or output buffer)
+    RF_BACKLOG = 0x10           # was held in the kernel while the ResultRing was full
+    RF_CHILD_EXIT = 0x20        # a child process ended (value = pid, status = its status)
+
+    # opcodes: the high byte names the deck that executes the operation
+    OP_NOP = 0x0000
+    OP_SPAWN = 0x0001           # payload: "program args..."; arg[0..1] = ring sizes, arg[2] = stack pages
+    OP_EXIT = 0x0002            # arg[0] = status
+    OP_KILL = 0x0003            # arg[0] = pid (own children only)
+    OP_WF_REGISTER = 0x0010     # input: a workflow graph; workflow_id = the id to use
+    OP_WF_RUN = 0x0011          # start a run of workflow_id
+    OP_WF_UNREGISTER = 0x0012
+    OP_CRC32 = 0x0101           # value = CRC-32 of the input (arg[0] = initial crc)
+    OP_DJB2 = 0x0102            # value = djb2 hash of the input
+    OP_RLE_ENCODE = 0x0103      # output = RLE of the input (docs/abi.md)
+    OP_RLE_DECODE = 0x0104
+    OP_XOR = 0x0105             # output = input XOR the key in arg[0] (arg[1] = key bytes, 1..8)
+    OP_VEC_ADD_I32 = 0x0110     # input = two equal int32 vectors back to back; output = a + b
+    OP_VEC_MUL_I32 = 0x0111
+    OP_VEC_DOT_I32 = 0x0112     # value = dot product (int64)
+    OP_VEC_ADD_F32 = 0x0118
+    OP_VEC_MUL_F32 = 0x0119
+    OP_VEC_DOT_F32 = 0x011A     # value = dot product as float64 bits
+    OP_SLEEP = 0x0201           # complete after arg[0] milliseconds
+    OP_TICKS = 0x0202           # value = timer ticks since boot
+    OP_TSC = 0x0203             # value = TSC
+    OP_CONSOLE_WRITE = 0x0204   # write the input to the console
+    OP_FLAKY = 0x0205           # fail with E_AGAIN arg[0] times per event, then succeed (tests)
+    OP_MEM_ALLOC = 0x0301       # map arg[0] bytes of fresh memory; value = address
+    OP_MEM_FREE = 0x0302        # unmap what OP_MEM_ALLOC gave (arg[0] = address)
+    OP_NET_SEND = 0x0401
+    OP_NET_RECV = 0x0402
+
+    # status codes (ResultHeader.status, kernel_notify's return)
+    E_OK = 0
+    E_INVAL = -1                # a bad argument or malformed event
+    E_BADOP = -2                # unknown opcode
+    E_BADROUTE = -3             # empty, too long, unknown deck, or not ending in Execution
+    E_FAULT = -4                # a pointer outside the process's memory
+    E_NOMEM = -5
+    E_RANGE = -6                # a length out of range
+    E_AGAIN = -7                # transient: retrying may succeed
+    E_NOTSUP = -8               # not supported (yet): the Network deck
+    E_CANCELLED = -9
+    E_NOENT = -10               # no such program / workflow / file
+    E_EXIST = -11
+    E_CYCLE = -12               # the workflow graph has a cycle
+    E_TOOBIG = -13              # the workflow graph is over the configured limits
+    E_BADDATA = -14             # malformed input data (e.g. RLE)
+    E_QUOTA = -15
+    E_NOSPC = -16
+    E_BADF = -17
+    E_PERM = -18
+    E_BUSY = -19                # e.g. running a workflow that is already running
+    E_CORRUPT = -20             # the EventRing's indexes were inconsistent
+
+    # the process's address space
+    USER_INFO_PAGES = 1
+
+    # workflow graphs (the input of OP_WF_REGISTER): a GraphHeader, nnodes
+    # NodeDescs, ndeps uint16 node indexes, then data_len bytes of data
+    GRAPH_MAGIC = 0x4746574B    # "KWFG"
+    INPUT_NONE = 0              # the node has no input
+    INPUT_DATA = 1              # bytes [data_offset, +data_len) of the graph's data
+    INPUT_NODE = 2              # the output of node input_node (one of its dependencies)
+    INPUT_PARENTS = 3           # the outputs of all its dependencies, concatenated in order
+    NODE_EMIT = 0x01            # post an RF_NODE result for this node
+    NODE_OUTPUT_PTR = 0x02      # also copy its output to args[2] (capacity args[3])
+
+cdef extern from *:
+    """
+    #define KWE_USER_IMAGE_BASE 0x0000000000400000ULL
+    #define KWE_USER_HEAP       0x0000600000000000ULL
+    #define KWE_USER_EVENT_RING 0x0000700000000000ULL
+    #define KWE_USER_RESULT_RING 0x0000710000000000ULL
+    #define KWE_USER_STACK_TOP  0x00007FFFFFFE0000ULL
+    #define KWE_USER_INFO       0x00007FFFFFFF0000ULL
+    """
+    const uint64_t USER_IMAGE_BASE "KWE_USER_IMAGE_BASE"   # programs load at or above this
+    const uint64_t USER_HEAP "KWE_USER_HEAP"               # OP_MEM_ALLOC hands out memory from here
+    const uint64_t USER_EVENT_RING "KWE_USER_EVENT_RING"
+    const uint64_t USER_RESULT_RING "KWE_USER_RESULT_RING"
+    const uint64_t USER_STACK_TOP "KWE_USER_STACK_TOP"     # a guard page below the stack
+    const uint64_t USER_INFO "KWE_USER_INFO"               # struct UserInfo, read-only
+
+cdef struct EventHeader:        # 64 bytes
+    uint64_t event_id           # the caller's tag, echoed in the result
+    uint32_t workflow_id        # 0 for a standalone event
+    uint16_t opcode
+    uint16_t flags              # EVF_*
+    uint8_t route[ROUTE_MAX]    # deck numbers, route_len of them, ending with DECK_EXECUTION
+    uint8_t route_len
+    uint8_t reserved[3]
+    uint32_t payload_len        # inline input bytes in the payload
+    uint64_t arg[4]
+
+cdef struct EventSlot:
+    EventHeader h
+    uint8_t payload[PAYLOAD_MAX]
+
+cdef struct ResultHeader:       # 64 bytes
+    uint64_t event_id
+    uint32_t workflow_id
+    uint16_t opcode
+    uint16_t flags              # RF_*
+    int32_t status              # E_*
+    uint16_t node               # workflows: the node this is about (or that failed)
+    uint8_t deck                # the deck where the event ended (failed)
+    uint8_t attempts            # how many times it ran (retries + 1)
+    uint32_t payload_len        # output bytes in this slot's payload
+    uint32_t output_len         # the whole output's length
+    uint64_t value              # scalar result (crc, pid, address, count ...)
+    uint64_t tsc_submit
+    uint64_t tsc_complete
+    uint64_t reserved
+
+cdef struct ResultSlot:
+    ResultHeader h
+    uint8_t payload[PAYLOAD_MAX]
+
+cdef struct RingHeader:         # RING_HEADER_SIZE bytes; head and tail on their own cache lines
+    uint32_t head               # written by the producer only
+    uint8_t pad0[60]
+    uint32_t tail               # written by the consumer only
+    uint8_t pad1[60]
+    uint32_t size               # slots, a power of two
+    uint32_t slot_size
+    uint32_t flags              # RING_*
+    uint32_t reserved0
+    uint64_t backlog            # results held in the kernel (ResultRing)
+    uint8_t pad2[104]
+
+cdef struct GraphHeader:        # 16 bytes
+    uint32_t magic
+    uint16_t nnodes
+    uint16_t ndeps
+    uint32_t data_len
+    uint32_t reserved
+
+cdef struct NodeDesc:           # 64 bytes
+    uint16_t opcode
+    uint8_t route_len
+    uint8_t input_kind          # INPUT_*
+    uint8_t route[ROUTE_MAX]
+    uint16_t input_node
+    uint16_t deps_first         # its dependencies: deps[deps_first : deps_first + ndeps]
+    uint16_t ndeps
+    uint8_t max_retries         # extra attempts after E_AGAIN (transient) failures
+    uint8_t flags               # NODE_*
+    uint16_t backoff_ms         # before retry k: backoff_ms << (k - 1)
+    uint16_t reserved
+    uint32_t data_offset
+    uint32_t data_len
+    uint64_t args[4]
+
+cdef struct UserInfo:           # at USER_INFO, read-only to the process
+    uint64_t magic              # "KWEUSER1"
+    uint32_t abi_version
+    uint32_t pid
+    uint32_t parent
+    uint32_t event_ring_size
+    uint32_t result_ring_size
+    uint32_t tick_hz
+    uint64_t tsc_hz
+    uint64_t event_ring         # addresses of the two rings
+    uint64_t result_ring
+    char name[32]
+    char args[256]              # the words after the program name in OP_SPAWN

@@ -1,0 +1,52 @@
+# Hosted view of the ABI (abi.pxd): the layouts as Cython compiles them, for
+# the test that holds the generated C header (build/kwe_abi.h) to the same.
+
+cdef size_t off(void* base, void* field):
+    return <size_t>(<char*>field - <char*>base)
+
+def layout():
+    """{struct: (sizeof, {field: offset})}."""
+    cdef EventHeader eh
+    cdef ResultHeader rh
+    cdef EventSlot es
+    cdef ResultSlot rs
+    cdef RingHeader ring
+    cdef UserInfo ui
+    cdef GraphHeader gh
+    cdef NodeDesc nd
+    return {
+        "EventHeader": (sizeof(EventHeader), {
+            "event_id": off(&eh, &eh.event_id), "workflow_id": off(&eh, &eh.workflow_id),
+            "opcode": off(&eh, &eh.opcode), "flags": off(&eh, &eh.flags),
+            "route": off(&eh, &eh.route), "route_len": off(&eh, &eh.route_len),
+            "payload_len": off(&eh, &eh.payload_len), "arg": off(&eh, &eh.arg)}),
+        "ResultHeader": (sizeof(ResultHeader), {
+            "event_id": off(&rh, &rh.event_id), "workflow_id": off(&rh, &rh.workflow_id),
+            "opcode": off(&rh, &rh.opcode), "flags": off(&rh, &rh.flags),
+            "status": off(&rh, &rh.status), "node": off(&rh, &rh.node),
+            "deck": off(&rh, &rh.deck), "attempts": off(&rh, &rh.attempts),
+            "payload_len": off(&rh, &rh.payload_len), "output_len": off(&rh, &rh.output_len),
+            "value": off(&rh, &rh.value), "tsc_submit": off(&rh, &rh.tsc_submit),
+            "tsc_complete": off(&rh, &rh.tsc_complete)}),
+        "EventSlot": (sizeof(EventSlot), {"h": off(&es, &es.h), "payload": off(&es, &es.payload)}),
+        "ResultSlot": (sizeof(ResultSlot), {"h": off(&rs, &rs.h), "payload": off(&rs, &rs.payload)}),
+        "RingHeader": (sizeof(RingHeader), {
+            "head": off(&ring, &ring.head), "tail": off(&ring, &ring.tail),
+            "size": off(&ring, &ring.size), "slot_size": off(&ring, &ring.slot_size),
+            "flags": off(&ring, &ring.flags), "backlog": off(&ring, &ring.backlog)}),
+        "UserInfo": (sizeof(UserInfo), {
+            "magic": off(&ui, &ui.magic), "pid": off(&ui, &ui.pid), "tsc_hz": off(&ui, &ui.tsc_hz),
+            "event_ring": off(&ui, &ui.event_ring), "name": off(&ui, &ui.name),
+            "args": off(&ui, &ui.args)}),
+        "GraphHeader": (sizeof(GraphHeader), {
+            "magic": off(&gh, &gh.magic), "nnodes": off(&gh, &gh.nnodes),
+            "ndeps": off(&gh, &gh.ndeps), "data_len": off(&gh, &gh.data_len)}),
+        "NodeDesc": (sizeof(NodeDesc), {
+            "opcode": off(&nd, &nd.opcode), "route_len": off(&nd, &nd.route_len),
+            "input_kind": off(&nd, &nd.input_kind), "route": off(&nd, &nd.route),
+            "input_node": off(&nd, &nd.input_node), "deps_first": off(&nd, &nd.deps_first),
+            "ndeps": off(&nd, &nd.ndeps), "max_retries": off(&nd, &nd.max_retries),
+            "flags": off(&nd, &nd.flags), "backoff_ms": off(&nd, &nd.backoff_ms),
+            "data_offset": off(&nd, &nd.data_offset), "data_len": off(&nd, &nd.data_len),
+            "args": off(&nd, &nd.args)}),
+    }

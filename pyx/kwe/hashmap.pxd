@@ -1,0 +1,28 @@
+# A hash map from uint64 keys to pointers: chained buckets that double when
+# the load passes 3/4 (no limit but memory) and halve again when it falls
+# under 1/8, so a burst does not leave its memory behind.  Used for the
+# process table, the Guide's routing table and the workflow registry.
+from libc.stdint cimport uint64_t
+
+cdef struct Entry:
+    uint64_t key
+    void* value
+    Entry* next
+
+cdef struct HashMap:
+    Entry** buckets
+    uint64_t nbuckets           # a power of two
+    uint64_t count
+    uint64_t min_buckets        # never shrinks below what init() asked for
+
+cdef bint init(HashMap* m, uint64_t capacity) noexcept nogil
+cdef void destroy(HashMap* m) noexcept nogil
+# Insert or replace.  False only when memory runs out (the map is unchanged).
+cdef bint put(HashMap* m, uint64_t key, void* value) noexcept nogil
+cdef void* get(HashMap* m, uint64_t key) noexcept nogil
+cdef bint contains(HashMap* m, uint64_t key) noexcept nogil
+# Remove and return the value (NULL if absent).
+cdef void* remove(HashMap* m, uint64_t key) noexcept nogil
+# Iterate: start with *cursor = 0 and *entry = NULL; returns NULL at the end.
+# The map must not change while iterating.
+cdef Entry* next_entry(HashMap* m, uint64_t* cursor, Entry* entry) noexcept nogil

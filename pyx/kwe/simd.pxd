@@ -1,0 +1,8 @@
+# float32 vector operations: the only kernel module compiled with SSE (see
+# meson.build).  Call only between fpu.begin() and fpu.end().
+from libc.stdint cimport uint64_t
+
+cdef void vec_add_f32(const float* a, const float* b, float* out, size_t n) noexcept nogil
+cdef void vec_mul_f32(const float* a, const float* b, float* out, size_t n) noexcept nogil
+# The dot product, accumulated in double; returned as its IEEE-754 bits.
+cdef uint64_t vec_dot_f32(const float* a, const float* b, size_t n) noexcept nogil

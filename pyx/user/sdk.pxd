@@ -1,0 +1,58 @@
+# The user-side SDK: everything a KWE program does goes through these.  It
+# owns the process's end of the two rings (EventRing: produce, ResultRing:
+# consume) and the one system call.
+#
+#   e = sdk.event(abi.OP_CRC32)          # a slot with a default route
+#   sdk.set_input(e, data, n)            # inline (<= 512 bytes) or by pointer
+#   sdk.call(e, &r)                      # submit, wait for its result
+#
+# Programs define `cdef public int umain() noexcept nogil`; its return
+# value is the exit status.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from kwe.abi cimport EventSlot, ResultSlot, UserInfo
+
+cdef extern from *:
+    int64_t kernel_notify(uint64_t workflow_id, uint64_t flags) nogil
+
+cdef UserInfo* info() noexcept nogil
+# The next free EventRing slot, header cleared, opcode, a fresh event_id and
+# the default route ([deck of the opcode, Execution]).  If the ring is full
+# it submits what is there and waits for room: an event is never dropped.
+cdef EventSlot* event(uint16_t opcode) noexcept nogil
+cdef void set_route(EventSlot* e, const uint8_t* route, uint8_t n) noexcept nogil
+# Inline input if it fits the payload, else a pointer to it (kept alive by
+# the caller until the result arrives).
+cdef void set_input(EventSlot* e, const void* data, uint32_t n) noexcept nogil
+cdef void set_output(EventSlot* e, void* buf, uint64_t cap) noexcept nogil
+cdef void commit() noexcept nogil                 # publish the slot from event()
+cdef int64_t submit() noexcept nogil
+cdef int64_t wait(uint32_t workflow_id) noexcept nogil
+cdef void yield_cpu() noexcept nogil
+# Commit e, submit, and wait for the result with its event_id.  Results for
+# other events that arrive first go to the handler set with on_result(), or
+# are kept for next_result() (a bounded stash: a program that can receive
+# many unsolicited results, like a parent's child-exit notices, should set a
+# handler).  Returns the event's status.
+cdef int call(EventSlot* e, ResultSlot* out) noexcept nogil
+ctypedef void (*ResultHandler)(ResultSlot* r) noexcept nogil
+cdef void on_result(ResultHandler h) noexcept nogil
+# The next result (kept ones first), copied into out; False if none.
+cdef bint next_result(ResultSlot* out) noexcept nogil
+# Block until a result is there, then take it.
+cdef void wait_result(ResultSlot* out) noexcept nogil
+
+cdef void write(const char* s, size_t n) noexcept nogil
+cdef void puts(const char* s) noexcept nogil
+cdef void printf(const char* fmt, uint64_t a0=*, uint64_t a1=*, uint64_t a2=*,
+                 uint64_t a3=*, uint64_t a4=*, uint64_t a5=*) noexcept nogil
+# Start "program args..." with ring sizes / stack pages (0: defaults);
+# the new pid, or an E_* code.
+cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_ring,
+                   uint32_t stack_pages) noexcept nogil
+cdef void exit(int status) noexcept nogil
+cdef uint64_t tsc() noexcept nogil
+cdef uint64_t now_ms() noexcept nogil
+# The n-th space-separated word of the program's arguments (0-based) into
+# buf; its length, or -1 when there is none.
+cdef long arg(int n, char* buf, size_t cap) noexcept nogil
+cdef uint64_t arg_u64(int n, uint64_t default) noexcept nogil

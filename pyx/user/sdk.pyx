@@ -1,0 +1,218 @@
+# See sdk.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.string cimport memcpy, memset
+from kwe cimport abi, ring, kstr
+from kwe.abi cimport EventSlot, ResultSlot, UserInfo
+from kwe.format cimport format_buf
+
+cdef extern from *:
+    int umain() nogil                       # the program's entry
+    void __builtin_trap() nogil
+    uint64_t __builtin_ia32_rdtsc() nogil
+
+cdef enum:
+    KEPT_MAX = 64                           # results kept while call() waits for another
+    PRINTF_MAX = 1024
+
+cdef ring.Ring events
+cdef ring.Ring results
+cdef uint64_t next_id = 0
+cdef EventSlot* open_slot = NULL
+cdef ResultSlot kept[KEPT_MAX]
+cdef uint32_t kept_first = 0, kept_count = 0
+cdef uint64_t kept_dropped = 0
+cdef ResultHandler handler = NULL
+
+cdef void on_result(ResultHandler h) noexcept nogil:
+    global handler
+    handler = h
+
+cdef UserInfo* info() noexcept nogil:
+    return <UserInfo*>abi.USER_INFO
+
+cdef public void kwe_user_start() noexcept nogil:
+    cdef UserInfo* u = info()
+    ring.attach_producer(&events, <void*>u.event_ring, u.event_ring_size, abi.SLOT_SIZE)
+    ring.attach_consumer(&results, <void*>u.result_ring, u.result_ring_size, abi.SLOT_SIZE)
+    exit(umain())
+
+# ---- events ----------------------------------------------------------------------
+cdef int deck_of(uint16_t opcode) noexcept nogil:
+    return opcode >> 8
+
+cdef EventSlot* event(uint16_t opcode) noexcept nogil:
+    global next_id, open_slot
+    cdef EventSlot* e = <EventSlot*>ring.produce_slot(&events)
+    while e == NULL:                        # full: let the kernel take what is there
+        kernel_notify(0, abi.NOTIFY_SUBMIT | abi.NOTIFY_YIELD)
+        e = <EventSlot*>ring.produce_slot(&events)
+    memset(&e.h, 0, sizeof(e.h))
+    next_id += 1
+    e.h.event_id = next_id
+    e.h.opcode = opcode
+    if deck_of(opcode) == abi.DECK_EXECUTION:
+        e.h.route[0] = abi.DECK_EXECUTION
+        e.h.route_len = 1
+    else:
+        e.h.route[0] = deck_of(opcode)
+        e.h.route[1] = abi.DECK_EXECUTION
+        e.h.route_len = 2
+    open_slot = e
+    return e
+
+cdef void set_route(EventSlot* e, const uint8_t* route, uint8_t n) noexcept nogil:
+    memcpy(e.h.route, route, n if n <= abi.ROUTE_MAX else abi.ROUTE_MAX)
+    e.h.route_len = n
+
+cdef void set_input(EventSlot* e, const void* data, uint32_t n) noexcept nogil:
+    if n <= abi.PAYLOAD_MAX:
+        memcpy(e.payload, data, n)
+        e.h.payload_len = n
+    else:
+        e.h.flags |= abi.EVF_INPUT_PTR
+        e.h.arg[0] = <uint64_t>data
+        e.h.arg[1] = n
+
+cdef void set_output(EventSlot* e, void* buf, uint64_t cap) noexcept nogil:
+    e.h.flags |= abi.EVF_OUTPUT_PTR
+    e.h.arg[2] = <uint64_t>buf
+    e.h.arg[3] = cap
+
+cdef void commit() noexcept nogil:
+    global open_slot
+    if open_slot != NULL:
+        ring.produce(&events)
+        open_slot = NULL
+
+cdef int64_t submit() noexcept nogil:
+    return kernel_notify(0, abi.NOTIFY_SUBMIT)
+
+cdef int64_t wait(uint32_t workflow_id) noexcept nogil:
+    return kernel_notify(workflow_id, abi.NOTIFY_WAIT)
+
+cdef void yield_cpu() noexcept nogil:
+    kernel_notify(0, abi.NOTIFY_YIELD)
+
+# ---- results ---------------------------------------------------------------------
+cdef void keep(ResultSlot* r) noexcept nogil:
+    global kept_count, kept_first, kept_dropped
+    if handler != NULL:
+        handler(r)
+        return
+    if kept_count == KEPT_MAX:              # the oldest kept result gives way
+        kept_first = (kept_first + 1) % KEPT_MAX
+        kept_count -= 1
+        kept_dropped += 1
+        if kept_dropped == 1:
+            puts(b"sdk: result stash full, dropping the oldest (set sdk.on_result)\n")
+    memcpy(&kept[(kept_first + kept_count) % KEPT_MAX], r, sizeof(ResultSlot))
+    kept_count += 1
+
+cdef bint take_from_ring(ResultSlot* out) noexcept nogil:
+    cdef ResultSlot* r = <ResultSlot*>ring.consume_slot(&results)
+    if r == NULL:
+        return False
+    memcpy(out, r, sizeof(ResultSlot))
+    ring.consume(&results)
+    return True
+
+cdef bint next_result(ResultSlot* out) noexcept nogil:
+    global kept_first, kept_count
+    if kept_count:
+        memcpy(out, &kept[kept_first], sizeof(ResultSlot))
+        kept_first = (kept_first + 1) % KEPT_MAX
+        kept_count -= 1
+        return True
+    return take_from_ring(out)
+
+cdef void wait_result(ResultSlot* out) noexcept nogil:
+    while not next_result(out):
+        kernel_notify(0, abi.NOTIFY_WAIT)
+
+cdef int call(EventSlot* e, ResultSlot* out) noexcept nogil:
+    cdef uint64_t id = e.h.event_id
+    commit()
+    kernel_notify(0, abi.NOTIFY_SUBMIT)
+    while True:
+        if not take_from_ring(out):
+            kernel_notify(0, abi.NOTIFY_WAIT)
+            continue
+        if out.h.event_id == id and not (out.h.flags & (abi.RF_NODE | abi.RF_CHILD_EXIT)):
+            return out.h.status
+        keep(out)
+
+# ---- conveniences ------------------------------------------------------------------
+cdef void write(const char* s, size_t n) noexcept nogil:
+    cdef EventSlot* e
+    cdef size_t take
+    while n:
+        take = n if n < abi.PAYLOAD_MAX else abi.PAYLOAD_MAX
+        e = event(abi.OP_CONSOLE_WRITE)
+        e.h.flags |= abi.EVF_NO_RESULT
+        set_input(e, s, <uint32_t>take)
+        commit()
+        s += take
+        n -= take
+    submit()
+
+cdef void puts(const char* s) noexcept nogil:
+    write(s, kstr.length(s))
+
+cdef void printf(const char* fmt, uint64_t a0=0, uint64_t a1=0, uint64_t a2=0,
+                 uint64_t a3=0, uint64_t a4=0, uint64_t a5=0) noexcept nogil:
+    cdef char buf[PRINTF_MAX]
+    cdef uint64_t args[6]
+    cdef size_t n
+    args[0], args[1], args[2], args[3], args[4], args[5] = a0, a1, a2, a3, a4, a5
+    n = format_buf(buf, PRINTF_MAX, fmt, args, 6)
+    write(buf, n if n < PRINTF_MAX else PRINTF_MAX - 1)
+
+cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_ring,
+                   uint32_t stack_pages) noexcept nogil:
+    cdef ResultSlot r
+    cdef EventSlot* e = event(abi.OP_SPAWN)
+    set_input(e, command, <uint32_t>kstr.length(command))
+    e.h.arg[0], e.h.arg[1], e.h.arg[2] = event_ring, result_ring, stack_pages
+    if call(e, &r) < 0:
+        return r.h.status
+    return <int64_t>r.h.value
+
+cdef void exit(int status) noexcept nogil:
+    cdef EventSlot* e = event(abi.OP_EXIT)
+    e.h.arg[0] = <uint64_t><int64_t>status
+    commit()
+    while True:                             # the kernel ends us on the way out
+        kernel_notify(0, abi.NOTIFY_SUBMIT)
+        __builtin_trap()
+
+cdef uint64_t tsc() noexcept nogil:
+    return __builtin_ia32_rdtsc()
+
+cdef uint64_t now_ms() noexcept nogil:
+    cdef uint64_t hz = info().tsc_hz
+    return tsc() / (hz / 1000) if hz >= 1000 else 0
+
+cdef long arg(int n, char* buf, size_t cap) noexcept nogil:
+    cdef const char* s = info().args
+    cdef size_t i
+    while True:
+        while s[0] == c' ':
+            s += 1
+        if s[0] == 0:
+            return -1
+        i = 0
+        while s[i] and s[i] != c' ':
+            i += 1
+        if n == 0:
+            kstr.copy(buf, s, i + 1 if i + 1 < cap else cap)
+            return <long>i
+        s += i
+        n -= 1
+
+cdef uint64_t arg_u64(int n, uint64_t default) noexcept nogil:
+    cdef char buf[32]
+    cdef long len = arg(n, buf, sizeof(buf))
+    cdef uint64_t v
+    if len <= 0 or len >= <long>sizeof(buf) or not kstr.parse_u64(buf, <size_t>len, &v):
+        return default
+    return v
