@@ -9,8 +9,9 @@ from kwecli.paths import IMAGE
 @pytest.fixture
 def machine():
     """A freshly reset simulated machine behind the hosted HAL."""
-    from kwe import hal
+    from kwe import hal, traps
     hal.reset(16 << 20)
+    traps.py_reset()
     yield hal
     hal.reset()
 

@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from kwe cimport abi, ring, heap, hashmap, hal, pit, uaccess, cmdline, vmm
-from kwe.abi cimport EventSlot, EventHeader, ResultSlot
+from kwe.abi cimport EventSlot, EventHeader, ResultSlot, RingHeader
 from kwe.proc cimport Process
 from kwe.console cimport kprintf
 
@@ -273,7 +273,108 @@ cdef uint64_t processed() noexcept nogil:
     return nprocessed
 
 cdef void init() noexcept nogil:
-    global max_input
+    global max_input, timers, next_id, nprocessed, work_pending
+    memset(queues, 0, sizeof(queues))
+    memset(handlers, 0, sizeof(handlers))
+    timers = NULL
+    next_id = nprocessed = 0
+    work_pending = False
     hashmap.init(&routing, 256)
     max_input = cmdline.get_u64(b"max_input", DEFAULT_MAX_INPUT)
     pit.add_tick_hook(on_tick)
+
+# ---- hosted: a test plays the process's side of the rings -------------------------
+from kwe cimport proc as _proc
+
+cdef Process* local(uint32_t pid) except NULL:
+    cdef Process* p = _proc.find(pid)
+    if p == NULL:
+        raise KeyError(pid)
+    return p
+
+def py_local_process(uint32_t event_ring=256, uint32_t result_ring=256, bint with_space=False):
+    """A process that never runs (rings in kernel memory); returns its pid."""
+    cdef Process* p = _proc.new_local(event_ring, result_ring, with_space)
+    if p == NULL:
+        raise MemoryError("no local process")
+    return p.pid
+
+def py_free_local(uint32_t pid):
+    _proc.free_local(local(pid))
+
+def py_push_event(uint32_t pid, bytes slot):
+    """Write one EventSlot (576 bytes) into the EventRing as the process would; False if full."""
+    cdef Process* p = local(pid)
+    cdef ring.Ring r
+    cdef void* s
+    ring.attach_producer(&r, <void*>p.event_kva, p.events.size, abi.SLOT_SIZE)
+    s = ring.produce_slot(&r)
+    if s == NULL:
+        return False
+    memcpy(s, <const char*>slot, min(len(slot), abi.SLOT_SIZE))
+    ring.produce(&r)
+    return True
+
+def py_pop_result(uint32_t pid):
+    """Take one ResultSlot (576 bytes) from the ResultRing as the process would, or None."""
+    cdef Process* p = local(pid)
+    cdef ring.Ring r
+    cdef void* s
+    ring.attach_consumer(&r, <void*>p.result_kva, p.results.size, abi.SLOT_SIZE)
+    s = ring.consume_slot(&r)
+    if s == NULL:
+        return None
+    out = (<char*>s)[:abi.SLOT_SIZE]
+    ring.consume(&r)
+    return out
+
+def py_submit(uint32_t pid):
+    """kernel_notify(SUBMIT): take the EventRing's events and run the Guide."""
+    cdef int n = submit(local(pid))
+    run()
+    return n
+
+def py_run():
+    run()
+
+def py_in_flight():
+    return in_flight()
+
+def py_ring_flags(uint32_t pid, bint result_ring=True):
+    cdef Process* p = local(pid)
+    return (<RingHeader*>(p.result_kva if result_ring else p.event_kva)).flags
+
+def py_poke_event_ring(uint32_t pid, uint32_t head):
+    """Overwrite the EventRing's published head, as a broken process might."""
+    (<RingHeader*>local(pid).event_kva).head = head
+
+def py_user_buffer(uint32_t pid, bytes data, bint writable=True):
+    """Map fresh user pages in a local process with user memory and fill them; the address."""
+    cdef Process* p = local(pid)
+    cdef uint64_t size = len(data)
+    cdef uint64_t n = (size + 4095) / 4096
+    cdef uint64_t va = p.mem_next
+    if n == 0:
+        n = 1
+    if p.space == NULL:
+        raise ValueError("the process has no user memory")
+    if vmm.map_new(p.space, va, n, vmm.MAP_USER | (vmm.MAP_WRITE if writable else 0)) != vmm.VMM_OK:
+        raise MemoryError()
+    p.mem_next += (n + 1) * 4096
+    copy_in_place(p, va, data)
+    return va
+
+cdef void copy_in_place(Process* p, uint64_t va, bytes data):
+    """Fill user pages through the direct map (they may be read-only to the process)."""
+    cdef uint64_t pa, i, size = len(data)
+    cdef const char* src = data
+    for i in range(size):
+        vmm.translate(p.space, va + i, &pa, NULL)
+        (<char*>hal.phys_to_virt(pa))[0] = src[i]
+
+def py_user_read(uint32_t pid, uint64_t va, uint64_t n):
+    cdef Process* p = local(pid)
+    out = bytearray(n)
+    if not uaccess.copy_in(p.space, <char*>out, va, n):
+        raise ValueError("not user memory")
+    return bytes(out)

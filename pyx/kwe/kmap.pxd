@@ -6,3 +6,4 @@ from libc.stdint cimport uint64_t
 # n pages of unused kernel virtual space; 0 if memory for bookkeeping ran out.
 cdef uint64_t reserve(uint64_t npages) noexcept nogil
 cdef void release(uint64_t va, uint64_t npages) noexcept nogil
+cdef void reset() noexcept nogil                  # forget everything (hosted tests)

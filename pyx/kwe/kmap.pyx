@@ -81,7 +81,10 @@ def py_state():
         r = r.next
     return top, out
 
-def py_reset():
+cdef void reset() noexcept nogil:
     global free_list, top
     free_list = NULL
     top = 0
+
+def py_reset():
+    reset()

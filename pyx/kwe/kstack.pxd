@@ -15,3 +15,4 @@ cdef void free(uint64_t top) noexcept nogil
 # Is va in the KSTACK region but not mapped (a guard or unused page)?
 cdef bint is_guard(uint64_t va) noexcept nogil
 cdef uint64_t live() noexcept nogil
+cdef void reset() noexcept nogil                  # forget everything (hosted tests)

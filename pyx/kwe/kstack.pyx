@@ -86,3 +86,8 @@ cdef bint is_guard(uint64_t va) noexcept nogil:
 
 cdef uint64_t live() noexcept nogil:
     return nlive
+
+cdef void reset() noexcept nogil:
+    global next_slot, free_slots, nfree, cap, nlive
+    next_slot = nfree = cap = nlive = 0
+    free_slots = NULL

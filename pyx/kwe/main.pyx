@@ -4,8 +4,7 @@
 # status.
 from libc.stdint cimport uint32_t, uint64_t
 from kwe cimport (serial, boot, cmdline, power, scenarios, kstr, gdt, traps, pmm, vmm, kstack,
-                  vga, console, irq, pit, keyboard, input, hal, fpu, ata, programs, guide, proc,
-                  workflow, deck_exec, deck_ops, deck_hw, deck_storage, deck_net, abi)
+                  vga, console, irq, pit, keyboard, input, hal, fpu, ata, programs, engine)
 from kwe.console cimport kprintf
 from kwe.panic cimport panic
 
@@ -49,24 +48,11 @@ cdef void storage_init() noexcept nogil:
     n = programs.init(h.archive_lba, h.archive_sectors)
     kprintf(b"programs: %d in the image\n", n)
 
-cdef void engine_init() noexcept nogil:
-    guide.init()
-    guide.set_deck(abi.DECK_EXECUTION, deck_exec.handle)
-    guide.set_deck(abi.DECK_OPERATIONS, deck_ops.handle)
-    guide.set_deck(abi.DECK_HARDWARE, deck_hw.handle)
-    guide.set_deck(abi.DECK_STORAGE, deck_storage.handle)
-    guide.set_deck(abi.DECK_NETWORK, deck_net.handle)
-    deck_exec.init()
-    deck_storage.init()
-    workflow.init()
-    proc.init(main_stack_top)
-    proc.set_deferred_work(guide.run)
-
 cdef void kmain_on_stack() noexcept nogil:
     cdef char name[64]
     devices_init()
     storage_init()
-    engine_init()
+    engine.init(main_stack_top)
     if cmdline.get(b"run", name, sizeof(name)) < 0:
         kstr.copy(name, b"demo", sizeof(name))
     power.power_off(<uint64_t>scenarios.run(name))

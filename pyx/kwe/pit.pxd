@@ -21,3 +21,5 @@ cdef bint add_tick_hook(TickHook h) noexcept nogil
 # Measure TSC cycles per second over ~10 ms of PIT channel 2.
 cdef uint64_t calibrate_tsc() noexcept nogil
 cdef uint64_t tsc_hz() noexcept nogil
+# Forget hooks and ticks (hosted tests start each machine afresh).
+cdef void reset() noexcept nogil

@@ -70,6 +70,11 @@ cdef uint64_t calibrate_tsc() noexcept nogil:
 cdef uint64_t tsc_hz() noexcept nogil:
     return cycles_per_second
 
+cdef void reset() noexcept nogil:
+    global tick_count, nhooks
+    tick_count = 0
+    nhooks = 0
+
 def py_init(uint32_t hz):
     init(hz)
 

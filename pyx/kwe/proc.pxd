@@ -50,6 +50,7 @@ cdef struct Process:
     bint waiting                # blocked in kernel_notify(WAIT)
     uint32_t wait_workflow
     uint64_t inflight           # its events inside the Guide
+    bint local                  # a kernel-side event source: rings on the heap, never runs
     bint exit_requested         # OP_EXIT seen while it was running: exit on the way out
     int exit_request_status
     uint64_t mem_pages          # OP_MEM_ALLOC accounting
@@ -72,6 +73,10 @@ cdef void init(uint64_t idle_stack_top) noexcept nogil
 # Create a process from an ELF image; returns E_OK and its pid, or an E_* code.
 cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_t size,
                SpawnArgs* a, uint32_t* pid_out) noexcept nogil
+# A process that never runs: its rings live in kernel memory and the kernel
+# (or a hosted test) plays its part.  with_space gives it user memory too.
+cdef Process* new_local(uint32_t event_ring, uint32_t result_ring, bint with_space) noexcept nogil
+cdef void free_local(Process* p) noexcept nogil
 cdef Process* current() noexcept nogil
 cdef Process* find(uint32_t pid) noexcept nogil
 cdef bint is_idle(Process* p) noexcept nogil

@@ -79,7 +79,8 @@ cdef void reap() noexcept nogil:
     while zombies != NULL:
         p = zombies
         zombies = <Process*>p.run.next
-        kstack.free(p.kstack_top)
+        if p.kstack_top:
+            kstack.free(p.kstack_top)
         heap.kfree(p)
 
 cdef void switch_to(Process* next) noexcept nogil:
@@ -220,8 +221,12 @@ cdef void build_first_frames(Process* p, uint64_t entry) noexcept nogil:
 cdef void release_resources(Process* p) noexcept nogil:
     """Everything but the kernel stack and the Process itself."""
     cdef Backlog* b
-    unmap_ring(p.event_kva, p.event_pages)
-    unmap_ring(p.result_kva, p.result_pages)
+    if p.local:
+        heap.kfree(<void*>p.event_kva)
+        heap.kfree(<void*>p.result_kva)
+    else:
+        unmap_ring(p.event_kva, p.event_pages)
+        unmap_ring(p.result_kva, p.result_pages)
     p.event_kva = p.result_kva = 0
     if p.space != NULL:
         if vmm.active() == p.space:
@@ -291,6 +296,42 @@ cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_
     pid_out[0] = p.pid
     return abi.E_OK
 
+cdef Process* new_local(uint32_t evsize, uint32_t ressize, bint with_space) noexcept nogil:
+    global next_pid
+    cdef Process* p
+    if not ring.valid_size(evsize) or not ring.valid_size(ressize):
+        return NULL
+    p = <Process*>heap.kzalloc(sizeof(Process))
+    if p == NULL:
+        return NULL
+    next_pid += 1
+    p.pid = next_pid
+    p.local = True
+    p.state = PROC_BLOCKED
+    p.mem_next = abi.USER_HEAP
+    kstr.copy(p.name, b"local", sizeof(p.name))
+    p.event_kva = <uint64_t>heap.kzalloc(ring.bytes_for(evsize, SLOT_SIZE))
+    p.result_kva = <uint64_t>heap.kzalloc(ring.bytes_for(ressize, SLOT_SIZE))
+    if with_space:
+        p.space = vmm.create()
+    if (p.event_kva == 0 or p.result_kva == 0 or (with_space and p.space == NULL)
+            or not hashmap.put(&table, p.pid, p)):
+        release_resources(p)
+        heap.kfree(p)
+        return NULL
+    ring.format(<void*>p.event_kva, evsize, SLOT_SIZE)
+    ring.format(<void*>p.result_kva, ressize, SLOT_SIZE)
+    ring.attach_consumer(&p.events, <void*>p.event_kva, evsize, SLOT_SIZE)
+    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, SLOT_SIZE)
+    return p
+
+cdef void free_local(Process* p) noexcept nogil:
+    if exit_hook != NULL:
+        exit_hook(p)
+    hashmap.remove(&table, p.pid)
+    release_resources(p)
+    heap.kfree(p)
+
 # ---- ending ------------------------------------------------------------------
 cdef ExitHook exit_hook = NULL
 
@@ -328,6 +369,9 @@ cdef void exit_current(int status) noexcept nogil:
     kill(running, status)
 
 cdef void on_user_fault(TrapFrame* f) noexcept nogil:
+    if running == &idle_proc:                   # no process to blame: a kernel bug
+        traps.fatal(f)
+        return
     kprintf(b"proc: pid %u (%s) killed: %s at rip=%p", running.pid, <uint64_t>running.name,
             <uint64_t>traps.exception_name(f.vector), f.rip)
     if f.vector == traps.VEC_PAGE_FAULT:
@@ -341,7 +385,12 @@ cdef void set_exit_hook(ExitHook h) noexcept nogil:
 
 # ---- setup -------------------------------------------------------------------
 cdef void init(uint64_t idle_stack_top) noexcept nogil:
-    global running
+    global running, next_pid, nlive, npeak, nswitches, need_resched, zombies, watched_pid
+    next_pid = 0
+    nlive = npeak = nswitches = 0
+    need_resched = False
+    zombies = NULL
+    watched_pid = 0
     memset(&idle_proc, 0, sizeof(Process))
     idle_proc.state = PROC_RUNNING
     idle_proc.space = vmm.kernel_space()

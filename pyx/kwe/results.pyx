@@ -99,3 +99,11 @@ cdef void from_event(Event* e, Process* p, ResultSlot* r) noexcept nogil:
                 r.h.flags |= abi.RF_TRUNCATED
         elif r.h.status == abi.E_OK:
             r.h.status = abi.E_FAULT
+
+def py_flush(uint32_t pid):
+    """What kernel_notify does first: move backlog into the ring; the backlog left."""
+    cdef Process* p = proc.find(pid)
+    if p == NULL:
+        raise KeyError(pid)
+    flush(p)
+    return p.backlog_count

@@ -34,4 +34,6 @@ cdef void set_return_hook(TrapHandler h) noexcept nogil
 cdef bint from_user(TrapFrame* f) noexcept nogil
 cdef const char* exception_name(uint64_t vector) noexcept nogil
 cdef void dump(TrapFrame* f) noexcept nogil
+# Dump and end the machine (EXIT_CPU_FAULT): what any ring-0 exception gets.
+cdef void fatal(TrapFrame* f) noexcept nogil
 cdef uint64_t count(int vector) noexcept nogil

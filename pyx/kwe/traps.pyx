@@ -77,7 +77,7 @@ cdef void dump(TrapFrame* f) noexcept nogil:
     if f.vector == VEC_PAGE_FAULT:
         describe_page_fault(f.error)
 
-cdef void kernel_fault(TrapFrame* f) noexcept nogil:
+cdef void fatal(TrapFrame* f) noexcept nogil:
     kputs(b"\n")
     if f.vector == VEC_PAGE_FAULT and kstack.is_guard(hal.read_cr(2)):
         kputs(b"KWE: kernel stack overflow (guard page hit)\n")
@@ -93,7 +93,7 @@ cdef void exception(TrapFrame* f) noexcept nogil:
             and f.vector != VEC_MACHINE_CHECK:
         user_fault_handler(f)
         return
-    kernel_fault(f)
+    fatal(f)
 
 cdef public void kwe_trap(TrapFrame* f) noexcept nogil:
     cdef uint64_t v = f.vector & 0xFF
@@ -106,6 +106,16 @@ cdef public void kwe_trap(TrapFrame* f) noexcept nogil:
         kprintf(b"traps: unexpected vector %d\n", v)
     if return_hook != NULL and from_user(f):
         return_hook(f)
+
+def py_reset():
+    """Forget every handler and hook (hosted tests)."""
+    global user_fault_handler, return_hook
+    cdef int i
+    for i in range(256):
+        handlers[i] = NULL
+        counts[i] = 0
+    user_fault_handler = NULL
+    return_hook = NULL
 
 def py_trap(uint64_t vector, uint64_t error=0, uint64_t cs=0x08, uint64_t rip=0x1234):
     """Hosted helper: deliver a trap as if the CPU raised it."""

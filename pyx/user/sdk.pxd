@@ -36,6 +36,8 @@ cdef void yield_cpu() noexcept nogil
 cdef int call(EventSlot* e, ResultSlot* out) noexcept nogil
 ctypedef void (*ResultHandler)(ResultSlot* r) noexcept nogil
 cdef void on_result(ResultHandler h) noexcept nogil
+# Hand a result that is not for you to the handler (or the stash).
+cdef void keep_result(ResultSlot* r) noexcept nogil
 # The next result (kept ones first), copied into out; False if none.
 cdef bint next_result(ResultSlot* out) noexcept nogil
 # Block until a result is there, then take it.
@@ -44,7 +46,8 @@ cdef void wait_result(ResultSlot* out) noexcept nogil
 cdef void write(const char* s, size_t n) noexcept nogil
 cdef void puts(const char* s) noexcept nogil
 cdef void printf(const char* fmt, uint64_t a0=*, uint64_t a1=*, uint64_t a2=*,
-                 uint64_t a3=*, uint64_t a4=*, uint64_t a5=*) noexcept nogil
+                 uint64_t a3=*, uint64_t a4=*, uint64_t a5=*, uint64_t a6=*,
+                 uint64_t a7=*) noexcept nogil
 # Start "program args..." with ring sizes / stack pages (0: defaults);
 # the new pid, or an E_* code.
 cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_ring,

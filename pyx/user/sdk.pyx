@@ -108,6 +108,9 @@ cdef void keep(ResultSlot* r) noexcept nogil:
     memcpy(&kept[(kept_first + kept_count) % KEPT_MAX], r, sizeof(ResultSlot))
     kept_count += 1
 
+cdef void keep_result(ResultSlot* r) noexcept nogil:
+    keep(r)
+
 cdef bint take_from_ring(ResultSlot* out) noexcept nogil:
     cdef ResultSlot* r = <ResultSlot*>ring.consume_slot(&results)
     if r == NULL:
@@ -159,12 +162,14 @@ cdef void puts(const char* s) noexcept nogil:
     write(s, kstr.length(s))
 
 cdef void printf(const char* fmt, uint64_t a0=0, uint64_t a1=0, uint64_t a2=0,
-                 uint64_t a3=0, uint64_t a4=0, uint64_t a5=0) noexcept nogil:
+                 uint64_t a3=0, uint64_t a4=0, uint64_t a5=0, uint64_t a6=0,
+                 uint64_t a7=0) noexcept nogil:
     cdef char buf[PRINTF_MAX]
-    cdef uint64_t args[6]
+    cdef uint64_t args[8]
     cdef size_t n
-    args[0], args[1], args[2], args[3], args[4], args[5] = a0, a1, a2, a3, a4, a5
-    n = format_buf(buf, PRINTF_MAX, fmt, args, 6)
+    args[0], args[1], args[2], args[3] = a0, a1, a2, a3
+    args[4], args[5], args[6], args[7] = a4, a5, a6, a7
+    n = format_buf(buf, PRINTF_MAX, fmt, args, 8)
     write(buf, n if n < PRINTF_MAX else PRINTF_MAX - 1)
 
 cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_ring,

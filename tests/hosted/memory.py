@@ -1,5 +1,5 @@
 """A fresh simulated machine with PMM, heap and kernel VMM initialised."""
-from kwe import hal, heap, pmm, vmm
+from kwe import hal, heap, pmm, traps, vmm
 
 MiB = 1 << 20
 # An E820 map like QEMU's, scaled down: low memory, the BIOS hole, RAM from
@@ -12,6 +12,7 @@ KERNEL = (0x100000, 0x180000)       # pretend kernel image
 
 def fresh(ram=16 * MiB, e820=E820, kernel=KERNEL, with_vmm=True):
     hal.reset(ram)
+    traps.py_reset()
     heap.py_reset()
     assert pmm.py_init(e820, *kernel)
     if with_vmm:

@@ -24,7 +24,7 @@ def test_demo_init_runs_programs_and_ends_cleanly():
     b = boot("run=init")
     assert b.ok, b.log
     assert "hello from pid 2 (hello), args 'from init'" in b.log
-    assert "init: 3 children ended, 0 failed" in b.log
+    assert "init: 5 children ended, 0 failed" in b.log
     assert all(s == 0 for s in exits(b.log).values())
     assert_clean_end(b)
 

@@ -1,0 +1,6 @@
+# The event engine brought up in one place: the Guide, its five decks, the
+# workflow engine and the process layer.  kmain calls init(); hosted tests
+# call py_init() on a fresh simulated machine.
+from libc.stdint cimport uint64_t
+
+cdef void init(uint64_t idle_stack_top) noexcept nogil

@@ -1,0 +1,25 @@
+# See engine.pxd.
+from libc.stdint cimport uint32_t, uint64_t
+from kwe cimport (abi, guide, proc, workflow, deck_exec, deck_ops, deck_hw, deck_storage,
+                  deck_net, pit, kmap, kstack, results)
+
+cdef void init(uint64_t idle_stack_top) noexcept nogil:
+    guide.init()
+    guide.set_deck(abi.DECK_EXECUTION, deck_exec.handle)
+    guide.set_deck(abi.DECK_OPERATIONS, deck_ops.handle)
+    guide.set_deck(abi.DECK_HARDWARE, deck_hw.handle)
+    guide.set_deck(abi.DECK_STORAGE, deck_storage.handle)
+    guide.set_deck(abi.DECK_NETWORK, deck_net.handle)
+    workflow.init()
+    deck_storage.init()
+    proc.init(idle_stack_top)
+    deck_exec.init()
+    proc.set_deferred_work(guide.run)
+
+def py_init(uint32_t hz=100):
+    """Hosted: a fresh engine on the (freshly reset) simulated machine."""
+    pit.reset()
+    pit.init(hz)
+    kmap.reset()
+    kstack.reset()
+    init(0)

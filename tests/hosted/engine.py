@@ -1,0 +1,63 @@
+"""A fresh engine on the simulated machine, and a local process to talk to it."""
+from kwe import engine, guide, pit
+from kwecli import abi
+from memory import fresh
+
+
+class Local:
+    """The process side of a local (never running) process's rings."""
+
+    def __init__(self, event_ring=256, result_ring=256, with_space=False):
+        self.pid = guide.py_local_process(event_ring, result_ring, with_space)
+        self.next_id = 0
+
+    def push(self, opcode, **kw):
+        self.next_id += 1
+        kw.setdefault("event_id", self.next_id)
+        assert guide.py_push_event(self.pid, abi.event(opcode, **kw)), "EventRing full"
+        return kw["event_id"]
+
+    def submit(self):
+        return guide.py_submit(self.pid)
+
+    def results(self):
+        out = []
+        while (slot := guide.py_pop_result(self.pid)) is not None:
+            out.append(abi.result(slot))
+        return out
+
+    def call(self, opcode, now=False, **kw):
+        """One event through the Guide; its result.  now: do not let timers
+        run first (other results that arrive are kept in self.others)."""
+        event_id = self.push(opcode, **kw)
+        assert self.submit() == 1
+        if not now:
+            settle()
+        out = self.results()
+        mine = [r for r in out if r.event_id == event_id]
+        self.others = [r for r in out if r.event_id != event_id]
+        assert len(mine) == 1, out
+        return mine[0]
+
+    def buffer(self, data):
+        return guide.py_user_buffer(self.pid, data)
+
+    def read(self, va, n):
+        return guide.py_user_read(self.pid, va, n)
+
+
+def start(**kw):
+    fresh()
+    engine.py_init()
+    return Local(**kw)
+
+
+def settle(max_ticks=10000):
+    """Let timers fire until nothing is in flight; returns the ticks it took."""
+    guide.py_run()
+    for t in range(max_ticks):
+        if guide.py_in_flight() == 0:
+            return t
+        pit.py_tick()
+        guide.py_run()
+    raise AssertionError("events still in flight")

@@ -1,0 +1,162 @@
+"""Each deck through the Guide, hosted: events in, results out."""
+import struct
+import zlib
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from engine import settle, start
+from kwe import guide, hal
+from kwecli import abi
+from kwecli.abi import *          # noqa: F403  (OP_*, E_*, DECK_*, ...)
+
+
+def djb2(data):
+    h = 5381
+    for b in data:
+        h = (h * 33 + b) & 0xFFFFFFFF
+    return h
+
+
+# ---- Operations ------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=512), st.integers(0, 2**32 - 1))
+def test_crc32_and_djb2(data, seed):
+    p = start()
+    r = p.call(OP_CRC32, payload=data, args=(seed,))
+    assert (r.status, r.value) == (0, zlib.crc32(data, seed))
+    assert r.output == struct.pack("<I", zlib.crc32(data, seed))
+    r = p.call(OP_DJB2, payload=data)
+    assert r.value == djb2(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 140)), max_size=12).map(
+    lambda runs: b"".join(bytes([b]) * n for b, n in runs)) | st.binary(max_size=512))
+def test_rle_matches_the_python_model_and_round_trips(data):
+    p = start(with_space=True)
+    va = p.buffer(data) if data else 0
+    enc = p.call(OP_RLE_ENCODE, flags=EVF_INPUT_PTR, args=(va, len(data)))
+    assert enc.status == 0 and enc.output_len == len(abi.rle_encode(data))
+    full = enc.output if enc.output_len <= PAYLOAD_MAX else None
+    if full is not None:
+        assert full == abi.rle_encode(data)
+        dec = p.call(OP_RLE_DECODE, payload=full)
+        assert dec.status == 0 and dec.output_len == len(data) and dec.output == data[:PAYLOAD_MAX]
+
+
+def test_rle_decode_refuses_bad_input_and_respects_its_bound():
+    p = start()
+    assert p.call(OP_RLE_DECODE, payload=b"\x05abc").status == E_BADDATA        # literal cut short
+    assert p.call(OP_RLE_DECODE, payload=b"\x80").status == E_BADDATA           # run without its byte
+    big = abi.rle_encode(b"x" * 1000)
+    assert p.call(OP_RLE_DECODE, payload=big, args=(999,)).status == E_RANGE    # over arg[0]'s bound
+    assert p.call(OP_RLE_DECODE, payload=big, args=(1000,)).output_len == 1000
+
+
+@given(st.binary(max_size=300), st.integers(1, 8), st.integers(0, 2**64 - 1))
+@settings(max_examples=40, deadline=None)
+def test_xor(data, keylen, key):
+    p = start()
+    r = p.call(OP_XOR, payload=data, args=(key, keylen))
+    k = key.to_bytes(8, "little")
+    assert r.output == bytes(b ^ k[i % keylen] for i, b in enumerate(data))
+    assert p.call(OP_XOR, payload=data, args=(key, 9)).status == E_INVAL
+
+
+def vectors(fmt, a, b):
+    return struct.pack(f"<{len(a)}{fmt}", *a) + struct.pack(f"<{len(b)}{fmt}", *b)
+
+
+@given(st.lists(st.tuples(st.integers(-2**31, 2**31 - 1), st.integers(-2**31, 2**31 - 1)), max_size=60))
+@settings(max_examples=40, deadline=None)
+def test_int32_vectors(pairs):
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    wrap = lambda v: (v + 2**31) % 2**32 - 2**31
+    p = start()
+    inp = vectors("i", a, b)
+    add = p.call(OP_VEC_ADD_I32, payload=inp)
+    assert list(struct.unpack(f"<{len(a)}i", add.output)) == [wrap(x + y) for x, y in pairs]
+    mul = p.call(OP_VEC_MUL_I32, payload=inp)
+    assert list(struct.unpack(f"<{len(a)}i", mul.output)) == [wrap(x * y) for x, y in pairs]
+    dot = p.call(OP_VEC_DOT_I32, payload=inp)
+    assert struct.unpack("<q", struct.pack("<Q", dot.value))[0] == \
+        (sum(x * y for x, y in pairs) + 2**63) % 2**64 - 2**63
+
+
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6, width=32), st.floats(-1e6, 1e6, width=32)), max_size=60))
+@settings(max_examples=40, deadline=None)
+def test_float32_vectors(pairs):
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    f32 = lambda v: struct.unpack("<f", struct.pack("<f", v))[0]
+    p = start()
+    inp = vectors("f", a, b)
+    add = struct.unpack(f"<{len(a)}f", p.call(OP_VEC_ADD_F32, payload=inp).output)
+    assert list(add) == [f32(x + y) for x, y in pairs]          # float32 add is exactly rounded
+    mul = struct.unpack(f"<{len(a)}f", p.call(OP_VEC_MUL_F32, payload=inp).output)
+    assert list(mul) == [f32(x * y) for x, y in pairs]
+    s = 0.0
+    for x, y in pairs:
+        s += x * y                                                  # double accumulation, in order
+    assert struct.unpack("<d", struct.pack("<Q", p.call(OP_VEC_DOT_F32, payload=inp).value))[0] == s
+
+
+def test_vector_lengths_must_pair_up():
+    p = start()
+    assert p.call(OP_VEC_ADD_I32, payload=b"\0" * 12).status == E_RANGE
+
+
+# ---- Hardware --------------------------------------------------------------------
+def test_sleep_completes_after_its_time_and_not_before():
+    p = start()
+    p.push(OP_SLEEP, args=(50,))                     # 5 ticks at 100 Hz
+    p.push(OP_CRC32, payload=b"meanwhile")
+    p.submit()
+    first = p.results()
+    assert [r.opcode for r in first] == [OP_CRC32]   # the CRC did not wait for the sleep
+    ticks = settle()
+    (r,) = p.results()
+    assert r.opcode == OP_SLEEP and r.status == 0 and ticks == 5
+
+
+def test_ticks_tsc_console_and_flaky():
+    p = start()
+    from kwe import pit
+    for _ in range(7):
+        pit.py_tick()
+    assert p.call(OP_TICKS).value == 7
+    assert p.call(OP_TSC).value > 0
+    hal.serial_clear()
+    assert p.call(OP_CONSOLE_WRITE, payload=b"hi\n").value == 3
+    assert hal.serial_output() == b"hi\r\n"
+    assert p.call(OP_FLAKY, args=(1,)).status == E_AGAIN        # standalone: no retries
+    assert p.call(OP_FLAKY, args=(0,)).status == 0
+    assert p.call(OP_SLEEP, args=(10**9,)).status == E_RANGE
+
+
+# ---- Storage, Network, Execution ----------------------------------------------------
+def test_memory_alloc_free_and_quota():
+    from kwe import vmm
+    p = start(with_space=True)
+    r = p.call(OP_MEM_ALLOC, args=(10000,))
+    assert r.status == 0 and r.value >= 0x600000000000
+    p_read = p.read(r.value, 3 * 4096)                  # three pages, zeroed, user-accessible
+    assert p_read == bytes(3 * 4096)
+    assert p.call(OP_MEM_ALLOC, args=(65 << 20,)).status == E_QUOTA      # default quota 64 MiB
+    assert p.call(OP_MEM_FREE, args=(r.value,)).value == 3 * 4096
+    assert p.call(OP_MEM_FREE, args=(r.value,)).status == E_INVAL        # not allocated any more
+    assert p.call(OP_MEM_ALLOC, args=(0,)).status == E_INVAL
+    no_memory = start()                                   # a process without user memory
+    assert no_memory.call(OP_MEM_ALLOC, args=(4096,)).status == E_NOENT
+
+
+def test_network_is_not_supported_and_says_so():
+    p = start()
+    r = p.call(OP_NET_SEND, payload=b"x")
+    assert (r.status, r.deck) == (E_NOTSUP, DECK_NETWORK)
+
+
+def test_nop_echoes_and_spawn_of_a_missing_program():
+    p = start()
+    assert p.call(OP_NOP, payload=b"echo").output == b"echo"
+    assert p.call(OP_SPAWN, payload=b"no-such-program").status == E_NOENT

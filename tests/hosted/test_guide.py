@@ -1,0 +1,126 @@
+"""The Guide: validation, routes, pointers, the result backlog, bad rings."""
+import zlib
+
+import pytest
+
+from engine import Local, settle, start
+from kwe import guide, results
+from kwecli import abi
+from kwecli.abi import *          # noqa: F403
+
+
+@pytest.mark.parametrize("kw,status", [
+    (dict(opcode=0x7777), E_BADOP),
+    (dict(opcode=OP_CRC32, route=[]), E_BADROUTE),
+    (dict(opcode=OP_CRC32, route=[1, 2]), E_BADROUTE),            # not ending in Execution
+    (dict(opcode=OP_CRC32, route=[0, 1, 0]), E_BADROUTE),         # Execution in the middle
+    (dict(opcode=OP_CRC32, route=[9, 0]), E_BADROUTE),            # no such deck
+    (dict(opcode=OP_CRC32, route=[2, 0]), E_BADROUTE),            # never reaches Operations
+    (dict(opcode=OP_CRC32, route_len=9), E_BADROUTE),
+    (dict(opcode=OP_CRC32, payload_len=513), E_RANGE),
+])
+def test_malformed_events_get_error_results(kw, status):
+    p = start()
+    opcode = kw.pop("opcode")
+    r = p.call(opcode, **kw)
+    assert (r.status, r.deck, r.event_id) == (status, DECK_EXECUTION, p.next_id)
+    assert guide.py_in_flight() == 0
+
+
+def test_a_long_route_visits_every_deck_and_keeps_the_answer():
+    p = start()
+    r = p.call(OP_CRC32, payload=b"123456789", route=[3, 2, 4, 1, 0])
+    assert (r.status, r.value) == (0, 0xCBF43926)
+
+
+def test_results_keep_submission_order_and_ids():
+    p = start()
+    ids = [p.push(OP_CRC32, payload=bytes([i])) for i in range(50)]
+    assert p.submit() == 50
+    out = p.results()
+    assert [r.event_id for r in out] == ids
+    assert [r.value for r in out] == [zlib.crc32(bytes([i])) for i in range(50)]
+
+
+def test_no_result_flag_and_timestamps():
+    p = start()
+    p.push(OP_CRC32, payload=b"x", flags=EVF_NO_RESULT)
+    p.push(OP_CRC32, payload=b"y")
+    p.submit()
+    (r,) = p.results()
+    assert r.value == zlib.crc32(b"y") and r.tsc_complete >= r.tsc_submit > 0
+    assert p.call(0x7777, flags=EVF_NO_RESULT).status == E_BADOP    # errors are always reported
+
+
+def test_user_pointers_in_and_out():
+    p = start(with_space=True)
+    data = bytes(range(256)) * 40
+    va = p.buffer(data)
+    r = p.call(OP_CRC32, flags=EVF_INPUT_PTR, args=(va, len(data)))
+    assert r.value == zlib.crc32(data)
+    out = p.buffer(bytes(64))
+    r = p.call(OP_XOR, payload=b"abcdef", flags=EVF_OUTPUT_PTR, args=(0x20, 1, out, 64))
+    assert p.read(out, 6) == bytes(c ^ 0x20 for c in b"abcdef") and not r.flags & RF_TRUNCATED
+    r = p.call(OP_XOR, payload=b"abcdef", flags=EVF_OUTPUT_PTR, args=(0x20, 1, out, 4))
+    assert r.flags & RF_TRUNCATED and r.status == 0
+    for bad in (0xFFFFFFFF80100000, 0x500000000000, out + 8192):         # kernel, nothing, the gap
+        assert p.call(OP_CRC32, flags=EVF_INPUT_PTR, args=(bad, 16)).status == E_FAULT
+    assert p.call(OP_TICKS, flags=EVF_OUTPUT_PTR, args=(0, 0, 0xFFFF800000000000, 8)).status == E_FAULT
+    assert p.call(OP_CRC32, flags=EVF_INPUT_PTR, args=(va, 1 << 40)).status == E_RANGE
+
+
+def test_a_full_result_ring_keeps_results_in_the_backlog_never_drops_them():
+    p = start(event_ring=128, result_ring=16)
+    ids = [p.push(OP_CRC32, payload=i.to_bytes(4, "little")) for i in range(100)]
+    assert p.submit() == 100
+    assert guide.py_ring_flags(p.pid) & RING_BACKLOG
+    got = p.results()
+    assert len(got) == 16
+    while True:                                 # each kernel_notify flushes the backlog first
+        left = results.py_flush(p.pid)
+        batch = p.results()
+        got += batch
+        if not batch and left == 0:
+            break
+        assert len(batch) <= 16
+    assert [r.event_id for r in got] == ids                            # all, once, in order
+    assert [bool(r.flags & RF_BACKLOG) for r in got] == [False] * 16 + [True] * 84
+    assert not guide.py_ring_flags(p.pid) & RING_BACKLOG
+
+
+def test_a_full_event_ring_refuses_more_until_submitted():
+    p = start(event_ring=16)
+    for i in range(16):
+        p.push(OP_CRC32, payload=b"x")
+    with pytest.raises(AssertionError, match="EventRing full"):
+        p.push(OP_CRC32, payload=b"x")
+    assert p.submit() == 16
+    p.push(OP_CRC32, payload=b"x")                          # room again
+
+
+def test_a_corrupt_event_ring_is_reported_and_recovered():
+    p = start()
+    p.push(OP_CRC32, payload=b"a")
+    guide.py_poke_event_ring(p.pid, 0xDEAD0000)             # head far beyond tail + size
+    assert p.submit() == E_CORRUPT
+    assert guide.py_ring_flags(p.pid, result_ring=False) & RING_CORRUPT
+    assert p.call(OP_CRC32, payload=b"b").value == zlib.crc32(b"b")   # and it works again
+
+
+def test_the_routing_table_grows_with_no_fixed_cap():
+    p = start(event_ring=4096, result_ring=4096)
+    for i in range(3000):
+        p.push(OP_SLEEP, args=(10,))
+    assert p.submit() == 3000
+    assert guide.py_in_flight() == 3000
+    settle()
+    assert len(p.results()) == 3000 and guide.py_in_flight() == 0
+
+
+def test_results_of_a_dead_process_are_dropped():
+    p = start()
+    p.push(OP_SLEEP, args=(30,))
+    p.submit()
+    guide.py_free_local(p.pid)
+    settle()
+    assert guide.py_in_flight() == 0

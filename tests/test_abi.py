@@ -1,0 +1,35 @@
+"""The ABI has one definition (abi.pxd); the generated C header agrees with
+what Cython compiles, field by field."""
+import subprocess
+
+from kwe import abi as kabi
+from kwecli import abi
+from kwecli.paths import BUILD
+
+
+def test_generated_header_matches_cython_layout(tmp_path):
+    layout = kabi.layout()
+    lines = ['#include <stdio.h>', '#include <stddef.h>', f'#include "{BUILD}/kwe_abi.h"', "int main(void) {"]
+    for struct, (size, fields) in layout.items():
+        lines.append(f'printf("{struct} %zu\\n", sizeof(struct kwe_{struct}));')
+        for f in fields:
+            lines.append(f'printf("{struct}.{f} %zu\\n", offsetof(struct kwe_{struct}, {f}));')
+    lines.append("return 0; }")
+    src = tmp_path / "layout.c"
+    src.write_text("\n".join(lines))
+    subprocess.run(["gcc", "-o", tmp_path / "layout", src], check=True)
+    out = subprocess.run([tmp_path / "layout"], capture_output=True, text=True, check=True).stdout
+    got = dict(line.split() for line in out.splitlines())
+    for struct, (size, fields) in layout.items():
+        assert int(got[struct]) == size, struct
+        for f, off in fields.items():
+            assert int(got[f"{struct}.{f}"]) == off, f"{struct}.{f}"
+
+
+def test_sizes_are_the_documented_ones():
+    layout = kabi.layout()
+    assert layout["EventHeader"][0] == layout["ResultHeader"][0] == 64
+    assert layout["EventSlot"][0] == layout["ResultSlot"][0] == abi.SLOT_SIZE == 576
+    assert layout["RingHeader"][0] == abi.RING_HEADER_SIZE
+    assert layout["RingHeader"][1]["tail"] - layout["RingHeader"][1]["head"] >= 64   # own cache lines
+    assert abi.EVENT_HEADER.size == abi.RESULT_HEADER.size == 64                     # the Python view too
