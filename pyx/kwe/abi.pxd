@@ -43,6 +43,7 @@ cdef enum:
     EVF_INPUT_PTR = 0x01        # input is user memory: arg[0] = address, arg[1] = length
     EVF_OUTPUT_PTR = 0x02       # also copy the output to arg[2] (capacity arg[3])
     EVF_NO_RESULT = 0x04        # no result slot on success
+    EVF_SYNC = 0x08             # filesystem changes: answer only once committed to disk
 
     # ResultHeader.flags
     RF_WORKFLOW = 0x01          # the summary of a workflow run
@@ -78,6 +79,21 @@ cdef enum:
     OP_FLAKY = 0x0205           # fail with E_AGAIN arg[0] times per event, then succeed (tests)
     OP_MEM_ALLOC = 0x0301       # map arg[0] bytes of fresh memory; value = address
     OP_MEM_FREE = 0x0302        # unmap what OP_MEM_ALLOC gave (arg[0] = address)
+    OP_FS_CREATE = 0x0310       # input: its tags ("k k=v ..."); value = new file id
+    OP_FS_OPEN = 0x0311         # arg[0] = file id; value = fd
+    OP_FS_CLOSE = 0x0312        # arg[0] = fd
+    OP_FS_READ = 0x0313         # arg[0] = fd, arg[1] = bytes at most; output = data (offset advances)
+    OP_FS_WRITE = 0x0314        # arg[0] = fd; input = data at the offset (advances); value = bytes
+    OP_FS_SEEK = 0x0315         # arg[0] = fd, arg[1] = offset; value = offset
+    OP_FS_TRUNCATE = 0x0316     # arg[0] = file id, arg[1] = size
+    OP_FS_DELETE = 0x0317       # arg[0] = file id
+    OP_FS_TAG = 0x0318          # arg[0] = file id; input = a tag to add
+    OP_FS_UNTAG = 0x0319        # arg[0] = file id; input = a tag to remove
+    OP_FS_QUERY = 0x031A        # input = "a AND (b OR NOT c)"; output = u64 file ids; value = count
+    OP_FS_TAGS = 0x031B         # arg[0] = file id; output = its tags, one per line
+    OP_FS_STAT = 0x031C         # arg[0] = file id; output = FileStat
+    OP_FS_SYNC = 0x031D         # completes when everything before it is committed
+    OP_FS_GET = 0x031E          # arg[0] = file id, arg[1] = offset; output = the file from there
     OP_NET_SEND = 0x0401
     OP_NET_RECV = 0x0402
 
@@ -102,7 +118,8 @@ cdef enum:
     E_BADF = -17
     E_PERM = -18
     E_BUSY = -19                # e.g. running a workflow that is already running
-    E_CORRUPT = -20             # the EventRing's indexes were inconsistent
+    E_CORRUPT = -20             # the EventRing's indexes (or a filesystem structure) were inconsistent
+    E_IO = -21                  # the disk failed; the filesystem stays read-only until remounted
 
     # the process's address space
     USER_INFO_PAGES = 1
@@ -202,6 +219,14 @@ cdef struct NodeDesc:           # 64 bytes
     uint32_t data_offset
     uint32_t data_len
     uint64_t args[4]
+
+cdef struct FileStat:           # OP_FS_STAT's output
+    uint64_t id
+    uint64_t size
+    uint64_t ctime              # seconds since 1970 (UTC), from the RTC
+    uint64_t mtime
+    uint32_t ntags
+    uint32_t nextents
 
 cdef struct UserInfo:           # at USER_INFO, read-only to the process
     uint64_t magic              # "KWEUSER1"

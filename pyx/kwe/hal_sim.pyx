@@ -44,6 +44,7 @@ cdef uint64_t msr_value[64]
 cdef int msr_count = 0
 cdef bint irq_on = False
 cdef uint64_t halts = 0
+cdef uint64_t machine_generation = 0    # bumped by reset(): objects of an old machine are dead
 # fw_cfg: item 0 is the signature, FWCFG_DIR the directory, files from 0x20
 cdef uint8_t* fw_item[MAX_FILES + FWCFG_FIRST_FILE]
 cdef uint32_t fw_len[MAX_FILES + FWCFG_FIRST_FILE]
@@ -248,6 +249,8 @@ cdef void kernel_layout(KernelLayout* out) noexcept nogil:
 def reset(uint64_t mem_bytes=0):
     """Power-cycle the machine: new RAM of mem_bytes (rounded up to pages), empty serial, no fw_cfg files."""
     global ram, ram_size, out_len, in_buf, in_len, in_pos, exit_code, msr_count, irq_on, halts
+    global machine_generation
+    machine_generation += 1
     if ram != NULL:
         munmap(ram, ram_size + GUARD)
         ram = NULL
@@ -278,6 +281,11 @@ def descriptor_tables():
             "idt": i[:idt_limit + 1] if idt_base else b"",
             "tss_selector": tss_selector, "code": code_sel, "data": data_sel,
             "trap_stubs": SIM_TRAP_STUBS}
+
+def generation():
+    """Changes on every reset(): Python objects holding kernel memory of an
+    earlier machine must not touch it (it is unmapped)."""
+    return machine_generation
 
 def ram_bytes():
     return ram_size

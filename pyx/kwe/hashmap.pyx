@@ -118,16 +118,21 @@ cdef Entry* next_entry(HashMap* m, uint64_t* cursor, Entry* entry) noexcept nogi
     return NULL
 
 # ---- hosted ----------------------------------------------------------------
+from kwe import hal as _hal
+
 cdef class PyHashMap:
     """A HashMap of int -> int (the value stored as a pointer-sized integer)."""
     cdef HashMap m
+    cdef uint64_t machine          # hal.generation() when made
 
     def __cinit__(self, uint64_t capacity=8):
+        self.machine = _hal.generation()
         if not init(&self.m, capacity):
             raise MemoryError()
 
     def __dealloc__(self):
-        destroy(&self.m)
+        if <uint64_t>_hal.generation() == self.machine:         # its memory died with an earlier machine
+            destroy(&self.m)
 
     def put(self, uint64_t key, uint64_t value):
         return put(&self.m, key, <void*>value)

@@ -11,7 +11,7 @@ cdef extern from *:
 cdef uint64_t* used = NULL           # 1 = not free
 cdef uint64_t* reserved = NULL       # 1 = never handed out
 cdef uint64_t npages = 0             # pages covered by the bitmaps
-cdef uint64_t next_hint = 0          # where the next single-page search starts
+cdef uint64_t lowest_free = 0        # every page below this one is in use
 cdef PmmStats st
 
 cdef inline bint test(uint64_t* bits, uint64_t i) noexcept nogil:
@@ -59,7 +59,7 @@ cdef uint64_t place_bitmaps(const E820Entry* map, uint32_t count, uint64_t bytes
 
 cdef bint init(const E820Entry* map, uint32_t count, uint64_t reserve_start,
                uint64_t reserve_end) noexcept nogil:
-    global used, reserved, npages, next_hint
+    global used, reserved, npages, lowest_free
     cdef uint32_t k
     cdef uint64_t i, start, end, words, at
     memset(&st, 0, sizeof(PmmStats))
@@ -91,7 +91,7 @@ cdef bint init(const E820Entry* map, uint32_t count, uint64_t reserve_start,
     reserve_range(0, LOW_MEMORY_END)
     reserve_range(reserve_start, reserve_end)
     reserve_range(at, at + 2 * words * 8)
-    next_hint = 0
+    lowest_free = 0
     return True
 
 cdef uint64_t find_free(uint64_t from_page) noexcept nogil:
@@ -107,20 +107,22 @@ cdef uint64_t find_free(uint64_t from_page) noexcept nogil:
             return npages
         bits = ~used[w]
 
+# First fit from the lowest free page: small allocations pack at the bottom,
+# so large contiguous runs stay available above them (a next-fit hint that
+# walks all of memory leaves long-lived pages everywhere and breaks every run).
 cdef uint64_t alloc_page() noexcept nogil:
-    global next_hint
-    cdef uint64_t i = find_free(next_hint)
-    if i == npages and next_hint:
-        i = find_free(0)
+    global lowest_free
+    cdef uint64_t i = find_free(lowest_free)
     if i == npages:
         return 0
     set_bit(used, i)
     st.free_pages -= 1
-    next_hint = i + 1 if i + 1 < npages else 0
+    lowest_free = i + 1
     return i << PAGE_SHIFT
 
 cdef uint64_t alloc_pages(uint64_t n) noexcept nogil:
-    cdef uint64_t i = 0, run, k
+    global lowest_free
+    cdef uint64_t i = lowest_free, run, k
     if n == 1:
         return alloc_page()
     if n == 0 or n > st.free_pages:
@@ -136,6 +138,8 @@ cdef uint64_t alloc_pages(uint64_t n) noexcept nogil:
             for k in range(n):
                 set_bit(used, i + k)
             st.free_pages -= n
+            if i == lowest_free:
+                lowest_free = i + n
             return i << PAGE_SHIFT
         i += run
 
@@ -156,6 +160,7 @@ cdef int check_free(uint64_t pa) noexcept nogil:
     return PMM_OK
 
 cdef int free_pages(uint64_t pa, uint64_t n) noexcept nogil:
+    global lowest_free
     cdef uint64_t k
     cdef int err
     for k in range(n):                            # all or nothing
@@ -172,6 +177,8 @@ cdef int free_pages(uint64_t pa, uint64_t n) noexcept nogil:
     for k in range(n):
         clear_bit(used, (pa >> PAGE_SHIFT) + k)
     st.free_pages += n
+    if (pa >> PAGE_SHIFT) < lowest_free:
+        lowest_free = pa >> PAGE_SHIFT
     return PMM_OK
 
 cdef int free_page(uint64_t pa) noexcept nogil:

@@ -10,7 +10,15 @@ E820 = [(0, 0x9FC00, 1), (0x9FC00, 0x400, 2), (0xF0000, 0x10000, 2),
 KERNEL = (0x100000, 0x180000)       # pretend kernel image
 
 
-def fresh(ram=16 * MiB, e820=E820, kernel=KERNEL, with_vmm=True):
+def e820_for(ram):
+    """E820 above: with more RAM, the last usable range grows to the end of it."""
+    if ram <= 16 * MiB:
+        return E820
+    return E820[:5] + [(9 * MiB, ram - 9 * MiB - 0x20000, 1), (ram - 0x20000, 0x20000, 2)]
+
+
+def fresh(ram=16 * MiB, e820=None, kernel=KERNEL, with_vmm=True):
+    e820 = e820_for(ram) if e820 is None else e820
     hal.reset(ram)
     traps.py_reset()
     heap.py_reset()
