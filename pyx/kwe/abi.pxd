@@ -40,7 +40,7 @@ cdef enum:
     RING_BACKLOG = 2            # results are waiting in the kernel (ResultRing was full)
 
     # EventHeader.flags
-    EVF_INPUT_PTR = 0x01        # input is user memory: arg[0] = address, arg[1] = length
+    EVF_INPUT_PTR = 0x01        # input is user memory, described by an InputPointer in the payload
     EVF_OUTPUT_PTR = 0x02       # also copy the output to arg[2] (capacity arg[3])
     EVF_NO_RESULT = 0x04        # no result slot on success
     EVF_SYNC = 0x08             # filesystem changes: answer only once committed to disk
@@ -55,7 +55,7 @@ cdef enum:
 
     # opcodes: the high byte names the deck that executes the operation
     OP_NOP = 0x0000
-    OP_SPAWN = 0x0001           # payload: "program args..."; arg[0..1] = ring sizes, arg[2] = stack pages
+    OP_SPAWN = 0x0001           # input: "program args..."; arg[0] = event ring | result ring << 32, arg[1] = stack pages
     OP_EXIT = 0x0002            # arg[0] = status
     OP_KILL = 0x0003            # arg[0] = pid (own children only)
     OP_WF_REGISTER = 0x0010     # input: a workflow graph; workflow_id = the id to use
@@ -159,7 +159,11 @@ cdef struct EventHeader:        # 64 bytes
     uint8_t route_len
     uint8_t reserved[3]
     uint32_t payload_len        # inline input bytes in the payload
-    uint64_t arg[4]
+    uint64_t arg[4]             # arg[0..1]: the operation's; arg[2..3]: the output pointer
+
+cdef struct InputPointer:       # at the start of the payload when EVF_INPUT_PTR
+    uint64_t address
+    uint64_t length
 
 cdef struct EventSlot:
     EventHeader h

@@ -47,3 +47,4 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil
 # Journal and write home every dirty block (journal: jblocks at jstart), as txid.
 cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid) noexcept nogil
 cdef void trim(Cache* c) noexcept nogil            # evict clean blocks over cap
+cdef void drop_clean(Cache* c) noexcept nogil      # evict every clean block

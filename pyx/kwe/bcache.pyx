@@ -193,6 +193,12 @@ cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid) noex
     heap.kfree(blocks)
     return err
 
+cdef void drop_clean(Cache* c) noexcept nogil:
+    cdef uint64_t cap = c.cap
+    c.cap = 0
+    trim(c)
+    c.cap = cap
+
 cdef void trim(Cache* c) noexcept nogil:
     cdef CBlock* b = c.tail
     cdef CBlock* prev

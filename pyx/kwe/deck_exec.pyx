@@ -1,7 +1,7 @@
 # See deck_exec.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
-from kwe cimport abi, guide, proc, results, workflow, programs, heap
+from kwe cimport abi, guide, proc, results, workflow, programs, heap, fd
 from kwe.abi cimport ResultSlot
 from kwe.guide cimport Event
 from kwe.proc cimport Process
@@ -24,9 +24,9 @@ cdef void spawn(Event* e) noexcept nogil:
     cdef uint32_t pid = 0, n = e.input_len if e.input_len < abi.PAYLOAD_MAX else abi.PAYLOAD_MAX
     memcpy(cmd, e.input, n)
     cmd[n] = 0
-    a.event_ring = <uint32_t>e.h.arg[0]
-    a.result_ring = <uint32_t>e.h.arg[1]
-    a.stack_pages = <uint32_t>e.h.arg[2]
+    a.event_ring = <uint32_t>(e.h.arg[0] & 0xFFFFFFFFU)
+    a.result_ring = <uint32_t>(e.h.arg[0] >> 32)
+    a.stack_pages = <uint32_t>e.h.arg[1]
     a.parent = e.pid
     e.status = programs.launch(cmd, &a, &pid)
     e.value = pid
@@ -87,6 +87,7 @@ cdef void on_exit(Process* p) noexcept nogil:
     cdef Process* parent = proc.find(p.parent) if p.parent else NULL
     cdef ResultSlot r
     workflow.drop_process(p.pid)
+    fd.close_all(p)
     if parent == NULL or parent.space == NULL:
         return
     memset(&r.h, 0, sizeof(r.h))

@@ -4,3 +4,5 @@
 from libc.stdint cimport uint64_t
 
 cdef void init(uint64_t idle_stack_top) noexcept nogil
+# The kernel's deferred work: pending Guide events, then a due filesystem commit.
+cdef void deferred() noexcept nogil

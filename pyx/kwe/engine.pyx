@@ -1,7 +1,11 @@
 # See engine.pxd.
 from libc.stdint cimport uint32_t, uint64_t
 from kwe cimport (abi, guide, proc, workflow, deck_exec, deck_ops, deck_hw, deck_storage,
-                  deck_net, pit, kmap, kstack, results)
+                  deck_net, pit, kmap, kstack, results, rootfs)
+
+cdef void deferred() noexcept nogil:
+    guide.run()
+    rootfs.maybe_commit()
 
 cdef void init(uint64_t idle_stack_top) noexcept nogil:
     guide.init()
@@ -14,7 +18,7 @@ cdef void init(uint64_t idle_stack_top) noexcept nogil:
     deck_storage.init()
     proc.init(idle_stack_top)
     deck_exec.init()
-    proc.set_deferred_work(guide.run)
+    proc.set_deferred_work(deferred)
 
 def py_init(uint32_t hz=100):
     """Hosted: a fresh engine on the (freshly reset) simulated machine."""

@@ -52,7 +52,7 @@ cdef int opcode_deck(uint16_t op) noexcept nogil:
         return abi.DECK_OPERATIONS
     if abi.OP_SLEEP <= op <= abi.OP_FLAKY:
         return abi.DECK_HARDWARE
-    if abi.OP_MEM_ALLOC <= op <= abi.OP_MEM_FREE:
+    if abi.OP_MEM_ALLOC <= op <= abi.OP_MEM_FREE or abi.OP_FS_CREATE <= op <= abi.OP_FS_GET:
         return abi.DECK_STORAGE
     if abi.OP_NET_SEND <= op <= abi.OP_NET_RECV:
         return abi.DECK_NETWORK
@@ -125,7 +125,8 @@ cdef void fail(Event* e, int status, int deck) noexcept nogil:
 
 cdef void load_input(Process* p, Event* e) noexcept nogil:
     """Give e its input: the inline payload, or a copy of the user buffer."""
-    cdef uint64_t va = e.h.arg[0], n = e.h.arg[1]
+    cdef abi.InputPointer* ptr = <abi.InputPointer*>e.inline_input
+    cdef uint64_t va = ptr.address, n = ptr.length
     if e.h.flags & abi.EVF_INPUT_PTR:
         if n > max_input:
             fail(e, abi.E_RANGE, abi.DECK_EXECUTION)
@@ -160,7 +161,9 @@ cdef Event* take(Process* p, EventSlot* slot) noexcept nogil:
     if err != abi.E_OK:
         fail(e, err, abi.DECK_EXECUTION)
         return e
-    if not (e.h.flags & abi.EVF_INPUT_PTR):
+    if e.h.flags & abi.EVF_INPUT_PTR:
+        memcpy(e.inline_input, slot.payload, sizeof(abi.InputPointer))
+    else:
         memcpy(e.inline_input, slot.payload, e.h.payload_len)
     load_input(p, e)
     return e

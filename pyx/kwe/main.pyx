@@ -4,7 +4,7 @@
 # status.
 from libc.stdint cimport uint32_t, uint64_t
 from kwe cimport (serial, boot, cmdline, power, scenarios, kstr, gdt, traps, pmm, vmm, kstack,
-                  vga, console, irq, pit, keyboard, input, hal, fpu, ata, programs, engine)
+                  vga, console, irq, pit, keyboard, input, hal, fpu, ata, programs, engine, rootfs)
 from kwe.console cimport kprintf
 from kwe.panic cimport panic
 
@@ -38,15 +38,13 @@ cdef void devices_init() noexcept nogil:
     kprintf(b"cpu: TSC %u MHz; timer %u Hz\n", pit.tsc_hz() / 1000000, pit.hz())
 
 cdef void storage_init() noexcept nogil:
-    cdef boot.BootHeader* h = boot.header()
     cdef int err = ata.init()
-    cdef int n
     if err != ata.ATA_OK:
         kprintf(b"ata: %s\n", <uint64_t>ata.error_name(err))
         return
     kprintf(b"ata: disk of %u sectors\n", ata.sectors())
-    n = programs.init(h.archive_lba, h.archive_sectors)
-    kprintf(b"programs: %d in the image\n", n)
+    if rootfs.mount() == 0:
+        kprintf(b"programs: %d in TagFS\n", programs.count())
 
 cdef void kmain_on_stack() noexcept nogil:
     cdef char name[64]

@@ -56,6 +56,7 @@ cdef struct Process:
     uint64_t mem_pages          # OP_MEM_ALLOC accounting
     uint64_t mem_next           # where the next OP_MEM_ALLOC goes
     HashMap allocs              # address -> pages, of OP_MEM_ALLOC blocks
+    HashMap fds                 # file descriptors (kwe.fd)
     uint64_t ticks
     uint64_t switches
     uint64_t syscalls

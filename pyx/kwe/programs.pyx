@@ -1,99 +1,75 @@
-# See programs.pxd.  Archive: "KWEARCH1", u32 count, u32 table bytes, then
-# count entries of {char name[48]; u32 offset, size, crc32, reserved}.
-from libc.stdint cimport uint8_t, uint32_t, uint64_t
-from kwe cimport ata, heap, kstr, operations, proc, abi
+# See programs.pxd.
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from kwe cimport abi, heap, kstr, proc, rootfs, tagfs, tagquery
 from kwe.proc cimport SpawnArgs
-from kwe.console cimport kprintf
+from kwe.tagfs cimport FS, FileRec
 
 cdef enum:
-    NAME_LEN = 48
-    TABLE = 16
+    NAME_MAX = 48
 
-cdef struct Entry:
-    char name[NAME_LEN]
-    uint32_t offset
-    uint32_t size
-    uint32_t crc
-    uint32_t reserved
-
-cdef uint8_t* archive = NULL
-cdef uint64_t archive_bytes = 0
-cdef uint32_t nprograms = 0
-
-cdef Entry* entry(uint32_t i) noexcept nogil:
-    return <Entry*>(archive + TABLE + i * sizeof(Entry))
-
-cdef bint entry_ok(Entry* e) noexcept nogil:
-    e.name[NAME_LEN - 1] = 0
-    if e.offset > archive_bytes or e.size > archive_bytes - e.offset:
-        kprintf(b"programs: %s lies outside the archive\n", <uint64_t>e.name)
-        return False
-    if operations.crc32(0, archive + e.offset, e.size) != e.crc:
-        kprintf(b"programs: %s fails its CRC32 check\n", <uint64_t>e.name)
-        return False
-    return True
-
-cdef int init(uint64_t lba, uint32_t sectors) noexcept nogil:
-    global archive, archive_bytes, nprograms
-    cdef uint32_t i, n
+cdef int load(const char* name, uint8_t** image, uint64_t* size) noexcept nogil:
+    """The program's file, read whole into the heap (the caller frees it)."""
+    cdef char q[NAME_MAX + 32]
+    cdef tagquery.IdSet ids
+    cdef FS* fs = rootfs.fs()
+    cdef FileRec rec
+    cdef int64_t got
     cdef int err
-    if sectors == 0:
-        return 0
-    archive_bytes = <uint64_t>sectors * ata.SECTOR
-    archive = <uint8_t*>heap.kmalloc(archive_bytes)
-    if archive == NULL:
-        return -1
-    err = ata.read(lba, sectors, archive)
-    if err != ata.ATA_OK:
-        kprintf(b"programs: reading the archive failed: %s\n", <uint64_t>ata.error_name(err))
-        return -1
-    if not kstr.starts_with(<const char*>archive, b"KWEARCH1"):
-        kputs_bad()
-        return -1
-    n = (<uint32_t*>(archive + 8))[0]
-    if TABLE + <uint64_t>n * sizeof(Entry) > archive_bytes:
-        kputs_bad()
-        return -1
-    nprograms = 0
-    for i in range(n):                          # keep the good entries, in order
-        if entry_ok(entry(i)):
-            if i != nprograms:
-                entry(nprograms)[0] = entry(i)[0]
-            nprograms += 1
-    return nprograms
-
-cdef void kputs_bad() noexcept nogil:
-    kprintf(b"programs: no valid archive in the image\n")
-
-cdef bint find(const char* want, const uint8_t** image, uint64_t* size) noexcept nogil:
-    cdef uint32_t i
-    for i in range(nprograms):
-        if kstr.equal(entry(i).name, want):
-            image[0] = archive + entry(i).offset
-            size[0] = entry(i).size
-            return True
-    return False
-
-cdef uint32_t count() noexcept nogil:
-    return nprograms
-
-cdef const char* name(uint32_t i) noexcept nogil:
-    return entry(i).name if i < nprograms else NULL
+    if fs == NULL:
+        return abi.E_NOENT
+    kstr.copy(q, b"type=program AND name=", sizeof(q))
+    kstr.copy(q + 22, name, sizeof(q) - 22)
+    if not tagfs.valid_tag(q + 17, kstr.length(q + 17)):
+        return abi.E_NOENT
+    err = tagquery.run(fs, q, &ids)
+    if err == abi.E_OK and ids.n == 0:
+        err = abi.E_NOENT
+    if err == abi.E_OK:
+        err = tagfs.stat(fs, ids.ids[0], &rec)
+    if err == abi.E_OK:
+        image[0] = <uint8_t*>heap.kmalloc(rec.size if rec.size else 1)
+        err = abi.E_NOMEM if image[0] == NULL else abi.E_OK
+    if err == abi.E_OK:
+        got = tagfs.read(fs, ids.ids[0], 0, image[0], rec.size)
+        if got != <int64_t>rec.size:
+            heap.kfree(image[0])
+            err = abi.E_IO if got >= 0 else <int>got
+        size[0] = rec.size
+    tagquery.release(&ids)
+    return err
 
 cdef int launch(const char* command, SpawnArgs* a, uint32_t* pid) noexcept nogil:
-    cdef char name[NAME_LEN]
+    cdef char name[NAME_MAX]
     cdef size_t i = 0
-    cdef const uint8_t* image
+    cdef uint8_t* image
     cdef uint64_t size
+    cdef int err
     while command[0] == c' ':
         command += 1
-    while command[i] and command[i] != c' ' and i + 1 < NAME_LEN:
+    while command[i] and command[i] != c' ' and i + 1 < NAME_MAX:
         name[i] = command[i]
         i += 1
     name[i] = 0
     command += i
     while command[0] == c' ':
         command += 1
-    if i == 0 or not find(name, &image, &size):
+    if i == 0:
         return abi.E_NOENT
-    return proc.spawn(name, command, image, size, a, pid)
+    err = load(name, &image, &size)
+    if err != abi.E_OK:
+        return err
+    err = proc.spawn(name, command, image, size, a, pid)
+    heap.kfree(image)
+    return err
+
+cdef int64_t count() noexcept nogil:
+    cdef tagquery.IdSet ids
+    cdef FS* fs = rootfs.fs()
+    cdef int64_t n
+    if fs == NULL:
+        return abi.E_NOENT
+    if tagquery.run(fs, b"type=program", &ids) != abi.E_OK:
+        return abi.E_IO
+    n = <int64_t>ids.n
+    tagquery.release(&ids)
+    return n

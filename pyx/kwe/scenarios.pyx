@@ -2,7 +2,7 @@
 # log and the exit status are what they check.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe cimport (fwcfg, kstr, ktest, power, operations, boot, cmdline, hal, pmm, vmm,
-                  heap, kstack, pit, rtc, input, traps, proc, programs, guide)
+                  heap, kstack, pit, rtc, input, traps, proc, programs, guide, engine, rootfs, fsck)
 from kwe.console cimport kprintf, kputs
 from kwe.panic cimport panic
 
@@ -241,6 +241,7 @@ cdef int run_init(const char* default_program) noexcept nogil:
                 args[i] = c' '
         cmd[n] = c' '
         kstr.copy(cmd + n + 1, args, sizeof(cmd) - n - 1)
+    rootfs.quiesce()                         # the filesystem's cache is not process memory
     heap.trim()
     before = pmm.free_count()
     heap.stats(&h0)
@@ -250,8 +251,9 @@ cdef int run_init(const char* default_program) noexcept nogil:
         kprintf(b"init: cannot start '%s': error %d\n", <uint64_t>cmd, err)
         return power.EXIT_FAILED
     proc.watch(pid)
-    proc.run_until_idle(guide.run)
+    proc.run_until_idle(engine.deferred)
     status = proc.watched_status()
+    rootfs.quiesce()
     heap.trim()
     after = pmm.free_count()
     heap.stats(&h1)
@@ -268,6 +270,29 @@ cdef int run_init(const char* default_program) noexcept nogil:
         return power.EXIT_FAILED
     kputs(b"kernel: every page came back\n")
     return power.EXIT_OK if status == 0 else power.EXIT_FAILED
+
+# ---- the filesystem: run=fsck [init=PROGRAM] ---------------------------------------
+cdef char fsck_log[8192]
+
+cdef int run_fsck() noexcept nogil:
+    """Check the mounted TagFS (its journal was replayed at boot), then run
+    init= if one is named."""
+    cdef fsck.Report r
+    cdef int status = power.EXIT_OK
+    if rootfs.fs() == NULL:
+        kputs(b"fsck: no filesystem mounted\n")
+        return power.EXIT_FAILED
+    r.log, r.log_cap = fsck_log, sizeof(fsck_log)
+    fsck.check(rootfs.fs(), &r)
+    kprintf(b"fsck: %u files, %u tags, %u index blocks, %u data blocks: %u problems\n",
+            r.files, r.tags, r.tree_blocks, r.data_blocks, r.problems)
+    if r.log_len:
+        kputs(fsck_log)
+    if r.problems:
+        status = power.EXIT_FAILED
+    if cmdline.has(b"init") and run_init(b"") != power.EXIT_OK:
+        status = power.EXIT_FAILED
+    return status
 
 cdef int run(const char* name) noexcept nogil:
     if kstr.equal(name, b"demo"):
@@ -291,5 +316,7 @@ cdef int run(const char* name) noexcept nogil:
         return run_timer()
     if kstr.equal(name, b"echo"):
         return run_echo()
+    if kstr.equal(name, b"fsck"):
+        return run_fsck()
     kprintf(b"unknown scenario '%s'\n", <uint64_t>name)
     return power.EXIT_USAGE

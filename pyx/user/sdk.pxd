@@ -20,8 +20,9 @@ cdef UserInfo* info() noexcept nogil
 # it submits what is there and waits for room: an event is never dropped.
 cdef EventSlot* event(uint16_t opcode) noexcept nogil
 cdef void set_route(EventSlot* e, const uint8_t* route, uint8_t n) noexcept nogil
-# Inline input if it fits the payload, else a pointer to it (kept alive by
-# the caller until the result arrives).
+# Inline input if it fits the payload, else a pointer to it (an
+# InputPointer in the payload; the caller keeps the memory alive until the
+# result arrives).
 cdef void set_input(EventSlot* e, const void* data, uint32_t n) noexcept nogil
 cdef void set_output(EventSlot* e, void* buf, uint64_t cap) noexcept nogil
 cdef void commit() noexcept nogil                 # publish the slot from event()

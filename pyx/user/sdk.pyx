@@ -65,13 +65,14 @@ cdef void set_route(EventSlot* e, const uint8_t* route, uint8_t n) noexcept nogi
     e.h.route_len = n
 
 cdef void set_input(EventSlot* e, const void* data, uint32_t n) noexcept nogil:
+    cdef abi.InputPointer* ptr = <abi.InputPointer*>e.payload
     if n <= abi.PAYLOAD_MAX:
         memcpy(e.payload, data, n)
         e.h.payload_len = n
     else:
         e.h.flags |= abi.EVF_INPUT_PTR
-        e.h.arg[0] = <uint64_t>data
-        e.h.arg[1] = n
+        ptr.address = <uint64_t>data
+        ptr.length = n
 
 cdef void set_output(EventSlot* e, void* buf, uint64_t cap) noexcept nogil:
     e.h.flags |= abi.EVF_OUTPUT_PTR
@@ -177,7 +178,8 @@ cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_rin
     cdef ResultSlot r
     cdef EventSlot* e = event(abi.OP_SPAWN)
     set_input(e, command, <uint32_t>kstr.length(command))
-    e.h.arg[0], e.h.arg[1], e.h.arg[2] = event_ring, result_ring, stack_pages
+    e.h.arg[0] = event_ring | (<uint64_t>result_ring << 32)
+    e.h.arg[1] = stack_pages
     if call(e, &r) < 0:
         return r.h.status
     return <int64_t>r.h.value

@@ -36,7 +36,7 @@ def test_crc32_and_djb2(data, seed):
 def test_rle_matches_the_python_model_and_round_trips(data):
     p = start(with_space=True)
     va = p.buffer(data) if data else 0
-    enc = p.call(OP_RLE_ENCODE, flags=EVF_INPUT_PTR, args=(va, len(data)))
+    enc = p.call(OP_RLE_ENCODE, input_ptr=(va, len(data)))
     assert enc.status == 0 and enc.output_len == len(abi.rle_encode(data))
     full = enc.output if enc.output_len <= PAYLOAD_MAX else None
     if full is not None:

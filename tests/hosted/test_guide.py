@@ -56,7 +56,7 @@ def test_user_pointers_in_and_out():
     p = start(with_space=True)
     data = bytes(range(256)) * 40
     va = p.buffer(data)
-    r = p.call(OP_CRC32, flags=EVF_INPUT_PTR, args=(va, len(data)))
+    r = p.call(OP_CRC32, input_ptr=(va, len(data)))
     assert r.value == zlib.crc32(data)
     out = p.buffer(bytes(64))
     r = p.call(OP_XOR, payload=b"abcdef", flags=EVF_OUTPUT_PTR, args=(0x20, 1, out, 64))
@@ -64,9 +64,9 @@ def test_user_pointers_in_and_out():
     r = p.call(OP_XOR, payload=b"abcdef", flags=EVF_OUTPUT_PTR, args=(0x20, 1, out, 4))
     assert r.flags & RF_TRUNCATED and r.status == 0
     for bad in (0xFFFFFFFF80100000, 0x500000000000, out + 8192):         # kernel, nothing, the gap
-        assert p.call(OP_CRC32, flags=EVF_INPUT_PTR, args=(bad, 16)).status == E_FAULT
+        assert p.call(OP_CRC32, input_ptr=(bad, 16)).status == E_FAULT
     assert p.call(OP_TICKS, flags=EVF_OUTPUT_PTR, args=(0, 0, 0xFFFF800000000000, 8)).status == E_FAULT
-    assert p.call(OP_CRC32, flags=EVF_INPUT_PTR, args=(va, 1 << 40)).status == E_RANGE
+    assert p.call(OP_CRC32, input_ptr=(va, 1 << 40)).status == E_RANGE
 
 
 def test_a_full_result_ring_keeps_results_in_the_backlog_never_drops_them():

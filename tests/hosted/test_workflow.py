@@ -17,7 +17,7 @@ def register(p, wf_id, graph):
     if len(blob) <= PAYLOAD_MAX:
         return p.call(OP_WF_REGISTER, workflow_id=wf_id, payload=blob).status
     va = p.buffer(blob)
-    return p.call(OP_WF_REGISTER, workflow_id=wf_id, flags=EVF_INPUT_PTR, args=(va, len(blob))).status
+    return p.call(OP_WF_REGISTER, workflow_id=wf_id, input_ptr=(va, len(blob))).status
 
 
 def run(p, wf_id):

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Assemble build/kwe.img: MBR, boot header, stage2, kernel, payload.
+"""Assemble build/kwe.img: MBR, boot header, stage2, kernel, TagFS.
 
 Layout (docs/boot.md):  LBA 0 stage1 | LBA 1 boot header | LBA 2..32 stage2 |
-LBA 33.. kernel.bin | then the program archive, sector-aligned.
+LBA 33.. kernel.bin | then the TagFS region, 4 KiB-aligned.
 """
 import argparse
 import struct
@@ -33,24 +33,7 @@ def elf_entry(path):
     return struct.unpack_from("<Q", ident, 24)[0]
 
 
-ARCHIVE_MAGIC = b"KWEARCH1"
-ARCHIVE_ENTRY = struct.Struct("<48sIIII")     # name, offset, size, crc32, reserved
-
-
-def archive(programs):
-    """The program archive: magic, count, table size, entries, then the files."""
-    import zlib
-    table = 16 + ARCHIVE_ENTRY.size * len(programs)
-    entries, data = b"", b""
-    for name, blob in programs:
-        if len(name.encode()) >= 48:
-            sys.exit(f"program name too long: {name}")
-        entries += ARCHIVE_ENTRY.pack(name.encode(), table + len(data), len(blob), zlib.crc32(blob), 0)
-        data += blob + b"\0" * (-len(blob) % 16)
-    return ARCHIVE_MAGIC + struct.pack("<II", len(programs), table) + entries + data
-
-
-def build(stage1, stage2, kernel, entry, cmdline, archive=b""):
+def build(stage1, stage2, kernel, entry, cmdline, fs=b""):
     if len(stage1) != SECTOR or stage1[510:] != b"\x55\xaa":
         sys.exit("stage1 must be exactly 512 bytes ending in 0x55AA")
     if len(stage2) > (STAGE2_SECTORS - 1) * SECTOR:
@@ -58,22 +41,15 @@ def build(stage1, stage2, kernel, entry, cmdline, archive=b""):
     cl = cmdline.encode()
     if len(cl) >= CMDLINE_LEN:
         sys.exit(f"default command line longer than {CMDLINE_LEN - 1} bytes")
-    archive_lba = KERNEL_LBA + sectors(len(kernel))
+    fs_lba = KERNEL_LBA + sectors(len(kernel))
+    fs_lba = (fs_lba + 7) // 8 * 8                                # 4 KiB blocks on 4 KiB
+    if len(fs) % 4096:
+        sys.exit("the TagFS image must be whole 4 KiB blocks")
     header = HEADER.pack(HEADER_MAGIC, KERNEL_LBA, sectors(len(kernel)), entry,
-                         archive_lba if archive else 0, sectors(len(archive)),
-                         0, 0, b"", cl)
+                         0, 0, fs_lba if fs else 0, sectors(len(fs)), b"", cl)
     image = stage1 + pad(header) + pad(stage2).ljust((STAGE2_SECTORS - 1) * SECTOR, b"\0")
-    image += pad(kernel) + pad(archive)
-    return image.ljust(((len(image) >> 20) + 1) << 20, b"\0")   # whole MiB
-
-
-def stripped(path):
-    """The program without symbols or debug info (build/ keeps the full ELF for gdb)."""
-    import subprocess
-    import tempfile
-    with tempfile.NamedTemporaryFile(suffix=".elf") as out:
-        subprocess.run(["objcopy", "--strip-all", path, out.name], check=True)
-        return open(out.name, "rb").read()
+    image = (image + pad(kernel)).ljust(fs_lba * SECTOR, b"\0") + fs
+    return image.ljust(((len(image) + (1 << 20) - 1) >> 20) << 20, b"\0")   # whole MiB
 
 
 def main():
@@ -83,14 +59,12 @@ def main():
     ap.add_argument("--kernel", required=True, help="flat kernel.bin")
     ap.add_argument("--elf", required=True, help="kernel.elf (for the entry point)")
     ap.add_argument("--cmdline", default="run=demo")
-    ap.add_argument("--program", action="append", default=[], help="a user program ELF (repeatable)")
+    ap.add_argument("--fs", help="the TagFS image to put after the kernel")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
     read = lambda p: open(p, "rb").read()
-    import os
-    progs = [(os.path.basename(p).removesuffix(".elf"), stripped(p)) for p in a.program]
     image = build(read(a.stage1), read(a.stage2), read(a.kernel), elf_entry(a.elf), a.cmdline,
-                  archive(progs) if progs else b"")
+                  read(a.fs) if a.fs else b"")
     with open(a.output, "wb") as f:
         f.write(image)
 

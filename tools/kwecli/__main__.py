@@ -49,7 +49,18 @@ def cmd_gdb(a):
     return gdb.session(cmdline=a.cmdline, kvm=a.kvm and qemu.kvm_usable())
 
 
+def cmd_fs(argv):
+    from . import fs
+    if not kbuild.build(quiet=True):
+        return 1
+    sys.path.insert(0, str(HOSTED))
+    return fs.main(argv)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["fs"]:
+        return cmd_fs(argv[1:])
     ap = argparse.ArgumentParser(prog="tools/kwe", description="Build, boot, test and debug KWE.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -65,6 +76,8 @@ def main(argv=None):
     p = sub.add_parser("test", help="build and run every test (arguments go to pytest)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_test)
+
+    sub.add_parser("fs", help="TagFS images: mkfs ls put get tag untag query fsck rm (see tools/kwe fs -h)")
 
     p = sub.add_parser("gdb", help="boot paused under QEMU's GDB stub and attach gdb")
     p.add_argument("--kvm", action="store_true")

@@ -29,8 +29,11 @@ def default_route(opcode):
 
 
 def event(opcode, *, event_id=1, workflow_id=0, route=None, flags=0, payload=b"",
-          args=(0, 0, 0, 0), route_len=None, payload_len=None):
-    """One 576-byte EventSlot."""
+          args=(0, 0, 0, 0), route_len=None, payload_len=None, input_ptr=None):
+    """One 576-byte EventSlot.  input_ptr=(address, length): input by pointer."""
+    if input_ptr is not None:
+        flags |= EVF_INPUT_PTR
+        payload, payload_len = struct.pack("<QQ", *input_ptr), 0
     route = default_route(opcode) if route is None else list(route)
     args = tuple(args) + (0,) * (4 - len(args))
     head = EVENT_HEADER.pack(event_id, workflow_id, opcode, flags, bytes(route).ljust(8, b"\0"),

@@ -20,6 +20,12 @@ cdef void expect(const char* name, int64_t got, int64_t want) noexcept nogil:
         verdict = b"ok"
     sdk.printf(b"malformed: %s -> %d (want %d) %s\n", <uint64_t>name, got, want, <uint64_t>verdict)
 
+cdef void input_at(EventSlot* e, uint64_t address, uint64_t length) noexcept nogil:
+    """Input by pointer -- any pointer, which is the point here."""
+    cdef abi.InputPointer* ptr = <abi.InputPointer*>e.payload
+    e.h.flags |= abi.EVF_INPUT_PTR
+    ptr.address, ptr.length = address, length
+
 cdef int submit_one(EventSlot* e) noexcept nogil:
     cdef ResultSlot r
     return sdk.call(e, &r)
@@ -31,23 +37,19 @@ cdef public int umain() noexcept nogil:
     cdef ResultSlot r
     # pointers the process does not own
     e = sdk.event(abi.OP_CONSOLE_WRITE)
-    e.h.flags = abi.EVF_INPUT_PTR
-    e.h.arg[0], e.h.arg[1] = <uint64_t>0xFFFFFFFF80100000U, 16
+    input_at(e, <uint64_t>0xFFFFFFFF80100000U, 16)
     expect(b"input pointer into the kernel", submit_one(e), abi.E_FAULT)
     e = sdk.event(abi.OP_CRC32)
-    e.h.flags = abi.EVF_INPUT_PTR
-    e.h.arg[0], e.h.arg[1] = <uint64_t>0x500000000000U, 16
+    input_at(e, <uint64_t>0x500000000000U, 16)
     expect(b"input pointer to unmapped memory", submit_one(e), abi.E_FAULT)
     e = sdk.event(abi.OP_CRC32)
-    e.h.flags = abi.EVF_INPUT_PTR
-    e.h.arg[0], e.h.arg[1] = abi.USER_STACK_TOP - 16, 4096     # nothing mapped above the stack
+    input_at(e, abi.USER_STACK_TOP - 16, 4096)                 # nothing mapped above the stack
     expect(b"input running off the mapped end", submit_one(e), abi.E_FAULT)
     e = sdk.event(abi.OP_TICKS)
     sdk.set_output(e, <void*>0xFFFF800000001000U, 8)
     expect(b"output pointer into the kernel", submit_one(e), abi.E_FAULT)
     e = sdk.event(abi.OP_CRC32)
-    e.h.flags = abi.EVF_INPUT_PTR
-    e.h.arg[0], e.h.arg[1] = <uint64_t>scratch, <uint64_t>1 << 40
+    input_at(e, <uint64_t>scratch, <uint64_t>1 << 40)
     expect(b"input longer than max_input", submit_one(e), abi.E_RANGE)
     # bad headers
     e = sdk.event(0x7777)

@@ -1,0 +1,78 @@
+# files: TagFS from a process -- every file operation, its error codes,
+# and a file read feeding a CRC32 inside one workflow.  Exits 0 when every
+# check held.
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.string cimport memcmp, memset
+from user cimport sdk, fs, wf
+from kwe cimport abi, kstr, operations
+from kwe.abi cimport FileStat, ResultSlot
+
+cdef int checks = 0, passed = 0
+cdef uint8_t big[20000]
+cdef uint8_t back[20000]
+cdef uint64_t ids[64]
+cdef char text[512]
+cdef wf.WfNode nodes[4]
+cdef uint8_t data[64]
+cdef uint8_t blob[1024]
+
+cdef void check(bint ok, const char* what) noexcept nogil:
+    global checks, passed
+    checks += 1
+    passed += ok
+    if not ok:
+        sdk.printf(b"files: FAILED %s\n", <uint64_t>what)
+
+cdef uint64_t file_crc = 0
+
+cdef void on_node(ResultSlot* r) noexcept nogil:
+    global file_crc
+    if r.h.opcode == abi.OP_CRC32:
+        file_crc = r.h.value
+
+cdef public int umain() noexcept nogil:
+    cdef int64_t a, fd, n
+    cdef uint32_t i
+    cdef FileStat st
+    cdef wf.Graph g
+    cdef ResultSlot s
+    cdef int get, crc
+    for i in range(sizeof(big)):
+        big[i] = <uint8_t>(i * 7)
+    a = fs.create(b"kind=demo owner=files")
+    check(a > 0, b"create")
+    fd = fs.open(a)
+    check(fd >= 3, b"open")
+    check(fs.write(fd, big, sizeof(big), True) == sizeof(big), b"write (by pointer, committed)")
+    check(fs.seek(fd, 0) == 0, b"seek")
+    check(fs.read(fd, back, sizeof(back)) == sizeof(back) and memcmp(big, back, sizeof(big)) == 0,
+          b"read back")
+    check(fs.read(fd, back, 10) == 0, b"read at the end")
+    check(fs.stat(a, &st) == 0 and st.size == sizeof(big) and st.ntags == 2 and st.mtime > 1700000000,
+          b"stat (size, tags, a real clock)")
+    check(fs.tag(a, b"important") == 0 and fs.tag(a, b"important") == abi.E_EXIST, b"tag, twice")
+    check(fs.untag(a, b"owner=files") == 0, b"untag")
+    n = fs.tags(a, text, sizeof(text))
+    check(n > 0 and kstr.starts_with(text, b"kind=demo\nimportant\n"), b"tags")
+    check(fs.query(b"kind=demo AND important", ids, 64) == 1 and ids[0] == <uint64_t>a, b"query")
+    check(fs.query(b"kind=demo AND NOT important", ids, 64) == 0, b"query with NOT")
+    check(fs.query(b"kind=demo AND (", ids, 64) == abi.E_INVAL, b"bad query")
+    check(fs.tag(a, b"has space") == abi.E_INVAL, b"bad tag")
+    check(fs.truncate(a, 100) == 0 and fs.stat(a, &st) == 0 and st.size == 100, b"truncate")
+    # a workflow: read the file (Storage) and CRC it (Operations), one submit
+    wf.init(&g, nodes, 4, data, sizeof(data))
+    get = wf.add(&g, abi.OP_FS_GET)
+    wf.args(&g, get, <uint64_t>a, 0)
+    crc = wf.add(&g, abi.OP_CRC32)
+    wf.input_from(&g, crc, get)
+    wf.emit(&g, crc)
+    check(wf.register(11, blob, wf.encode(&g, blob, sizeof(blob))) == 0, b"register a file workflow")
+    check(wf.run(11, &s, on_node) == 0 and file_crc == operations.crc32(0, big, 100),
+          b"workflow: file -> CRC32")
+    check(fs.close(fd) == 0 and fs.close(fd) == abi.E_BADF, b"close, twice")
+    check(fs.read(fd, back, 10) == abi.E_BADF, b"read a closed fd")
+    check(fs.delete(a) == 0 and fs.open(a) == abi.E_NOENT and fs.delete(a) == abi.E_NOENT, b"delete")
+    check(fs.query(b"kind=demo", ids, 64) == 0, b"gone from the index")
+    check(fs.sync() == 0, b"sync")
+    sdk.printf(b"files: %d of %d checks\n", passed, checks)
+    return 0 if passed == checks else 1
