@@ -75,12 +75,25 @@ cdef void vector(Event* e, uint16_t op) noexcept nogil:
         fpu.end()
     guide.set_output(e, out, <uint32_t>(4 * n))
 
+cdef enum:
+    CLMUL_MIN = 256                     # below this the FPU save/restore costs more than it saves
+
+cdef uint32_t crc32(uint32_t crc, const uint8_t* p, size_t n) noexcept nogil:
+    """Folding with PCLMULQDQ when the CPU has it and the input is long enough."""
+    cdef uint32_t r
+    if n < CLMUL_MIN or not simd.clmul_available():
+        return operations.crc32(crc, p, n)
+    fpu.begin()
+    r = simd.crc32_clmul(crc, p, n)
+    fpu.end()
+    return r
+
 cdef int handle(Event* e) noexcept nogil:
     cdef uint16_t op = e.h.opcode
     if guide.opcode_deck(op) != abi.DECK_OPERATIONS:
         return guide.DECK_DONE
     if op == abi.OP_CRC32:
-        guide.set_value(e, operations.crc32(<uint32_t>e.h.arg[0], e.input, e.input_len), 4)
+        guide.set_value(e, crc32(<uint32_t>e.h.arg[0], e.input, e.input_len), 4)
     elif op == abi.OP_DJB2:
         guide.set_value(e, operations.djb2(e.input, e.input_len), 4)
     elif op == abi.OP_RLE_ENCODE:
