@@ -1,7 +1,7 @@
 # See guide.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
-from kwe cimport abi, ring, heap, hashmap, hal, pit, uaccess, cmdline, vmm
+from kwe cimport abi, ring, heap, hashmap, hal, pit, uaccess, cmdline, vmm, trace
 from kwe.abi cimport EventSlot, EventHeader, ResultSlot, RingHeader
 from kwe.proc cimport Process
 from kwe.console cimport kprintf
@@ -96,6 +96,7 @@ cdef Event* new_event(uint32_t pid) noexcept nogil:
     return e
 
 cdef void release(Event* e) noexcept nogil:
+    trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
     hashmap.remove(&routing, e.id)
     heap.kfree(e.input_owned)
     heap.kfree(e.output)
@@ -186,6 +187,7 @@ cdef int submit(Process* p) noexcept nogil:
             return abi.E_NOMEM if n == 0 else n         # the rest stays in the ring
         ring.consume(&p.events)
         p.inflight += 1
+        trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
         dispatch(e)
         n += 1
     return n
@@ -217,12 +219,19 @@ cdef void resume(Event* e) noexcept nogil:
 cdef void step(Event* e, int deck) noexcept nogil:
     global nprocessed
     cdef int r
+    cdef uint64_t id = e.id, run = e.run_id
+    cdef uint32_t pid = e.pid
+    cdef uint16_t node = <uint16_t>e.node
     if e.tsc_pickup == 0:
         e.tsc_pickup = hal.rdtsc()
+        trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
     nprocessed += 1
+    trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
     r = handlers[deck](e) if handlers[deck] != NULL else DECK_DONE
-    if deck == abi.DECK_EXECUTION:
-        return                                          # Execution released or kept it
+    if deck == abi.DECK_EXECUTION:                      # Execution released or kept it: e is gone
+        trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, 0)
+        return
+    trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, <uint32_t>e.status)
     if e.status < 0 and e.fail_deck == NO_DECK:
         e.fail_deck = deck
     if r == DECK_DONE:

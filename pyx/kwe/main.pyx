@@ -4,7 +4,8 @@
 # status.
 from libc.stdint cimport uint32_t, uint64_t
 from kwe cimport (serial, boot, cmdline, power, scenarios, kstr, gdt, traps, pmm, vmm, kstack,
-                  vga, console, irq, pit, keyboard, input, hal, fpu, ata, programs, engine, rootfs)
+                  vga, console, irq, pit, keyboard, input, hal, fpu, ata, programs, engine, rootfs,
+                  trace)
 from kwe.console cimport kprintf
 from kwe.panic cimport panic
 
@@ -49,6 +50,7 @@ cdef void storage_init() noexcept nogil:
 cdef void kmain_on_stack() noexcept nogil:
     cdef char name[64]
     devices_init()
+    trace.init()
     storage_init()
     engine.init(main_stack_top)
     if cmdline.get(b"run", name, sizeof(name)) < 0:

@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 from kwe cimport (hal, heap, pmm, vmm, kstack, kmap, elf, ring, sched, hashmap, gdt, traps, pit,
-                  kstr, abi, fpu)
+                  kstr, abi, fpu, trace)
 from kwe.abi cimport UserInfo, RingHeader, ResultSlot, SLOT_SIZE
 from kwe.traps cimport TrapFrame
 from kwe.console cimport kprintf
@@ -90,6 +90,7 @@ cdef void switch_to(Process* next) noexcept nogil:
         return
     if prev.fpu != NULL and prev.state != PROC_ZOMBIE:
         hal.fpu_save(prev.fpu)
+    trace.record(trace.TR_SWITCH, 0, 0, prev.pid, 0, 0xFF, next.pid)
     running = next
     next.state = PROC_RUNNING
     next.switches += 1

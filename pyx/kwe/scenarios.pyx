@@ -3,7 +3,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe cimport (fwcfg, kstr, ktest, power, operations, boot, cmdline, hal, pmm, vmm,
                   heap, kstack, pit, rtc, input, traps, proc, programs, guide, engine, rootfs, fsck,
-                  simd, fpu)
+                  simd, fpu, trace)
 from kwe.console cimport kprintf, kputs
 from kwe.panic cimport panic
 
@@ -270,6 +270,7 @@ cdef int run_init(const char* default_program) noexcept nogil:
     heap.stats(&h1)
     kprintf(b"kernel: all processes ended (init status %d); peak %u live, %u context switches\n",
             status, proc.peak(), proc.context_switches())
+    trace.dump()
     kprintf(b"kernel: free pages %u before init, %u after; heap %u bytes in %u slab pages before, %u in %u after\n",
             before, after, h0.bytes_in_use, h0.slab_pages, h1.bytes_in_use, h1.slab_pages)
     # Every page a process had (stacks, page tables, rings, its memory) is

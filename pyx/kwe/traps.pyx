@@ -1,6 +1,6 @@
 # See traps.pxd.
-from libc.stdint cimport uint64_t
-from kwe cimport hal, idt, power, gdt, kstack
+from libc.stdint cimport uint32_t, uint64_t
+from kwe cimport hal, idt, power, gdt, kstack, trace
 from kwe.console cimport kprintf, kputs
 from kwe.panic cimport dump_backtrace
 
@@ -101,6 +101,7 @@ cdef public void kwe_trap(TrapFrame* f) noexcept nogil:
     if v < VEC_IRQ_BASE:
         exception(f)
     elif handlers[v] != NULL:
+        trace.record(trace.TR_IRQ, 0, 0, 0, 0, 0xFF, <uint32_t>v)
         handlers[v](f)
     else:
         kprintf(b"traps: unexpected vector %d\n", v)

@@ -1,7 +1,7 @@
 # See workflow.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from libc.string cimport memcpy, memset
-from kwe cimport abi, guide, heap, hashmap, proc, results, pit, cmdline, hal
+from kwe cimport abi, guide, heap, hashmap, proc, results, pit, cmdline, hal, trace
 from kwe.abi cimport GraphHeader, NodeDesc, EventHeader, ResultSlot
 from kwe.guide cimport Event
 from kwe.proc cimport Process
@@ -312,9 +312,21 @@ cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
         e.h.flags |= abi.EVF_OUTPUT_PTR
     e.result_flags = abi.RF_NODE
     r.state[i] = RUNNING
+    trace.record(trace.TR_NODE, e.id, r.id, r.wf.pid, <uint16_t>i, guide.NO_DECK, nd.opcode)
     if not node_input(r, nd, e):
         e.status = abi.E_NOMEM
     guide.dispatch(e)
+
+cdef void trace_graph(Run* r) noexcept nogil:
+    """The run's start and every dependency edge, so a trace can draw the DAG."""
+    cdef Workflow* w = r.wf
+    cdef uint32_t i, k
+    if not trace.enabled():
+        return
+    trace.record(trace.TR_RUN_START, 0, r.id, w.pid, 0, guide.NO_DECK, w.id)
+    for i in range(w.nnodes):
+        for k in range(w.nodes[i].deps_first, w.nodes[i].deps_first + w.nodes[i].ndeps):
+            trace.record(trace.TR_EDGE, 0, r.id, w.pid, <uint16_t>i, guide.NO_DECK, w.deps[k])
 
 cdef int start(Event* e) noexcept nogil:
     cdef Workflow* w = <Workflow*>hashmap.get(&workflows, key(e.pid, e.h.workflow_id))
@@ -329,6 +341,7 @@ cdef int start(Event* e) noexcept nogil:
         return abi.E_NOMEM
     r.event_id = e.h.event_id
     r.tsc_start = e.tsc_submit
+    trace_graph(r)
     for i in range(w.nnodes):
         if w.nodes[i].ndeps == 0:
             dispatch_node(r, i)
@@ -385,6 +398,7 @@ cdef void fail_node(Run* r, uint32_t i, int status, uint8_t deck) noexcept nogil
 
 cdef void complete(Run* r) noexcept nogil:
     cdef Process* p = proc.find(r.wf.pid)
+    trace.record(trace.TR_RUN_END, 0, r.id, r.wf.pid, 0, guide.NO_DECK, <uint32_t>r.first_error)
     cdef ResultSlot slot
     cdef uint32_t* counts = <uint32_t*>slot.payload
     r.wf.runs += 1
@@ -419,6 +433,8 @@ cdef void node_finished(Event* e) noexcept nogil:
     cdef NodeDesc* nd
     cdef Workflow* w
     cdef uint32_t i = e.node, k, c
+    cdef int status
+    cdef uint8_t deck
     if r == NULL:                               # its process is gone
         guide.release(e)
         return
@@ -432,21 +448,23 @@ cdef void node_finished(Event* e) noexcept nogil:
         guide.defer(e, backoff_ticks(nd, e.attempts), True)
         return
     post_node(r, e)
-    if e.status < 0:
-        fail_node(r, i, e.status, e.fail_deck if e.fail_deck != guide.NO_DECK else abi.DECK_EXECUTION)
-    else:
-        r.state[i] = DONE
-        r.ndone += 1
+    status, deck = e.status, e.fail_deck
+    if status >= 0:
         r.outputs[i] = e.output                 # kept for its dependents
         r.output_lens[i] = e.output_len
         e.output = NULL
+    guide.release(e)                            # this node is finished before any dependent starts
+    if status < 0:
+        fail_node(r, i, status, deck if deck != guide.NO_DECK else abi.DECK_EXECUTION)
+    else:
+        r.state[i] = DONE
+        r.ndone += 1
         for k in range(w.child_start[i], w.child_start[i + 1]):
             c = w.children[k]
             if r.state[c] == PENDING:
                 r.remaining[c] -= 1
                 if r.remaining[c] == 0:
                     dispatch_node(r, c)
-    guide.release(e)
     if r.ndone + r.nfailed + r.ncancelled == w.nnodes:
         complete(r)
 

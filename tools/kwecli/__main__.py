@@ -3,6 +3,7 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from . import build as kbuild
 from . import qemu
@@ -42,6 +43,29 @@ def cmd_test(a):
     return subprocess.run([sys.executable, "-m", "pytest", *a.pytest_args], cwd=ROOT, env=env).returncode
 
 
+def cmd_trace(a):
+    from . import trace
+    if not kbuild.build(quiet=True):
+        return 1
+    cmdline = a.cmdline or "run=init init=wfdemo"
+    kvm = a.kvm and qemu.kvm_usable()
+    b = qemu.boot(f"{cmdline} trace=1 trace_records={a.records}", timeout=a.timeout, kvm=kvm)
+    try:
+        t = trace.parse(b.log)
+    except ValueError as e:
+        print(b.log[-3000:])
+        print(f"kwe trace: {e}", file=sys.stderr)
+        return 1
+    out = BUILD if a.output is None else Path(a.output)
+    out.mkdir(parents=True, exist_ok=True)
+    trace.write(t, out / "trace.json", out / "trace.png")
+    print(f"kwe trace: {len(t.records)} records ({t.overwritten} overwritten, {len(t.garbled)} garbled lines"
+          f" skipped), kernel status {b.status}")
+    print(f"kwe trace: {out / 'trace.json'} (open in https://ui.perfetto.dev or chrome://tracing), "
+          f"{out / 'trace.png'}")
+    return 0 if b.ok and not t.garbled else 1
+
+
 def cmd_gdb(a):
     from . import gdb
     if not kbuild.build(quiet=True):
@@ -78,6 +102,14 @@ def main(argv=None):
     p.set_defaults(fn=cmd_test)
 
     sub.add_parser("fs", help="TagFS images: mkfs ls put get tag untag query fsck rm (see tools/kwe fs -h)")
+
+    p = sub.add_parser("trace", help="boot with tracing on; write build/trace.json and build/trace.png")
+    p.add_argument("--cmdline", default=None, help='what to run (default "run=init init=wfdemo")')
+    p.add_argument("--records", type=int, default=65536, help="trace buffer size")
+    p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--kvm", action="store_true")
+    p.add_argument("-o", "--output", default=None, help="directory for trace.json/trace.png (default build/)")
+    p.set_defaults(fn=cmd_trace)
 
     p = sub.add_parser("gdb", help="boot paused under QEMU's GDB stub and attach gdb")
     p.add_argument("--kvm", action="store_true")
