@@ -34,9 +34,8 @@ cdef struct BootHeader:
     uint32_t kernel_lba
     uint32_t kernel_sectors
     uint64_t kernel_entry
-    uint32_t archive_lba                # user programs (later: TagFS)
-    uint32_t archive_sectors
-    uint32_t fs_lba
+    uint8_t reserved0[8]                # zero (was the program archive, now in TagFS)
+    uint32_t fs_lba                     # the TagFS root filesystem, 4 KiB aligned
     uint32_t fs_sectors
     uint8_t reserved[24]
     char cmdline[HEADER_CMDLINE_LEN]

@@ -1,6 +1,6 @@
 # See deck_ops.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t, int32_t
-from kwe cimport abi, guide, operations, heap, fpu, simd
+from kwe cimport abi, guide, operations, heap, fpu, simd, hal
 from kwe.guide cimport Event
 
 cdef enum:
@@ -77,11 +77,42 @@ cdef void vector(Event* e, uint16_t op) noexcept nogil:
 
 cdef enum:
     CLMUL_MIN = 256                     # below this the FPU save/restore costs more than it saves
+    PROBE_BYTES = 16384
+
+cdef bint folding = False               # CRC32 by PCLMULQDQ folding (else slicing-by-8)
+cdef uint8_t probe[PROBE_BYTES]
+
+cdef uint64_t probe_cycles(bint fold) noexcept nogil:
+    """Best of three CRC32s of the probe buffer, in TSC cycles."""
+    cdef uint64_t best = <uint64_t>-1, t
+    cdef int r
+    for r in range(3):
+        t = hal.rdtsc()
+        if fold:
+            fpu.begin()
+            simd.crc32_clmul(0, probe, PROBE_BYTES)
+            fpu.end()
+        else:
+            operations.crc32(0, probe, PROBE_BYTES)
+        t = hal.rdtsc() - t
+        if t < best:
+            best = t
+    return best
+
+cdef bint choose_crc(int mode) noexcept nogil:
+    # Timed, not just detected: folding is several times faster on real
+    # CPUs, but an emulator without hardware help (QEMU TCG) runs each
+    # PCLMULQDQ as a helper call and makes it slower than the table.
+    global folding
+    folding = False
+    if mode == CRC_TABLE or not simd.clmul_available():
+        return False
+    folding = mode == CRC_CLMUL or probe_cycles(True) < probe_cycles(False)
+    return folding
 
 cdef uint32_t crc32(uint32_t crc, const uint8_t* p, size_t n) noexcept nogil:
-    """Folding with PCLMULQDQ when the CPU has it and the input is long enough."""
     cdef uint32_t r
-    if n < CLMUL_MIN or not simd.clmul_available():
+    if n < CLMUL_MIN or not folding:
         return operations.crc32(crc, p, n)
     fpu.begin()
     r = simd.crc32_clmul(crc, p, n)
@@ -105,3 +136,6 @@ cdef int handle(Event* e) noexcept nogil:
     else:
         vector(e, op)
     return guide.DECK_DONE
+
+def py_choose_crc(int mode):
+    return choose_crc(mode)

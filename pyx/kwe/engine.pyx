@@ -1,11 +1,23 @@
 # See engine.pxd.
 from libc.stdint cimport uint32_t, uint64_t
 from kwe cimport (abi, guide, proc, workflow, deck_exec, deck_ops, deck_hw, deck_storage,
-                  deck_net, pit, kmap, kstack, results, rootfs)
+                  deck_net, pit, kmap, kstack, results, rootfs, cmdline, kstr)
+from kwe.console cimport kprintf
 
 cdef void deferred() noexcept nogil:
     guide.run()
     rootfs.maybe_commit()
+
+cdef void choose_crc() noexcept nogil:
+    """crc=table|clmul on the command line forces the Operations deck's CRC32."""
+    cdef char how[8]
+    cdef int mode = deck_ops.CRC_AUTO
+    if cmdline.get(b"crc", how, sizeof(how)) >= 0:
+        mode = deck_ops.CRC_TABLE if kstr.equal(how, b"table") else deck_ops.CRC_CLMUL
+    cdef const char* name = b"slicing-by-8"
+    if deck_ops.choose_crc(mode):
+        name = b"PCLMULQDQ folding"
+    kprintf(b"ops: CRC32 by %s\n", <uint64_t>name)
 
 cdef void init(uint64_t idle_stack_top) noexcept nogil:
     guide.init()
@@ -19,6 +31,7 @@ cdef void init(uint64_t idle_stack_top) noexcept nogil:
     proc.init(idle_stack_top)
     deck_exec.init()
     proc.set_deferred_work(deferred)
+    choose_crc()
 
 def py_init(uint32_t hz=100):
     """Hosted: a fresh engine on the (freshly reset) simulated machine."""

@@ -1,5 +1,12 @@
 # See operations.pxd.
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t, uint32_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t
+from libc.string cimport memcpy
+
+# The kernel is built -ffreestanding, which turns every memcpy into a call;
+# the builtin lets an 8-byte copy stay one unaligned load or store.
+cdef extern from *:
+    void* load_store "__builtin_memcpy"(void* dst, const void* src, size_t n) noexcept nogil
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
 cdef enum:
     SLICES = 8
@@ -139,13 +146,35 @@ cdef int64_t rle_decode(const uint8_t* src, size_t n, uint8_t* dst, size_t cap) 
 
 # ---- XOR and int32 vectors ------------------------------------------------------
 cdef void xor_bytes(const uint8_t* src, size_t n, uint64_t key, uint32_t keylen, uint8_t* dst) noexcept nogil:
-    cdef size_t i
-    cdef uint8_t k[8]
-    cdef uint32_t j
-    for j in range(8):
-        k[j] = (key >> (8 * j)) & 0xFF
-    for i in range(n):
-        dst[i] = src[i] ^ k[i % keylen]
+    # A word at a time: keylen words of the repeated key cover 8 * keylen
+    # bytes, a whole number of key periods, so word w uses pattern[w % keylen].
+    cdef uint8_t pattern[64]
+    cdef uint64_t words[8]
+    cdef uint64_t w
+    cdef size_t i = 0
+    cdef uint32_t j, k = 0
+    if keylen == 0 or keylen > 8:
+        return
+    for j in range(8 * keylen):
+        pattern[j] = (key >> (8 * (j % keylen))) & 0xFF
+    memcpy(words, pattern, 8 * keylen)
+    if 8 % keylen == 0:                 # one word repeats: a loop the compiler can vectorize
+        while i + 8 <= n:
+            load_store(&w, src + i, 8)
+            w ^= words[0]
+            load_store(dst + i, &w, 8)
+            i += 8
+    while i + 8 <= n:
+        load_store(&w, src + i, 8)          # unaligned-safe; the compiler makes it one load
+        w ^= words[k]
+        load_store(dst + i, &w, 8)
+        i += 8
+        k += 1
+        if k == keylen:
+            k = 0
+    while i < n:
+        dst[i] = src[i] ^ pattern[i % (8 * keylen)]
+        i += 1
 
 cdef void vec_add_i32(const int32_t* a, const int32_t* b, int32_t* out, size_t n) noexcept nogil:
     cdef size_t i
@@ -186,9 +215,12 @@ def py_rle_decode(bytes data, size_t cap=1 << 24):
     return bytes(out[:m])
 
 def py_xor(bytes data, uint64_t key, uint32_t keylen):
-    cdef bytearray out = bytearray(len(data))
-    xor_bytes(<const uint8_t*><const char*>data, len(data), key, keylen, <uint8_t*><char*>out)
-    return bytes(out)
+    cdef size_t n = len(data)
+    if keylen < 1 or keylen > 8:
+        raise ValueError("keylen must be 1..8")
+    out = PyBytes_FromStringAndSize(NULL, n)       # fresh, so ours to fill
+    xor_bytes(<const uint8_t*><const char*>data, n, key, keylen, <uint8_t*>PyBytes_AS_STRING(out))
+    return out
 
 def py_crc32(bytes data, uint32_t value=0):
     """Hosted entry: same contract as zlib.crc32(data, value)."""

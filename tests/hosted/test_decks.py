@@ -30,6 +30,22 @@ def test_crc32_and_djb2(data, seed):
     assert r.value == djb2(data)
 
 
+def test_crc32_same_answer_by_table_and_by_folding():
+    from kwe import deck_ops, simd
+    data = bytes(range(256)) * 40 + b"tail"                 # long enough to fold
+    p = start(with_space=True)
+    va = p.buffer(data)
+    crc = lambda: p.call(OP_CRC32, input_ptr=(va, len(data)), args=(7,))
+    assert deck_ops.py_choose_crc(1) is False               # crc=table
+    by_table = crc()
+    assert deck_ops.py_choose_crc(2) is simd.py_clmul_available()   # crc=clmul
+    by_folding = crc()
+    assert by_table.status == by_folding.status == 0
+    assert by_table.value == by_folding.value == zlib.crc32(data, 7)
+    deck_ops.py_choose_crc(0)                               # auto: whichever measured faster
+    assert crc().value == zlib.crc32(data, 7)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 140)), max_size=12).map(
     lambda runs: b"".join(bytes([b]) * n for b, n in runs)) | st.binary(max_size=512))

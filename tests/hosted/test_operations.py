@@ -1,5 +1,7 @@
-"""Operations deck, hosted: CRC32 must equal zlib.crc32 bit for bit."""
+"""Operations deck, hosted: CRC32 equals zlib.crc32 bit for bit; XOR equals the bytewise model."""
 import zlib
+
+import pytest
 
 from hypothesis import given, strategies as st
 
@@ -30,3 +32,16 @@ def test_crc32_every_alignment():
     for start in range(16):
         for end in (start, start + 1, start + 7, start + 8, start + 9, len(data)):
             assert operations.py_crc32(data[start:end]) == zlib.crc32(data[start:end])
+
+
+@given(st.binary(max_size=5000), st.integers(1, 8), st.integers(0, 2**64 - 1), st.integers(0, 7))
+def test_xor_word_at_a_time_matches_bytewise(data, keylen, key, skip):
+    data = data[skip:]                               # odd starts and tails
+    k = key.to_bytes(8, "little")
+    assert operations.py_xor(data, key, keylen) == bytes(b ^ k[i % keylen] for i, b in enumerate(data))
+
+
+def test_xor_rejects_bad_key_lengths():
+    for keylen in (0, 9, 100):
+        with pytest.raises(ValueError):
+            operations.py_xor(b"abc", 1, keylen)

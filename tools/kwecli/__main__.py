@@ -66,6 +66,17 @@ def cmd_trace(a):
     return 0 if b.ok and not t.garbled else 1
 
 
+def cmd_bench(a):
+    from . import bench
+    if not kbuild.build(quiet=True):
+        return 1
+    sys.path.insert(0, str(HOSTED))
+    kvm = a.kvm and qemu.kvm_usable()
+    if a.kvm and not kvm:
+        print("kwe: /dev/kvm is not usable here; benchmarking under TCG", file=sys.stderr)
+    return bench.main(quick=a.quick, kvm=kvm, output=a.output, timeout=a.timeout)
+
+
 def cmd_gdb(a):
     from . import gdb
     if not kbuild.build(quiet=True):
@@ -110,6 +121,13 @@ def main(argv=None):
     p.add_argument("--kvm", action="store_true")
     p.add_argument("-o", "--output", default=None, help="directory for trace.json/trace.png (default build/)")
     p.set_defaults(fn=cmd_trace)
+
+    p = sub.add_parser("bench", help="run every benchmark; one table and build/bench.json")
+    p.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions (~1 min)")
+    p.add_argument("--kvm", action="store_true", help="use KVM when /dev/kvm works (real cycle figures)")
+    p.add_argument("--timeout", type=float, default=300, help="limit for each QEMU boot")
+    p.add_argument("-o", "--output", default=None, help="JSON file (default build/bench.json)")
+    p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("gdb", help="boot paused under QEMU's GDB stub and attach gdb")
     p.add_argument("--kvm", action="store_true")

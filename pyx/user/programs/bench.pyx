@@ -1,0 +1,152 @@
+# bench [quick]: the kernel-side figures for tools/kwe bench, one per line:
+#   BENCH workflow N <cycles/op as one workflow> <cycles/op as N notify+WAIT>
+#   BENCH latency <median cycles> <p99 cycles> <cycles per tick>
+#   BENCH notify <cycles per kernel_notify(0, 0) round trip>
+#   BENCH switch <cycles per yield round trip between two processes>
+# (bench yield K is the partner process of the switch measurement.)
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from user cimport sdk, wf
+from kwe cimport abi, kstr
+from kwe.abi cimport ResultSlot, EventSlot
+
+cdef enum:
+    MAX_NODES = 512
+    MAX_SAMPLES = 1000
+
+cdef wf.WfNode nodes[MAX_NODES]
+cdef uint8_t data[64 * MAX_NODES]
+cdef uint8_t blob[16 + 64 * MAX_NODES + 64 * MAX_NODES]
+cdef uint64_t samples[MAX_SAMPLES]
+
+cdef void sort(uint64_t* v, uint32_t n) noexcept nogil:
+    cdef uint32_t i, j
+    cdef uint64_t x
+    for i in range(1, n):
+        x = v[i]
+        j = i
+        while j > 0 and v[j - 1] > x:
+            v[j] = v[j - 1]
+            j -= 1
+        v[j] = x
+
+cdef int register_wide(uint32_t id, uint32_t n) noexcept nogil:
+    """A workflow of n independent CRC32 nodes over 64 bytes each."""
+    cdef wf.Graph g
+    cdef uint32_t i
+    cdef int node
+    wf.init(&g, nodes, MAX_NODES, data, sizeof(data))
+    for i in range(n):
+        node = wf.add(&g, abi.OP_CRC32)
+        wf.input_data(&g, node, data + 64 * i, 64)
+    return wf.register(id, blob, wf.encode(&g, blob, sizeof(blob)))
+
+cdef uint64_t run_once(uint32_t id) noexcept nogil:
+    """One run with one kernel_notify(SUBMIT | WAIT); its cycles."""
+    cdef ResultSlot r
+    cdef EventSlot* e = sdk.event(abi.OP_WF_RUN)
+    cdef uint64_t t0
+    e.h.workflow_id = id
+    sdk.commit()
+    t0 = sdk.tsc()
+    sdk.kernel_notify(id, abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT)
+    t0 = sdk.tsc() - t0
+    sdk.wait_result(&r)
+    return t0
+
+cdef uint64_t one_by_one(uint32_t n) noexcept nogil:
+    """The same n CRC32s, each its own kernel_notify(SUBMIT | WAIT); total cycles."""
+    cdef ResultSlot r
+    cdef EventSlot* e
+    cdef uint64_t t0 = sdk.tsc()
+    cdef uint32_t i
+    for i in range(n):
+        e = sdk.event(abi.OP_CRC32)
+        sdk.set_input(e, data + 64 * i, 64)
+        sdk.commit()
+        sdk.kernel_notify(0, abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT)
+        sdk.wait_result(&r)
+    return sdk.tsc() - t0
+
+cdef void workflow_claim(uint32_t reps) noexcept nogil:
+    cdef uint32_t sizes[4]
+    cdef uint32_t k, r, n
+    cdef uint64_t wf_cycles, sep_cycles
+    sizes[0], sizes[1], sizes[2], sizes[3] = 1, 8, 64, 512
+    for k in range(4):
+        n = sizes[k]
+        if register_wide(100 + n, n) != 0:
+            sdk.printf(b"bench: register of %u nodes failed\n", n)
+            return
+        run_once(100 + n)                               # warm up
+        one_by_one(n)
+        wf_cycles = sep_cycles = 0
+        for r in range(reps):
+            wf_cycles += run_once(100 + n)
+            sep_cycles += one_by_one(n)
+        sdk.printf(b"BENCH workflow %u %u %u\n", n, wf_cycles / (reps * n), sep_cycles / (reps * n))
+
+cdef void latency(uint32_t runs) noexcept nogil:
+    cdef uint32_t i
+    cdef uint64_t tick = sdk.info().tsc_hz / sdk.info().tick_hz
+    if runs > MAX_SAMPLES:
+        runs = MAX_SAMPLES
+    for i in range(runs):
+        samples[i] = run_once(101)                      # the 1-node workflow from above
+    sort(samples, runs)
+    sdk.printf(b"BENCH latency %u %u %u\n", samples[runs / 2], samples[runs * 99 / 100], tick)
+
+cdef void notify_round_trip(uint32_t n) noexcept nogil:
+    cdef uint64_t t0 = sdk.tsc()
+    cdef uint32_t i
+    for i in range(n):
+        sdk.kernel_notify(0, 0)
+    sdk.printf(b"BENCH notify %u\n", (sdk.tsc() - t0) / n)
+
+cdef void switch_round_trip(uint32_t n) noexcept nogil:
+    cdef char cmd[48]
+    cdef uint64_t t0
+    cdef uint32_t i
+    cdef ResultSlot r
+    kstr.copy(cmd, b"bench yield ", sizeof(cmd))
+    from_u64(cmd + 12, n + 100)
+    if sdk.spawn(cmd, 16, 16, 1) <= 0:
+        sdk.puts(b"bench: no partner for the switch measurement\n")
+        return
+    sdk.yield_cpu()                                      # let the partner start
+    t0 = sdk.tsc()
+    for i in range(n):
+        sdk.yield_cpu()                                  # to the partner and back
+    sdk.printf(b"BENCH switch %u\n", (sdk.tsc() - t0) / n)
+    sdk.wait_result(&r)                                  # its exit
+
+cdef void from_u64(char* out, uint64_t v) noexcept nogil:
+    cdef char tmp[24]
+    cdef int n = 0, i
+    while True:
+        tmp[n] = c'0' + <char>(v % 10)
+        n += 1
+        v /= 10
+        if v == 0:
+            break
+    for i in range(n):
+        out[i] = tmp[n - 1 - i]
+    out[n] = 0
+
+cdef public int umain() noexcept nogil:
+    cdef char mode[16]
+    cdef uint64_t i, n
+    cdef bint quick
+    if sdk.arg(0, mode, sizeof(mode)) > 0 and kstr.equal(mode, b"yield"):
+        n = sdk.arg_u64(1, 1000)
+        for i in range(n):
+            sdk.yield_cpu()
+        return 0
+    quick = sdk.arg(0, mode, sizeof(mode)) > 0 and kstr.equal(mode, b"quick")
+    for i in range(sizeof(data)):
+        data[i] = <uint8_t>(i * 13)
+    workflow_claim(5 if quick else 20)
+    latency(100 if quick else 1000)
+    notify_round_trip(1000 if quick else 20000)
+    switch_round_trip(200 if quick else 5000)
+    sdk.puts(b"BENCH done\n")
+    return 0

@@ -1,0 +1,48 @@
+"""tools/kwe bench --quick, as a user runs it: one table, a JSON file with
+every benchmark group, figures that are real measurements.  Speed is never
+asserted here (benchmarks report, tests assert); correctness is: the
+command exits non-zero when a measurement is broken (a boot that did not
+finish, outputs that disagree with their reference)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kwecli import bench
+from kwecli.paths import ROOT
+
+
+def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    r = subprocess.run([sys.executable, "-m", "kwecli", "bench", "--quick", "-o", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "TCG (cycle figures are emulated)" in r.stdout
+    for group in ("operations (hosted)", "operations (in the kernel)", "workflow claim", "latency",
+                  "kernel", "boot", "tagfs (hosted)"):
+        assert f"[{group}]" in r.stdout, group
+    j = json.loads(out.read_text())
+    assert j["accelerator"] == "TCG" and j["cycles_emulated"] and j["problems"] == []
+    rows = {(x["group"], x["name"]): x for x in j["rows"]}
+    claim = [rows[("workflow claim", f"{n} ops as one workflow")] for n in (1, 8, 64, 512)]
+    for x in claim:
+        assert x["ours"] > 0 and x["ref"] > 0 and x["ratio"] == pytest.approx(x["ref"] / x["ours"])
+    names = {name for _, name in rows}
+    assert {"kernel_notify round trip", "context switch round trip (yield, 2 processes)",
+            "QEMU start -> first workflow result", "query A AND B", "RLE encode"} <= names
+    # throughputs orient the ratio the other way
+    crc = rows[("operations (hosted)", "CRC32 slicing-by-8")]
+    assert crc["higher_is_better"] and crc["ratio"] == pytest.approx(crc["ours"] / crc["ref"])
+
+
+def test_bench_lines_parse_and_malformed_ones_are_refused():
+    f = bench.parse_bench_lines("noise\nBENCH kernel crc32_table 1048576 4000000\n"
+                                "BENCH kernel tsc_hz 2000000000\n"
+                                "BENCH workflow 8 7000 15000\nBENCH latency 100 200 30000\n"
+                                "BENCH notify 400\nBENCH switch 9000\nBENCH done\n")
+    assert f == {"kernel": {"crc32_table": (1048576, 4000000)}, "tsc_hz": 2000000000,
+                 "workflow": {8: (7000, 15000)}, "latency": (100, 200, 30000),
+                 "notify": 400, "switch": 9000, "done": True}
+    with pytest.raises(ValueError):
+        bench.parse_bench_lines("BENCH workflow 8 seven 15000\n")
