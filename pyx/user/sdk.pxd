@@ -56,6 +56,8 @@ cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_rin
 cdef void exit(int status) noexcept nogil
 cdef uint64_t tsc() noexcept nogil
 cdef uint64_t now_ms() noexcept nogil
+# Sort timing samples in place, ascending (insertion sort: for a few thousand).
+cdef void sort_u64(uint64_t* v, uint32_t n) noexcept nogil
 # The n-th space-separated word of the program's arguments (0-based) into
 # buf; its length, or -1 when there is none.
 cdef long arg(int n, char* buf, size_t cap) noexcept nogil

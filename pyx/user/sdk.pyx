@@ -199,6 +199,17 @@ cdef uint64_t now_ms() noexcept nogil:
     cdef uint64_t hz = info().tsc_hz
     return tsc() / (hz / 1000) if hz >= 1000 else 0
 
+cdef void sort_u64(uint64_t* v, uint32_t n) noexcept nogil:
+    cdef uint32_t i, j
+    cdef uint64_t x
+    for i in range(1, n):
+        x = v[i]
+        j = i
+        while j > 0 and v[j - 1] > x:
+            v[j] = v[j - 1]
+            j -= 1
+        v[j] = x
+
 cdef long arg(int n, char* buf, size_t cap) noexcept nogil:
     cdef const char* s = info().args
     cdef size_t i

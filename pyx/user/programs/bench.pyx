@@ -18,17 +18,6 @@ cdef uint8_t data[64 * MAX_NODES]
 cdef uint8_t blob[16 + 64 * MAX_NODES + 64 * MAX_NODES]
 cdef uint64_t samples[MAX_SAMPLES]
 
-cdef void sort(uint64_t* v, uint32_t n) noexcept nogil:
-    cdef uint32_t i, j
-    cdef uint64_t x
-    for i in range(1, n):
-        x = v[i]
-        j = i
-        while j > 0 and v[j - 1] > x:
-            v[j] = v[j - 1]
-            j -= 1
-        v[j] = x
-
 cdef int register_wide(uint32_t id, uint32_t n) noexcept nogil:
     """A workflow of n independent CRC32 nodes over 64 bytes each."""
     cdef wf.Graph g
@@ -92,7 +81,7 @@ cdef void latency(uint32_t runs) noexcept nogil:
         runs = MAX_SAMPLES
     for i in range(runs):
         samples[i] = run_once(101)                      # the 1-node workflow from above
-    sort(samples, runs)
+    sdk.sort_u64(samples, runs)
     sdk.printf(b"BENCH latency %u %u %u\n", samples[runs / 2], samples[runs * 99 / 100], tick)
 
 cdef void notify_round_trip(uint32_t n) noexcept nogil:

@@ -18,19 +18,8 @@ cdef wf.WfNode nodes[1]
 cdef uint8_t data[64]
 cdef uint8_t blob[256]
 
-cdef void sort(uint64_t* v, uint32_t n) noexcept nogil:
-    cdef uint32_t i, j
-    cdef uint64_t x
-    for i in range(1, n):
-        x = v[i]
-        j = i
-        while j > 0 and v[j - 1] > x:
-            v[j] = v[j - 1]
-            j -= 1
-        v[j] = x
-
 cdef void report(const char* what, uint64_t* v, uint32_t n, uint64_t tick) noexcept nogil:
-    sort(v, n)
+    sdk.sort_u64(v, n)
     sdk.printf(b"latency: %s median %u cycles (%u.%03u ticks), p99 %u cycles\n", <uint64_t>what,
                v[n / 2], v[n / 2] / tick, v[n / 2] * 1000 / tick % 1000, v[n * 99 / 100])
 
