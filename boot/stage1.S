@@ -8,16 +8,11 @@
 #include "bootdefs.h"
         .code16
         .intel_syntax noprefix
+#include "realmode.inc"
         .section .text
         .globl _start
 _start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
-        sti
+        FLAT_SEGMENTS 0x7C00
         mov     [boot_drive], dl
 
         mov     si, offset dap            /* INT 13h AH=42h: extended (LBA) read */
@@ -29,17 +24,7 @@ _start:
 
 disk_error:
         mov     si, offset msg
-        mov     dx, COM1
-1:      lodsb
-        test    al, al
-        jz      2f
-        out     dx, al
-        jmp     1b
-2:      mov     al, EXIT_BOOT_FAILED      /* QEMU exits with (al << 1) | 1 */
-        out     DEBUG_EXIT_PORT, al
-        cli
-3:      hlt
-        jmp     3b
+        FAIL_WITH_MESSAGE
 
         .balign 4
 dap:    .byte   16, 0                     /* disk address packet */

@@ -13,16 +13,11 @@
 #include "bootdefs.h"
         .code16
         .intel_syntax noprefix
+#include "realmode.inc"
         .section .text
         .globl _start
 _start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, BOOT_STACK
-        sti
+        FLAT_SEGMENTS BOOT_STACK
         cld
         mov     di, BOOTINFO              /* BootInfo starts zeroed */
         mov     cx, 4096 / 2
@@ -193,19 +188,8 @@ enter_long_mode:
         mov     cr0, eax
         ljmp    0x08, offset long_mode
 
-/* Print the NUL-terminated message at SI on COM1 and end QEMU with EXIT_BOOT_FAILED. */
-fail:
-        mov     dx, COM1
-1:      lodsb
-        test    al, al
-        jz      2f
-        out     dx, al
-        jmp     1b
-2:      mov     al, EXIT_BOOT_FAILED
-        out     DEBUG_EXIT_PORT, al
-        cli
-3:      hlt
-        jmp     3b
+fail:                                     /* SI: the message */
+        FAIL_WITH_MESSAGE
 
         .code64
 long_mode:

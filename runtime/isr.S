@@ -10,6 +10,7 @@
  * the scheduler switches user FPU state with the process.
  */
         .intel_syntax noprefix
+#include "trapframe.inc"
         .altmacro
 
         .macro STUB n
@@ -33,40 +34,12 @@ trap_stubs:
         .endr
 
 trap_common:
-        push    rax
-        push    rbx
-        push    rcx
-        push    rdx
-        push    rsi
-        push    rdi
-        push    rbp
-        push    r8
-        push    r9
-        push    r10
-        push    r11
-        push    r12
-        push    r13
-        push    r14
-        push    r15
+        SAVE_REGS
         cld
         mov     rdi, rsp
         call    kwe_trap
         .globl trap_return
 trap_return:                      /* also where a new process first runs */
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     r11
-        pop     r10
-        pop     r9
-        pop     r8
-        pop     rbp
-        pop     rdi
-        pop     rsi
-        pop     rdx
-        pop     rcx
-        pop     rbx
-        pop     rax
+        RESTORE_REGS
         add     rsp, 16           /* vector, error code */
         iretq

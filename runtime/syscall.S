@@ -10,6 +10,7 @@
  * since SYSRET to a non-canonical RIP would fault in ring 0.
  */
         .intel_syntax noprefix
+#include "trapframe.inc"
         .section .text
         .globl syscall_entry
 syscall_entry:
@@ -22,39 +23,11 @@ syscall_entry:
         push    rcx                           /* rip */
         push    0                             /* error code */
         push    0x100                         /* vector: a syscall frame */
-        push    rax
-        push    rbx
-        push    rcx
-        push    rdx
-        push    rsi
-        push    rdi
-        push    rbp
-        push    r8
-        push    r9
-        push    r10
-        push    r11
-        push    r12
-        push    r13
-        push    r14
-        push    r15
+        SAVE_REGS
         cld
         mov     rdi, rsp
         call    kwe_syscall
-        pop     r15
-        pop     r14
-        pop     r13
-        pop     r12
-        pop     r11
-        pop     r10
-        pop     r9
-        pop     r8
-        pop     rbp
-        pop     rdi
-        pop     rsi
-        pop     rdx
-        pop     rcx
-        pop     rbx
-        pop     rax
+        RESTORE_REGS
         add     rsp, 16                       /* vector, error code */
         mov     rcx, [rsp]                    /* rip */
         mov     r11, [rsp + 16]               /* rflags */
