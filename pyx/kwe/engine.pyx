@@ -9,12 +9,17 @@ cdef void deferred() noexcept nogil:
     rootfs.maybe_commit()
 
 cdef void choose_crc() noexcept nogil:
-    """crc=table|clmul on the command line forces the Operations deck's CRC32."""
+    """crc=table|clmul|auto on the command line: how the Operations deck computes CRC32."""
     cdef char how[8]
     cdef int mode = deck_ops.CRC_AUTO
-    if cmdline.get(b"crc", how, sizeof(how)) >= 0:
-        mode = deck_ops.CRC_TABLE if kstr.equal(how, b"table") else deck_ops.CRC_CLMUL
     cdef const char* name = b"slicing-by-8"
+    if cmdline.get(b"crc", how, sizeof(how)) >= 0:
+        if kstr.equal(how, b"table"):
+            mode = deck_ops.CRC_TABLE
+        elif kstr.equal(how, b"clmul"):
+            mode = deck_ops.CRC_CLMUL
+        elif not kstr.equal(how, b"auto"):
+            kprintf(b"ops: crc=%s is not table, clmul or auto; timing both\n", <uint64_t>how)
     if deck_ops.choose_crc(mode):
         name = b"PCLMULQDQ folding"
     kprintf(b"ops: CRC32 by %s\n", <uint64_t>name)

@@ -28,11 +28,15 @@ def test_programs_come_from_tagfs_and_the_disk_checks_clean():
     assert re.search(r"fsck: \d+ files, \d+ tags, \d+ index blocks, \d+ data blocks: 0 problems", b.log)
 
 
-@pytest.mark.parametrize("crc", ["table", "clmul"])
+@pytest.mark.parametrize("crc", ["table", "clmul", "bogus"])
 def test_file_events_from_a_process(crc):
     b = boot(f"run=init init=files crc={crc}")          # the 20000-byte CRC node: both code paths
     assert b.ok, b.log
-    assert "ops: CRC32 by " + {"table": "slicing-by-8", "clmul": "PCLMULQDQ folding"}[crc] in b.log
+    if crc == "bogus":                                  # a bad value is said, then timed as auto
+        assert "ops: crc=bogus is not table, clmul or auto; timing both" in b.log
+        assert "ops: CRC32 by " in b.log
+    else:
+        assert "ops: CRC32 by " + {"table": "slicing-by-8", "clmul": "PCLMULQDQ folding"}[crc] in b.log
     assert "files: FAILED" not in b.log
     m = re.search(r"files: (\d+) of (\d+) checks", b.log)
     assert m and m.group(1) == m.group(2) and int(m.group(1)) >= 20
