@@ -74,6 +74,12 @@ def cmd_bench(a):
     kvm = a.kvm and qemu.kvm_usable()
     if a.kvm and not kvm:
         print("kwe: /dev/kvm is not usable here; benchmarking under TCG", file=sys.stderr)
+    if kvm:
+        check = qemu.boot("run=init init=hello", timeout=60, kvm=True)
+        if not check.ok:
+            print(f"kwe: a test boot under KVM failed (kernel status {check.status}, see README, "
+                  "Known limits); benchmarking under TCG", file=sys.stderr)
+            kvm = False
     return bench.main(quick=a.quick, kvm=kvm, output=a.output, timeout=a.timeout)
 
 
