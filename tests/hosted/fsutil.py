@@ -1,15 +1,5 @@
 """TagFS on a fresh simulated machine, and a Python model to compare it with."""
-from kwe import blockdev, tagfs_host as tfs
-from memory import fresh
-
-MiB = 1 << 20
-
-
-def new_volume(blocks=4096, ram=64 * MiB, **kw):
-    fresh(ram=ram)
-    disk = blockdev.MemDisk(blocks)
-    tfs.mkfs(disk, **kw)
-    return disk, tfs.Volume(disk)
+from kwecli.hosted import new_volume  # noqa: F401  (the tests' way to a fresh volume)
 
 
 def snapshot(v):

@@ -229,17 +229,12 @@ def boot_time(b, timeout):
 
 # ---- TagFS queries against SQLite with a TMSU-like schema ---------------------------
 def tagfs_queries(b):
-    import kwe.blockdev as blockdev
-    import kwe.tagfs_host as tfs
-    from .hosted import fresh
+    from .hosted import new_volume
     nfiles, ntags = (10_000, 200) if b.quick else (100_000, 1000)
     rng = random.Random(2026)
     files = [sorted({f"t{rng.randrange(ntags)}" for _ in range(rng.randint(1, 4))}) for _ in range(nfiles)]
 
-    fresh(ram=512 * MiB)
-    disk = blockdev.MemDisk(1 << 16)
-    tfs.mkfs(disk)
-    v = tfs.Volume(disk)
+    disk, v = new_volume(blocks=1 << 16, ram=512 * MiB)
     t = time.perf_counter()
     for tags in files:
         v.create(" ".join(tags))

@@ -36,15 +36,13 @@ class Image:
         tfs.set_time(int(time.time()))
         if create_blocks is not None:
             self.data, self.offset, self.length = None, 0, create_blocks * BLOCK
-            hosted.fresh(ram=self._ram(self.length))
-            self.disk = blockdev.MemDisk(create_blocks)
-            tfs.mkfs(self.disk, journal_blocks)
+            self.disk, self.volume = hosted.new_volume(create_blocks, self._ram(self.length), journal_blocks)
         else:
             self.data = self.path.read_bytes()
             self.offset, self.length = locate(self.data)
             hosted.fresh(ram=self._ram(self.length))
             self.disk = blockdev.MemDisk(image=self.data[self.offset:self.offset + self.length])
-        self.volume = tfs.Volume(self.disk)
+            self.volume = tfs.Volume(self.disk)
 
     @staticmethod
     def _ram(length):

@@ -24,3 +24,13 @@ def fresh(ram=16 * MiB, memory_map=None, kernel=KERNEL, with_vmm=True):
     if with_vmm:
         assert vmm.py_init_kernel(0)
     return pmm.py_stats()["free_pages"]
+
+
+def new_volume(blocks=4096, ram=64 * MiB, journal_blocks=0):
+    """A fresh machine with a new TagFS on a memory disk of `blocks`
+    blocks, mounted: (disk, volume).  Keep the disk alive while mounted."""
+    from kwe import blockdev, tagfs_host as tfs
+    fresh(ram=ram)
+    disk = blockdev.MemDisk(blocks)
+    tfs.mkfs(disk, journal_blocks)
+    return disk, tfs.Volume(disk)
