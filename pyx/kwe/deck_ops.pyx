@@ -82,18 +82,21 @@ cdef enum:
 cdef bint folding = False               # CRC32 by PCLMULQDQ folding (else slicing-by-8)
 cdef uint8_t probe[PROBE_BYTES]
 
-cdef uint64_t probe_cycles(bint fold) noexcept nogil:
-    """Best of three CRC32s of the probe buffer, in TSC cycles."""
+cdef uint32_t crc_by(bint fold, uint32_t crc, const uint8_t* p, size_t n) noexcept nogil:
+    cdef uint32_t r
+    if not fold:
+        return operations.crc32(crc, p, n)
+    fpu.begin()
+    r = simd.crc32_clmul(crc, p, n)
+    fpu.end()
+    return r
+
+cdef uint64_t crc_cycles(bint fold, const uint8_t* p, size_t n) noexcept nogil:
     cdef uint64_t best = <uint64_t>-1, t
     cdef int r
     for r in range(3):
         t = hal.rdtsc()
-        if fold:
-            fpu.begin()
-            simd.crc32_clmul(0, probe, PROBE_BYTES)
-            fpu.end()
-        else:
-            operations.crc32(0, probe, PROBE_BYTES)
+        crc_by(fold, 0, p, n)
         t = hal.rdtsc() - t
         if t < best:
             best = t
@@ -107,17 +110,12 @@ cdef bint choose_crc(int mode) noexcept nogil:
     folding = False
     if mode == CRC_TABLE or not simd.clmul_available():
         return False
-    folding = mode == CRC_CLMUL or probe_cycles(True) < probe_cycles(False)
+    folding = (mode == CRC_CLMUL or
+               crc_cycles(True, probe, PROBE_BYTES) < crc_cycles(False, probe, PROBE_BYTES))
     return folding
 
 cdef uint32_t crc32(uint32_t crc, const uint8_t* p, size_t n) noexcept nogil:
-    cdef uint32_t r
-    if n < CLMUL_MIN or not folding:
-        return operations.crc32(crc, p, n)
-    fpu.begin()
-    r = simd.crc32_clmul(crc, p, n)
-    fpu.end()
-    return r
+    return crc_by(folding and n >= CLMUL_MIN, crc, p, n)
 
 cdef int handle(Event* e) noexcept nogil:
     cdef uint16_t op = e.h.opcode

@@ -3,7 +3,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe cimport (fwcfg, kstr, ktest, power, operations, boot, cmdline, hal, pmm, vmm,
                   heap, kstack, pit, rtc, input, traps, proc, programs, guide, engine, rootfs, fsck,
-                  simd, fpu, trace)
+                  simd, trace, deck_ops)
 from kwe.console cimport kprintf, kputs
 from kwe.panic cimport panic
 
@@ -40,13 +40,8 @@ cdef int run_crc32() noexcept nogil:
         while n:
             take = n if n < CHUNK else CHUNK
             fwcfg.read(chunk, take)
-            crc = operations.crc32(crc, chunk, take)
-            if simd.clmul_available():
-                fpu.begin()
-                fast = simd.crc32_clmul(fast, chunk, take)
-                fpu.end()
-            else:
-                fast = operations.crc32(fast, chunk, take)
+            crc = deck_ops.crc_by(False, crc, chunk, take)
+            fast = deck_ops.crc_by(simd.clmul_available(), fast, chunk, take)
             n -= take
         kprintf(b"crc32 %u %08x %08x\n", idx, crc, fast)
         idx += 1
@@ -284,25 +279,16 @@ cdef int run_init(const char* default_program) noexcept nogil:
     return power.EXIT_OK if status == 0 else power.EXIT_FAILED
 
 # ---- run=bench: the Operations deck's speed inside the kernel, then init ------------
-cdef enum:
-    BENCH_REPEAT = 3        # report the least disturbed of a few runs (timer IRQs, TCG translation)
-
 cdef void bench_line(const char* name, uint64_t nbytes, uint64_t cycles) noexcept nogil:
     kprintf(b"BENCH kernel %s %u %u\n", <uint64_t>name, nbytes, cycles)
 
-cdef uint64_t bench_op(int op, const uint8_t* a, uint64_t n, uint8_t* out) noexcept nogil:
-    """Best cycles of BENCH_REPEAT runs of op (0 table CRC, 1 folding CRC, 2 RLE, 3 XOR)."""
+cdef uint64_t bench_op(bint rle, const uint8_t* a, uint64_t n, uint8_t* out) noexcept nogil:
+    """Best cycles of three runs of RLE encode or XOR (timer IRQs, TCG translation)."""
     cdef uint64_t best = <uint64_t>-1, t
     cdef int r
-    for r in range(BENCH_REPEAT):
+    for r in range(3):
         t = hal.rdtsc()
-        if op == 0:
-            operations.crc32(0, a, n)
-        elif op == 1:
-            fpu.begin()
-            simd.crc32_clmul(0, a, n)
-            fpu.end()
-        elif op == 2:
+        if rle:
             operations.rle_encode(a, n, out)
         else:
             operations.xor_bytes(a, n, <uint64_t>0x0123456789ABCDEFU, 8, out)
@@ -321,11 +307,11 @@ cdef int run_bench() noexcept nogil:
         return power.EXIT_FAILED
     for i in range(n):
         a[i] = <uint8_t>((i / 64) * 7 if (i / 64) % 2 else i * 31)    # runs and noise
-    bench_line(b"crc32_table", n, bench_op(0, a, n, b))
+    bench_line(b"crc32_table", n, deck_ops.crc_cycles(False, a, n))
     if simd.clmul_available():
-        bench_line(b"crc32_clmul", n, bench_op(1, a, n, b))
-    bench_line(b"rle_encode", n, bench_op(2, a, n, b))
-    bench_line(b"xor", n, bench_op(3, a, n, b))
+        bench_line(b"crc32_clmul", n, deck_ops.crc_cycles(True, a, n))
+    bench_line(b"rle_encode", n, bench_op(True, a, n, b))
+    bench_line(b"xor", n, bench_op(False, a, n, b))
     kprintf(b"BENCH kernel tsc_hz %u\n", pit.tsc_hz())
     heap.kfree(a)
     heap.kfree(b)
