@@ -9,7 +9,8 @@ from kwecli.paths import IMAGE
 @pytest.fixture
 def machine():
     """A freshly reset simulated machine behind the hosted HAL."""
-    from kwe import hal, traps
+    from kwe.base import hal
+    from kwe.arch import traps
     hal.reset(16 << 20)
     traps.py_reset()
     yield hal

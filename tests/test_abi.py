@@ -2,7 +2,7 @@
 what Cython compiles, field by field."""
 import subprocess
 
-from kwe import abi as kabi
+from kwe.common import abi as kabi
 from kwecli import abi
 from kwecli.paths import BUILD
 

@@ -26,7 +26,7 @@ def test_kernel_is_elf64_with_symbols_at_the_higher_half():
     assert head[:5] == b"\x7fELF\x02"
     syms = nm()
     assert re.search(r"^ffffffff801\w+ T kmain$", syms, re.M)
-    assert "__pyx_f_3kwe_10operations_crc32" in syms
+    assert "__pyx_f_3kwe_6common_10operations_crc32" in syms
 
 
 def test_mbr_and_boot_header():
@@ -44,5 +44,5 @@ def test_mkimage_agrees_with_bootdefs():
     defs = dict(re.findall(r"#define (\w+)\s+(0x[0-9A-Fa-f]+|\d+)", (ROOT / "boot/bootdefs.h").read_text()))
     assert mk.STAGE2_SECTORS == int(defs["STAGE2_SECTORS"], 0)
     assert mk.HEADER.size <= 512
-    layout = (ROOT / "pyx/kwe/boot.pxd").read_text()
+    layout = (ROOT / "pyx/kwe/base/boot.pxd").read_text()
     assert "HEADER_CMDLINE_LEN = 256" in layout and mk.CMDLINE_LEN == 256

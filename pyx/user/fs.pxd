@@ -1,7 +1,7 @@
 # TagFS from a user program: each call is one Storage-deck event
-# (pyx/kwe/deck_storage.pyx).  Negative returns are E_* codes.
+# (pyx/kwe/decks/deck_storage.pyx).  Negative returns are E_* codes.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
-from kwe.abi cimport FileStat
+from kwe.common.abi cimport FileStat
 
 cdef int64_t create(const char* tags) noexcept nogil           # new file id
 cdef int64_t open(uint64_t id) noexcept nogil                  # fd

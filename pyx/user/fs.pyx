@@ -2,8 +2,8 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from user cimport sdk
-from kwe cimport abi, kstr
-from kwe.abi cimport EventSlot, ResultSlot, FileStat
+from kwe.common cimport abi, kstr
+from kwe.common.abi cimport EventSlot, ResultSlot, FileStat
 
 cdef EventSlot* ev(uint16_t op, uint64_t a0, uint64_t a1) noexcept nogil:
     cdef EventSlot* e = sdk.event(op)

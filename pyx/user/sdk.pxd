@@ -9,7 +9,7 @@
 # Programs define `cdef public int umain() noexcept nogil`; its return
 # value is the exit status.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from kwe.abi cimport EventSlot, ResultSlot, UserInfo
+from kwe.common.abi cimport EventSlot, ResultSlot, UserInfo
 
 cdef extern from *:
     int64_t kernel_notify(uint64_t workflow_id, uint64_t flags) nogil

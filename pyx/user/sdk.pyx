@@ -1,9 +1,9 @@
 # See sdk.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset
-from kwe cimport abi, ring, kstr
-from kwe.abi cimport EventSlot, ResultSlot, UserInfo
-from kwe.format cimport format_buf
+from kwe.common cimport abi, ring, kstr
+from kwe.common.abi cimport EventSlot, ResultSlot, UserInfo
+from kwe.common.format cimport format_buf
 
 cdef extern from *:
     int umain() nogil                       # the program's entry

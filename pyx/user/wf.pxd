@@ -6,7 +6,7 @@
 #   n = wf.encode(&g, blob, sizeof(blob)); wf.register(7, blob, n)
 #   wf.run(7, &summary, on_node)           # node results to on_node as they finish
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
-from kwe.abi cimport NodeDesc, ResultSlot
+from kwe.common.abi cimport NodeDesc, ResultSlot
 
 cdef enum:
     WF_MAX_DEPS = 16            # per node, in this builder (the kernel has no such limit)

@@ -2,8 +2,8 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk
-from kwe cimport abi
-from kwe.abi cimport NodeDesc, GraphHeader, ResultSlot, EventSlot
+from kwe.common cimport abi
+from kwe.common.abi cimport NodeDesc, GraphHeader, ResultSlot, EventSlot
 
 cdef void init(Graph* g, WfNode* nodes, uint32_t cap, uint8_t* data, uint32_t data_cap) noexcept nogil:
     g.nodes, g.cap, g.n = nodes, cap, 0

@@ -1,5 +1,7 @@
 """A fresh engine on the simulated machine, and a local process to talk to it."""
-from kwe import engine, guide, pit
+from kwe.init import engine
+from kwe.events import guide
+from kwe.dev import pit
 from kwecli import abi
 from memory import fresh
 

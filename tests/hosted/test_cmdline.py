@@ -1,7 +1,8 @@
-"""Command-line parsing (kwe.cmdline) and number parsing (kwe.kstr)."""
+"""Command-line parsing (kwe.base.cmdline) and number parsing (kwe.common.kstr)."""
 from hypothesis import given, strategies as st
 
-from kwe import cmdline, kstr
+from kwe.base import cmdline
+from kwe.common import kstr
 
 
 def test_find_values_and_flags():

@@ -1,7 +1,8 @@
 """GDT, TSS and IDT as the CPU will read them (decoded from the bytes loaded)."""
 import struct
 
-from kwe import gdt, hal, idt
+from kwe.arch import gdt, idt
+from kwe.base import hal
 
 
 def test_gdt_segments_and_selectors(machine):

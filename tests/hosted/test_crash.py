@@ -11,7 +11,8 @@ import random
 import pytest
 
 from fsutil import assert_clean, new_volume, snapshot
-from kwe import blockdev, tagfs_host as tfs
+from kwe.dev import blockdev
+from kwe.fs import tagfs_host as tfs
 
 BLOCK, SECTOR = 4096, 512
 

@@ -1,4 +1,4 @@
-"""The folding CRC32 (kwe.simd): constants derived from first principles,
+"""The folding CRC32 (kwe.decks.simd): constants derived from first principles,
 answers equal to zlib's for every length, seed and alignment."""
 import re
 import zlib
@@ -6,7 +6,7 @@ import zlib
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from kwe import simd
+from kwe.decks import simd
 from kwecli.paths import ROOT
 
 pytestmark = pytest.mark.skipif(not simd.py_clmul_available(), reason="this CPU has no PCLMULQDQ")
@@ -34,7 +34,7 @@ def reflect(x, bits):
 
 
 def test_the_folding_constants_are_what_the_math_says():
-    src = (ROOT / "pyx/kwe/simd.pyx").read_text()
+    src = (ROOT / "pyx/kwe/decks/simd.pyx").read_text()
     used = {int(h, 16) for h in re.findall(r"<int64_t>(0x[0-9A-F]+)", src)}
     k = lambda e: reflect(poly_mod(1 << e), 32) << 1
     derived = {k(4 * 128 + 32), k(4 * 128 - 32), k(128 + 32), k(128 - 32), k(64),

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine import settle, start
-from kwe import guide, hal
+from kwe.events import guide
+from kwe.base import hal
 from kwecli import abi
 from kwecli.abi import *          # noqa: F403  (OP_*, E_*, DECK_*, ...)
 
@@ -31,7 +32,7 @@ def test_crc32_and_djb2(data, seed):
 
 
 def test_crc32_same_answer_by_table_and_by_folding():
-    from kwe import deck_ops, simd
+    from kwe.decks import deck_ops, simd
     data = bytes(range(256)) * 40 + b"tail"                 # long enough to fold
     p = start(with_space=True)
     va = p.buffer(data)
@@ -137,7 +138,7 @@ def test_sleep_completes_after_its_time_and_not_before():
 
 def test_ticks_tsc_console_and_flaky():
     p = start()
-    from kwe import pit
+    from kwe.dev import pit
     for _ in range(7):
         pit.py_tick()
     assert p.call(OP_TICKS).value == 7
@@ -152,7 +153,7 @@ def test_ticks_tsc_console_and_flaky():
 
 # ---- Storage, Network, Execution ----------------------------------------------------
 def test_memory_alloc_free_and_quota():
-    from kwe import vmm
+    from kwe.mm import vmm
     p = start(with_space=True)
     r = p.call(OP_MEM_ALLOC, args=(10000,))
     assert r.status == 0 and r.value >= 0x600000000000

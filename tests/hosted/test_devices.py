@@ -1,5 +1,7 @@
 """Device drivers and trap dispatch against the simulated machine."""
-from kwe import hal, input as kinput, keyboard, pic, pit, traps, vga
+from kwe.base import hal, vga
+from kwe.dev import input as kinput, keyboard, pic, pit
+from kwe.arch import traps
 
 KEYBOARD, SERIAL = 1, 0
 

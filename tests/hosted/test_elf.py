@@ -4,7 +4,7 @@ import struct
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from kwe import elf
+from kwe.tasks import elf
 from kwecli.paths import BUILD
 
 OK, TOO_SMALL, BAD_MAGIC, NOT_ELF64, NOT_EXEC, NOT_X86_64 = 0, -1, -2, -3, -4, -5

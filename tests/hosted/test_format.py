@@ -1,7 +1,7 @@
 """The kernel's printf formatter against Python's % formatting."""
 from hypothesis import given, strategies as st
 
-from kwe import format as kformat
+from kwe.common import format as kformat
 
 U64 = st.integers(0, 2**64 - 1)
 I64 = st.integers(-(2**63), 2**63 - 1)

@@ -4,7 +4,7 @@ import zlib
 import pytest
 
 from engine import Local, settle, start
-from kwe import guide, results
+from kwe.events import guide, results
 from kwecli import abi
 from kwecli.abi import *          # noqa: F403
 

@@ -1,7 +1,8 @@
 """kmalloc/kfree over simulated RAM."""
 from hypothesis import given, settings, strategies as st
 
-from kwe import hal, heap, pmm
+from kwe.base import hal
+from kwe.mm import heap, pmm
 from memory import fresh
 
 

@@ -1,5 +1,6 @@
 """Serial, fw_cfg, power and panic against the simulated machine."""
-from kwe import console, fwcfg, panic, serial
+from kwe.base import console, fwcfg, serial
+from kwe.debug import panic
 
 
 def test_serial_output_reaches_the_wire(machine):

@@ -5,7 +5,7 @@ import pytest
 
 from hypothesis import given, strategies as st
 
-from kwe import operations
+from kwe.common import operations
 
 
 def test_crc32_check_value():

@@ -1,7 +1,8 @@
 """The physical page allocator over a simulated E820 map."""
 from hypothesis import given, settings, strategies as st
 
-from kwe import hal, pmm
+from kwe.base import hal
+from kwe.mm import pmm
 from memory import E820, KERNEL, MiB, fresh
 
 PAGE = 4096

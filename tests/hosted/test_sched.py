@@ -1,7 +1,7 @@
-"""Scheduling policy (kwe.sched): round robin, slices, wake-ups."""
+"""Scheduling policy (kwe.tasks.sched): round robin, slices, wake-ups."""
 from hypothesis import given, strategies as st
 
-from kwe import sched
+from kwe.tasks import sched
 
 
 def test_round_robin_order_and_requeue():

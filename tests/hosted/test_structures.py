@@ -4,7 +4,9 @@ import subprocess
 from hypothesis import given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from kwe import hashmap, kmap, ring, heap, pmm
+from kwe.lib import hashmap
+from kwe.mm import kmap, heap, pmm
+from kwe.common import ring
 from memory import fresh
 
 

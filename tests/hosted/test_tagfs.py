@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from fsutil import assert_clean, new_volume, snapshot
-from kwe import blockdev, tagfs_host as tfs
+from kwe.dev import blockdev
+from kwe.fs import tagfs_host as tfs
 from kwecli.abi import E_EXIST, E_INVAL, E_NOENT, E_NOSPC
 
 

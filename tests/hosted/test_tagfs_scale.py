@@ -3,7 +3,8 @@ answered from the index and checked against Python sets."""
 import random
 
 from fsutil import assert_clean, new_volume
-from kwe import blockdev, tagfs_host as tfs
+from kwe.dev import blockdev
+from kwe.fs import tagfs_host as tfs
 
 N_FILES, N_TAGS = 100_000, 1000
 

@@ -2,7 +2,8 @@
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from kwe import hal, pmm, vmm
+from kwe.base import hal
+from kwe.mm import pmm, vmm
 from memory import fresh
 
 W, U, X, OWNED = 1, 2, 4, 8          # vmm.pxd MAP_WRITE, MAP_USER, MAP_EXEC, MAP_OWNED
@@ -68,7 +69,7 @@ def test_spaces_are_isolated_and_share_the_kernel_half():
 
 def test_destroy_returns_every_page_table_page():
     free0 = fresh()
-    from kwe import heap
+    from kwe.mm import heap
     heap.py_trim()
     free0 = pmm.py_stats()["free_pages"]
     s = vmm.py_create()
@@ -87,7 +88,7 @@ class PageTables(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         fresh()
-        from kwe import heap
+        from kwe.mm import heap
         heap.py_trim()
         self.free0 = pmm.py_stats()["free_pages"]
         self.space = vmm.py_create()
@@ -129,7 +130,7 @@ class PageTables(RuleBasedStateMachine):
             if not flags & OWNED:
                 pmm.py_free(pa)
         vmm.py_destroy(self.space)
-        from kwe import heap
+        from kwe.mm import heap
         heap.py_trim()
         assert pmm.py_stats()["free_pages"] == self.free0, "pages leaked"
 

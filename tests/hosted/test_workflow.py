@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from engine import settle, start
-from kwe import guide, pit, workflow
+from kwe.events import guide, workflow
+from kwe.dev import pit
 from kwecli import abi
 from kwecli.abi import *          # noqa: F403
 

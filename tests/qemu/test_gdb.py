@@ -17,8 +17,8 @@ def test_break_on_cython_function_and_read_arguments():
         "print __pyx_v_n",
         "bt 3",
     ], cmdline="run=crc32 crc=table", inputs={"opt/kwe/input": struct.pack("<I", len(data)) + data})
-    assert "kbreak: operations.crc32 is __pyx_f_3kwe_10operations_crc32" in out, out
-    assert "__pyx_f_3kwe_10operations_crc32 in section .text" in out, out
+    assert "kbreak: operations.crc32 is __pyx_f_3kwe_6common_10operations_crc32" in out, out
+    assert "__pyx_f_3kwe_6common_10operations_crc32 in section .text" in out, out
     # first call: the check value "123456789"; second: our 10-byte record
     assert "$1 = 9" in out and "$2 = 10" in out, out
     assert "operations.pyx" in out and "run_crc32" in out, out

@@ -4,7 +4,8 @@ import struct
 import zlib
 
 from conftest import boot
-from kwe import operations, simd
+from kwe.common import operations
+from kwe.decks import simd
 
 
 def records(bufs):

@@ -20,12 +20,15 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cimports  # noqa: E402
+
 DIRECTIVES = ["boundscheck=False", "wraparound=False", "cdivision=True",
               "initializedcheck=False", "nonecheck=False", "embedsignature=False"]
 
 
 def run_cython(module, include, src, out):
-    cmd = [sys.executable, "-m", "cython", "-3", "--line-directives", "--depfile",
+    cmd = [sys.executable, "-m", "cython", "-3", "--line-directives",
            "--module-name", module, "-I", include, "-o", out, os.path.abspath(src)]
     for d in DIRECTIVES:
         cmd += ["-X", d]
@@ -60,6 +63,17 @@ def kernelize(src, name):
     return src
 
 
+def write_depfile(module, include, src, out):
+    """OUT.dep for ninja: every .pxd and include the module reads, found by
+    cimports (not Cython's --depfile, which misses `from pkg cimport a, b`),
+    and the build scripts themselves."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    deps = cimports.dependencies(os.path.abspath(src), os.path.abspath(include), module)
+    deps += [os.path.join(here, "cy2c.py"), os.path.join(here, "cimports.py")]
+    with open(out + ".dep", "w") as f:
+        f.write(out + ": " + " \\\n  ".join(deps) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=["hosted", "kernel"], required=True)
@@ -69,6 +83,7 @@ def main():
     ap.add_argument("out")
     a = ap.parse_args()
     run_cython(a.module_name, a.include, a.src, a.out)
+    write_depfile(a.module_name, a.include, a.src, a.out)
     if a.mode == "kernel":
         with open(a.out) as f:
             text = f.read()

@@ -13,7 +13,7 @@ STAGE2_SECTORS = 32            # boot/bootdefs.h: header + 31 code sectors
 KERNEL_LBA = 1 + STAGE2_SECTORS
 HEADER_MAGIC = b"KWEHDR1\0"
 CMDLINE_LEN = 256
-# struct BootHeader (pyx/kwe/boot.pxd)
+# struct BootHeader (pyx/kwe/base/boot.pxd)
 HEADER = struct.Struct("<8sIIQIIII24s256s")
 
 

@@ -1,4 +1,4 @@
-"""The ABI from Python: constants (read from pyx/kwe/abi.pxd, the one
+"""The ABI from Python: constants (read from pyx/kwe/common/abi.pxd, the one
 definition), event and result slots, workflow graphs, and a reference RLE
 written from the format's documentation (docs/abi.md), not from the kernel.
 """
@@ -11,7 +11,7 @@ from .paths import ROOT
 _spec = importlib.util.spec_from_file_location("abi_header", ROOT / "tools/build/abi_header.py")
 _header = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_header)
-_consts, _, _ = _header.parse((ROOT / "pyx/kwe/abi.pxd").read_text())
+_consts, _, _ = _header.parse((ROOT / "pyx/kwe/common/abi.pxd").read_text())
 C = {}
 for _name, _value in _consts:
     C[_name] = C[_value] if _value in C else int(_value, 0)

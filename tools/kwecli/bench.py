@@ -78,7 +78,8 @@ def mixed_buffer(n, seed=7):
 
 # ---- hosted Operations deck: the very .pyx code, against zlib / Python / NumPy -------
 def hosted_operations(b):
-    from kwe import operations, simd
+    from kwe.common import operations
+    from kwe.decks import simd
     from . import abi
     import numpy as np
     size = (8 if b.quick else 64) * MiB

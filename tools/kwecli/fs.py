@@ -31,7 +31,8 @@ class Image:
     """The filesystem in an image file, mounted on a simulated machine."""
 
     def __init__(self, path, create_blocks=None, journal_blocks=0):
-        from kwe import blockdev, tagfs_host as tfs
+        from kwe.dev import blockdev
+        from kwe.fs import tagfs_host as tfs
         self.path = Path(path)
         tfs.set_time(int(time.time()))
         if create_blocks is not None:
@@ -94,7 +95,7 @@ def main(argv):
     p.add_argument("image")
     p.add_argument("id", type=int)
     a = ap.parse_args(argv)
-    from kwe import tagfs_host as tfs
+    from kwe.fs import tagfs_host as tfs
     try:
         return run(a)
     except tfs.FSError as e:

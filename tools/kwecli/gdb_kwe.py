@@ -1,10 +1,11 @@
 """Loaded into gdb by `tools/kwe gdb`: Cython-aware breakpoints.
 
-    kbreak operations.crc32     break on the cdef function crc32 of kwe.operations
+    kbreak operations.crc32     break on the cdef function crc32 of kwe.common.operations
+    kbreak common.operations.crc32   the same, with the part
     kbreak crc32                the same, found in whichever module defines it
     kbreak kmain                plain C names work too
 
-Cython names a cdef function kwe.MOD.NAME `__pyx_f_3kwe_<len>MOD_NAME`.
+Cython names a cdef function kwe.PART.MOD.NAME `__pyx_f_3kwe_<len>PART_<len>MOD_NAME`.
 Until paging maps the kernel (QEMU starts in real mode) gdb cannot write a
 software breakpoint into kernel memory, so kbreak uses a hardware one then.
 """
@@ -13,31 +14,29 @@ import re
 import gdb
 
 
-def mangle(module, name):
-    parts = module.split(".")
-    if parts[0] != "kwe":
-        parts.insert(0, "kwe")
-    return "__pyx_f_" + "".join(f"{len(p)}{p}_" for p in parts) + name
-
-
 def split_mangled(sym):
-    """__pyx_f_3kwe_10operations_crc32 -> ('operations', 'crc32')."""
-    m = re.match(r"__pyx_f_3kwe_(\d+)", sym)
-    if not m:
+    """__pyx_f_3kwe_6common_10operations_crc32 -> ('kwe.common.operations', 'crc32')."""
+    if not sym.startswith("__pyx_f_"):
         return None
-    n, rest = int(m.group(1)), sym[m.end():]
-    return rest[:n], rest[n + 1:]
+    rest, parts = sym[len("__pyx_f_"):], []
+    while (m := re.match(r"(\d+)", rest)):
+        n = int(m.group(1))
+        parts.append(rest[m.end():m.end() + n])
+        rest = rest[m.end() + n + 1:]
+    return (".".join(parts), rest) if parts[:1] == ["kwe"] else None
 
 
 def resolve(spec):
+    """[[kwe.]PART.]MODULE.FUNCTION, MODULE.FUNCTION or FUNCTION -> mangled names."""
     module, _, name = spec.rpartition(".")
-    if module:
-        return [mangle(module, name)]
-    if gdb.lookup_global_symbol(spec) or gdb.lookup_static_symbol(spec):
+    if not module and (gdb.lookup_global_symbol(spec) or gdb.lookup_static_symbol(spec)):
         return [spec]
     listing = gdb.execute(f"info functions -q -n ^__pyx_f_3kwe_.*_{name}$", to_string=True)
     found = set(re.findall(r"\b(__pyx_f_3kwe_\w+)\(", listing))
-    return sorted(s for s in found if (split_mangled(s) or (None, None))[1] == name)
+    suffix = "." + module if module else ""
+    return sorted(s for s in found
+                  if (split := split_mangled(s)) and split[1] == name
+                  and ("." + split[0]).endswith(suffix))
 
 
 def mapped(address):

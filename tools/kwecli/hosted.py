@@ -16,7 +16,9 @@ def e820(ram):
 
 def fresh(ram=16 * MiB, memory_map=None, kernel=KERNEL, with_vmm=True):
     """Reset the machine; returns the PMM's free page count."""
-    from kwe import hal, heap, pmm, traps, vmm
+    from kwe.base import hal
+    from kwe.mm import heap, pmm, vmm
+    from kwe.arch import traps
     hal.reset(ram)
     traps.py_reset()
     heap.py_reset()
@@ -29,7 +31,8 @@ def fresh(ram=16 * MiB, memory_map=None, kernel=KERNEL, with_vmm=True):
 def new_volume(blocks=4096, ram=64 * MiB, journal_blocks=0):
     """A fresh machine with a new TagFS on a memory disk of `blocks`
     blocks, mounted: (disk, volume).  Keep the disk alive while mounted."""
-    from kwe import blockdev, tagfs_host as tfs
+    from kwe.dev import blockdev
+    from kwe.fs import tagfs_host as tfs
     fresh(ram=ram)
     disk = blockdev.MemDisk(blocks)
     tfs.mkfs(disk, journal_blocks)

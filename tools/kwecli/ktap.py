@@ -1,4 +1,4 @@
-"""Parse the KTAP lines in-kernel self-tests print (pyx/kwe/ktest.pyx)."""
+"""Parse the KTAP lines in-kernel self-tests print (pyx/kwe/debug/ktest.pyx)."""
 import re
 from dataclasses import dataclass
 

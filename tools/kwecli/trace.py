@@ -1,4 +1,4 @@
-"""Turning the kernel's trace (pyx/kwe/trace.pyx, printed on serial) into a
+"""Turning the kernel's trace (pyx/kwe/debug/trace.pyx, printed on serial) into a
 Chrome/Perfetto trace JSON and a PNG timeline.  docs/trace.md has the format."""
 import json
 import re

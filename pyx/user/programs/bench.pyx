@@ -6,8 +6,8 @@
 # (bench yield K is the partner process of the switch measurement.)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
-from kwe cimport abi, kstr
-from kwe.abi cimport ResultSlot, EventSlot
+from kwe.common cimport abi, kstr
+from kwe.common.abi cimport ResultSlot, EventSlot
 
 cdef enum:
     MAX_NODES = 512

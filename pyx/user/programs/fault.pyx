@@ -2,7 +2,7 @@
 # kernel must end only this process.  KIND: pf gp divide ud kernel.
 from libc.stdint cimport uint64_t
 from user cimport sdk
-from kwe cimport kstr
+from kwe.common cimport kstr
 
 cdef extern from *:
     void __builtin_trap() nogil

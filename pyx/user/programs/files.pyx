@@ -4,8 +4,8 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcmp, memset
 from user cimport sdk, fs, wf
-from kwe cimport abi, kstr, operations
-from kwe.abi cimport FileStat, ResultSlot
+from kwe.common cimport abi, kstr, operations
+from kwe.common.abi cimport FileStat, ResultSlot
 
 cdef int checks = 0, passed = 0
 cdef uint8_t big[20000]

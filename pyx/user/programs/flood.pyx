@@ -4,8 +4,8 @@
 # result arrives once, in order, with the right CRC.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from user cimport sdk
-from kwe cimport abi, operations
-from kwe.abi cimport EventSlot, ResultSlot
+from kwe.common cimport abi, operations
+from kwe.common.abi cimport EventSlot, ResultSlot
 
 cdef public int umain() noexcept nogil:
     cdef uint64_t n = sdk.arg_u64(0, 1000), i, got = 0, backlogged = 0, bad = 0

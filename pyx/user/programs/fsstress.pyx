@@ -3,8 +3,8 @@
 # the file is on disk.  Tests cut the power in the middle of this.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, fs
-from kwe cimport operations, kstr
-from kwe.format cimport format_buf
+from kwe.common cimport operations, kstr
+from kwe.common.format cimport format_buf
 
 cdef uint8_t buf[65536]
 

@@ -2,8 +2,8 @@
 # what survived a crash, for the test to compare with what was committed.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, fs
-from kwe cimport operations, kstr
-from kwe.abi cimport FileStat
+from kwe.common cimport operations, kstr
+from kwe.common.abi cimport FileStat
 
 cdef uint64_t ids[4096]
 cdef uint8_t buf[65536]

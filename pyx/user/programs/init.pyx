@@ -4,8 +4,8 @@
 # they all did.
 from libc.stdint cimport uint64_t, int64_t
 from user cimport sdk
-from kwe cimport abi
-from kwe.abi cimport ResultSlot
+from kwe.common cimport abi
+from kwe.common.abi cimport ResultSlot
 
 cdef enum:
     NPROGRAMS = 5

@@ -5,8 +5,8 @@
 # submit/complete timestamps).
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
-from kwe cimport abi
-from kwe.abi cimport ResultSlot, EventSlot
+from kwe.common cimport abi
+from kwe.common.abi cimport ResultSlot, EventSlot
 
 cdef enum:
     MAX_RUNS = 2000

@@ -4,8 +4,8 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset
 from user cimport sdk
-from kwe cimport abi
-from kwe.abi cimport EventSlot, ResultSlot
+from kwe.common cimport abi
+from kwe.common.abi cimport EventSlot, ResultSlot
 
 cdef int cases = 0, passed = 0
 cdef uint64_t scratch[64]

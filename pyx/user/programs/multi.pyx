@@ -2,8 +2,8 @@
 # first argument letter 'A'+k (counter A ..., counter B ...), then waits.
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from user cimport sdk
-from kwe cimport abi, kstr
-from kwe.abi cimport ResultSlot
+from kwe.common cimport abi, kstr
+from kwe.common.abi cimport ResultSlot
 
 cdef uint64_t ended = 0
 cdef int status = 0

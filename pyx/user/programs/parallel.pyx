@@ -3,8 +3,8 @@
 # Exits with the number of children that failed to start.
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from user cimport sdk
-from kwe cimport abi, kstr
-from kwe.abi cimport ResultSlot
+from kwe.common cimport abi, kstr
+from kwe.common.abi cimport ResultSlot
 
 cdef enum:
     MAX_CHILDREN = 32

@@ -1,8 +1,8 @@
 # sleeper MS: blocks for MS milliseconds on a Hardware-deck timer, exits.
 from libc.stdint cimport uint64_t
 from user cimport sdk
-from kwe cimport abi
-from kwe.abi cimport EventSlot, ResultSlot
+from kwe.common cimport abi
+from kwe.common.abi cimport EventSlot, ResultSlot
 
 cdef public int umain() noexcept nogil:
     cdef ResultSlot r

@@ -4,8 +4,8 @@
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from user cimport sdk
-from kwe cimport abi, kstr
-from kwe.abi cimport ResultSlot
+from kwe.common cimport abi, kstr
+from kwe.common.abi cimport ResultSlot
 
 cdef uint64_t ended = 0, failed = 0
 

@@ -4,8 +4,8 @@
 #   3. SUBMIT|WAIT in one call on a workflow that completes immediately.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from user cimport sdk, wf
-from kwe cimport abi
-from kwe.abi cimport EventSlot, ResultSlot
+from kwe.common cimport abi
+from kwe.common.abi cimport EventSlot, ResultSlot
 
 cdef wf.WfNode nodes[1]
 cdef uint8_t data[16]

@@ -8,8 +8,8 @@
 # in hex, so tests can compare the bytes with Python's own computation.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
-from kwe cimport abi
-from kwe.abi cimport ResultSlot
+from kwe.common cimport abi
+from kwe.common.abi cimport ResultSlot
 
 cdef enum:
     MAX_NODES = 16

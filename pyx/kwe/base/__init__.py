@@ -1,0 +1,6 @@
+"""base: the machine as the kernel first meets it.
+
+Owns the hardware boundary (hal: hal.pyx in the kernel, hal_sim.pyx a simulated machine
+hosted), what the bootloader and firmware hand over (boot, cmdline, fwcfg) and the first
+voice and last act (serial, vga, console, power).  May use: common.
+"""

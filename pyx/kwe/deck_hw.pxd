@@ -1,5 +1,0 @@
-# Hardware deck (2): timers (OP_SLEEP completes after its milliseconds,
-# while other events go on), the tick counter and TSC, the console, and
-# OP_FLAKY, an operation that fails transiently on purpose (for retries).
-from kwe.guide cimport Event
-cdef int handle(Event* e) noexcept nogil

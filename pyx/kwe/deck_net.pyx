@@ -1,8 +1,0 @@
-# See deck_net.pxd.
-from kwe cimport abi, guide
-from kwe.guide cimport Event
-
-cdef int handle(Event* e) noexcept nogil:
-    if guide.opcode_deck(e.h.opcode) == abi.DECK_NETWORK:
-        e.status = abi.E_NOTSUP
-    return guide.DECK_DONE

@@ -1,0 +1,104 @@
+# See deck_exec.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+from kwe.common cimport abi
+from kwe.events cimport guide, results, workflow
+from kwe.tasks cimport proc, programs, fd
+from kwe.mm cimport heap
+from kwe.common.abi cimport ResultSlot
+from kwe.events.guide cimport Event
+from kwe.tasks.proc cimport Process
+
+cdef void nop(Event* e) noexcept nogil:
+    """The identity: output = input (a workflow's fan-in point)."""
+    cdef uint8_t* out
+    if e.input_len == 0:
+        return
+    out = <uint8_t*>heap.kmalloc(e.input_len)
+    if out == NULL:
+        e.status = abi.E_NOMEM
+        return
+    memcpy(out, e.input, e.input_len)
+    guide.set_output(e, out, e.input_len)
+
+cdef void spawn(Event* e) noexcept nogil:
+    cdef char cmd[abi.PAYLOAD_MAX + 1]
+    cdef proc.SpawnArgs a
+    cdef uint32_t pid = 0, n = e.input_len if e.input_len < abi.PAYLOAD_MAX else abi.PAYLOAD_MAX
+    memcpy(cmd, e.input, n)
+    cmd[n] = 0
+    a.event_ring = <uint32_t>(e.h.arg[0] & 0xFFFFFFFFU)
+    a.result_ring = <uint32_t>(e.h.arg[0] >> 32)
+    a.stack_pages = <uint32_t>e.h.arg[1]
+    a.parent = e.pid
+    e.status = programs.launch(cmd, &a, &pid)
+    e.value = pid
+
+cdef void kill(Event* e) noexcept nogil:
+    cdef Process* target = proc.find(<uint32_t>e.h.arg[0])
+    if target == NULL:
+        e.status = abi.E_NOENT
+    elif target.parent != e.pid:
+        e.status = abi.E_PERM
+    else:
+        proc.request_exit(target, proc.EXIT_KILLED)
+
+cdef void system_op(Event* e) noexcept nogil:
+    cdef uint16_t op = e.h.opcode
+    cdef Process* p
+    if op == abi.OP_NOP:
+        nop(e)
+    elif op == abi.OP_SPAWN:
+        spawn(e)
+    elif op == abi.OP_EXIT:
+        p = proc.find(e.pid)
+        if p != NULL:
+            proc.request_exit(p, <int>e.h.arg[0])
+        e.h.flags |= abi.EVF_NO_RESULT
+    elif op == abi.OP_KILL:
+        kill(e)
+    elif op == abi.OP_WF_REGISTER:
+        e.status = workflow.register(e)
+    elif op == abi.OP_WF_RUN:
+        e.status = workflow.start(e)
+        if e.status == abi.E_OK:
+            e.h.flags |= abi.EVF_NO_RESULT          # the run's summary answers it
+    elif op == abi.OP_WF_UNREGISTER:
+        e.status = workflow.unregister(e.pid, e.h.workflow_id)
+
+cdef void finish(Event* e) noexcept nogil:
+    cdef Process* p = proc.find(e.pid)
+    cdef ResultSlot r
+    if p != NULL:
+        p.inflight -= 1
+        if not (e.status == abi.E_OK and (e.h.flags & abi.EVF_NO_RESULT)):
+            results.from_event(e, p, &r)
+            results.post(p, &r)
+    guide.release(e)
+
+cdef int handle(Event* e) noexcept nogil:
+    if e.status == abi.E_OK and guide.opcode_deck(e.h.opcode) == abi.DECK_EXECUTION:
+        system_op(e)
+    if e.run_id != 0:
+        workflow.node_finished(e)
+    else:
+        finish(e)
+    return guide.DECK_DONE
+
+cdef void on_exit(Process* p) noexcept nogil:
+    """Tell the parent (RF_CHILD_EXIT) and drop the process's workflows."""
+    cdef Process* parent = proc.find(p.parent) if p.parent else NULL
+    cdef ResultSlot r
+    workflow.drop_process(p.pid)
+    fd.close_all(p)
+    if parent == NULL or parent.space == NULL:
+        return
+    memset(&r.h, 0, sizeof(r.h))
+    r.h.flags = abi.RF_CHILD_EXIT
+    r.h.status = p.exit_status
+    r.h.value = p.pid
+    r.h.deck = abi.DECK_EXECUTION
+    results.post(parent, &r)
+
+cdef void init() noexcept nogil:
+    proc.set_exit_hook(on_exit)

@@ -1,0 +1,144 @@
+# See deck_ops.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t, int32_t
+from kwe.common cimport abi, operations
+from kwe.events cimport guide
+from kwe.mm cimport heap
+from kwe.arch cimport fpu
+from kwe.decks cimport simd
+from kwe.base cimport hal
+from kwe.events.guide cimport Event
+
+cdef enum:
+    DEFAULT_RLE_LIMIT = 16 << 20        # decoded bytes, unless arg[0] says otherwise
+
+cdef uint8_t* out_buffer(Event* e, size_t n) noexcept nogil:
+    cdef uint8_t* out = <uint8_t*>heap.kmalloc(n if n else 1)
+    if out == NULL:
+        e.status = abi.E_NOMEM
+    return out
+
+cdef void rle_encode(Event* e) noexcept nogil:
+    cdef uint8_t* out = out_buffer(e, operations.rle_bound(e.input_len))
+    if out != NULL:
+        guide.set_output(e, out, <uint32_t>operations.rle_encode(e.input, e.input_len, out))
+
+cdef void rle_decode(Event* e) noexcept nogil:
+    cdef uint64_t limit = e.h.arg[0] if e.h.arg[0] else DEFAULT_RLE_LIMIT
+    cdef int64_t size = operations.rle_decoded_size(e.input, e.input_len)
+    cdef uint8_t* out
+    if size < 0:
+        e.status = abi.E_BADDATA
+        return
+    if <uint64_t>size > limit:
+        e.status = abi.E_RANGE
+        return
+    out = out_buffer(e, <size_t>size)
+    if out != NULL:
+        guide.set_output(e, out, <uint32_t>operations.rle_decode(e.input, e.input_len, out, <size_t>size))
+
+cdef void xor(Event* e) noexcept nogil:
+    cdef uint8_t* out
+    if e.h.arg[1] < 1 or e.h.arg[1] > 8:
+        e.status = abi.E_INVAL
+        return
+    out = out_buffer(e, e.input_len)
+    if out != NULL:
+        operations.xor_bytes(e.input, e.input_len, e.h.arg[0], <uint32_t>e.h.arg[1], out)
+        guide.set_output(e, out, e.input_len)
+
+cdef void vector(Event* e, uint16_t op) noexcept nogil:
+    """Input: two equal vectors a, b of 4-byte elements, back to back."""
+    cdef size_t n = e.input_len / 8
+    cdef const void* a = e.input
+    cdef const void* b = e.input + 4 * n
+    cdef uint8_t* out = NULL
+    if e.input_len % 8:
+        e.status = abi.E_RANGE
+        return
+    if op == abi.OP_VEC_DOT_I32:
+        guide.set_value(e, <uint64_t>operations.vec_dot_i32(<const int32_t*>a, <const int32_t*>b, n), 8)
+        return
+    if op == abi.OP_VEC_DOT_F32:
+        fpu.begin()
+        e.value = simd.vec_dot_f32(<const float*>a, <const float*>b, n)
+        fpu.end()
+        guide.set_value(e, e.value, 8)
+        return
+    out = out_buffer(e, 4 * n)
+    if out == NULL:
+        return
+    if op == abi.OP_VEC_ADD_I32:
+        operations.vec_add_i32(<const int32_t*>a, <const int32_t*>b, <int32_t*>out, n)
+    elif op == abi.OP_VEC_MUL_I32:
+        operations.vec_mul_i32(<const int32_t*>a, <const int32_t*>b, <int32_t*>out, n)
+    else:
+        fpu.begin()
+        if op == abi.OP_VEC_ADD_F32:
+            simd.vec_add_f32(<const float*>a, <const float*>b, <float*>out, n)
+        else:
+            simd.vec_mul_f32(<const float*>a, <const float*>b, <float*>out, n)
+        fpu.end()
+    guide.set_output(e, out, <uint32_t>(4 * n))
+
+cdef enum:
+    CLMUL_MIN = 256                     # below this the FPU save/restore costs more than it saves
+    PROBE_BYTES = 16384
+
+cdef bint folding = False               # CRC32 by PCLMULQDQ folding (else slicing-by-8)
+cdef uint8_t probe[PROBE_BYTES]
+
+cdef uint32_t crc_by(bint fold, uint32_t crc, const uint8_t* p, size_t n) noexcept nogil:
+    cdef uint32_t r
+    if not fold:
+        return operations.crc32(crc, p, n)
+    fpu.begin()
+    r = simd.crc32_clmul(crc, p, n)
+    fpu.end()
+    return r
+
+cdef uint64_t crc_cycles(bint fold, const uint8_t* p, size_t n) noexcept nogil:
+    cdef uint64_t best = <uint64_t>-1, t
+    cdef int r
+    for r in range(3):
+        t = hal.rdtsc()
+        crc_by(fold, 0, p, n)
+        t = hal.rdtsc() - t
+        if t < best:
+            best = t
+    return best
+
+cdef bint choose_crc(int mode) noexcept nogil:
+    # Timed, not just detected: folding is several times faster on real
+    # CPUs, but an emulator without hardware help (QEMU TCG) runs each
+    # PCLMULQDQ as a helper call and makes it slower than the table.
+    global folding
+    folding = False
+    if mode == CRC_TABLE or not simd.clmul_available():
+        return False
+    folding = (mode == CRC_CLMUL or
+               crc_cycles(True, probe, PROBE_BYTES) < crc_cycles(False, probe, PROBE_BYTES))
+    return folding
+
+cdef uint32_t crc32(uint32_t crc, const uint8_t* p, size_t n) noexcept nogil:
+    return crc_by(folding and n >= CLMUL_MIN, crc, p, n)
+
+cdef int handle(Event* e) noexcept nogil:
+    cdef uint16_t op = e.h.opcode
+    if guide.opcode_deck(op) != abi.DECK_OPERATIONS:
+        return guide.DECK_DONE
+    if op == abi.OP_CRC32:
+        guide.set_value(e, crc32(<uint32_t>e.h.arg[0], e.input, e.input_len), 4)
+    elif op == abi.OP_DJB2:
+        guide.set_value(e, operations.djb2(e.input, e.input_len), 4)
+    elif op == abi.OP_RLE_ENCODE:
+        rle_encode(e)
+    elif op == abi.OP_RLE_DECODE:
+        rle_decode(e)
+    elif op == abi.OP_XOR:
+        xor(e)
+    else:
+        vector(e, op)
+    return guide.DECK_DONE
+
+def py_choose_crc(int mode):
+    return choose_crc(mode)

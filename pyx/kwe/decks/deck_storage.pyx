@@ -1,0 +1,217 @@
+# See deck_storage.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.string cimport memcpy
+from kwe.common cimport abi
+from kwe.events cimport guide
+from kwe.tasks cimport proc, fd
+from kwe.mm cimport vmm, pmm, heap
+from kwe.lib cimport hashmap
+from kwe.base cimport cmdline
+from kwe.fs cimport rootfs, tagfs, tagquery
+from kwe.common.abi cimport FileStat
+from kwe.events.guide cimport Event
+from kwe.tasks.proc cimport Process
+from kwe.fs.tagfs cimport FS, FileRec
+
+cdef enum:
+    DEFAULT_QUOTA_MB = 64
+    DEFAULT_MAX_READ = 16 << 20         # bytes one read or get may return
+
+cdef uint64_t quota_pages = 0, max_read = 0
+
+cdef void init() noexcept nogil:
+    global quota_pages, max_read
+    quota_pages = cmdline.get_u64(b"mem_quota_mb", DEFAULT_QUOTA_MB) * 256
+    max_read = cmdline.get_u64(b"fs_max_read", DEFAULT_MAX_READ)
+    fd.init()
+
+# ---- memory ---------------------------------------------------------------------------------
+cdef void mem_alloc(Event* e, Process* p) noexcept nogil:
+    cdef uint64_t n = (e.h.arg[0] + pmm.PAGE_SIZE - 1) / pmm.PAGE_SIZE
+    cdef uint64_t va = p.mem_next, i
+    if p.space == NULL:
+        e.status = abi.E_NOENT
+    elif n == 0:
+        e.status = abi.E_INVAL
+    elif n > quota_pages - p.mem_pages:
+        e.status = abi.E_QUOTA
+    elif vmm.map_new(p.space, va, n, vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK:
+        e.status = abi.E_NOMEM
+    elif not hashmap.put(&p.allocs, va, <void*>n):
+        for i in range(n):
+            vmm.unmap(p.space, va + i * pmm.PAGE_SIZE, NULL)
+        e.status = abi.E_NOMEM
+    else:
+        p.mem_next += (n + 1) * pmm.PAGE_SIZE           # and an unmapped page between blocks
+        p.mem_pages += n
+        guide.set_value(e, va, 8)
+
+cdef void mem_free(Event* e, Process* p) noexcept nogil:
+    cdef uint64_t va = e.h.arg[0], n, i
+    if not hashmap.contains(&p.allocs, va):
+        e.status = abi.E_INVAL
+        return
+    n = <uint64_t>hashmap.remove(&p.allocs, va)
+    for i in range(n):
+        vmm.unmap(p.space, va + i * pmm.PAGE_SIZE, NULL)
+    p.mem_pages -= n
+    e.value = n * pmm.PAGE_SIZE
+
+# ---- files ------------------------------------------------------------------------------------
+cdef char* input_string(Event* e) noexcept nogil:
+    """The input as a C string (heap; the caller frees), or NULL with e.status set."""
+    cdef char* s = <char*>heap.kmalloc(e.input_len + 1)
+    if s == NULL:
+        e.status = abi.E_NOMEM
+        return NULL
+    memcpy(s, e.input, e.input_len)
+    s[e.input_len] = 0
+    return s
+
+cdef void output_bytes(Event* e, FS* fs, uint64_t id, uint64_t offset, uint64_t want) noexcept nogil:
+    """Read up to `want` bytes of file id from offset into the event's output."""
+    cdef FileRec rec
+    cdef uint8_t* buf
+    cdef int64_t got
+    e.status = tagfs.stat(fs, id, &rec)
+    if e.status != abi.E_OK:
+        return
+    if offset > rec.size:
+        offset = rec.size
+    if want > rec.size - offset:
+        want = rec.size - offset
+    if want > max_read:
+        e.status = abi.E_RANGE
+        return
+    buf = <uint8_t*>heap.kmalloc(want if want else 1)
+    if buf == NULL:
+        e.status = abi.E_NOMEM
+        return
+    got = tagfs.read(fs, id, offset, buf, want)
+    if got < 0:
+        heap.kfree(buf)
+        e.status = <int>got
+        return
+    guide.set_output(e, buf, <uint32_t>got)
+    e.value = <uint64_t>got
+
+cdef void query(Event* e, FS* fs) noexcept nogil:
+    cdef char* q = input_string(e)
+    cdef tagquery.IdSet ids
+    if q == NULL:
+        return
+    e.status = tagquery.run(fs, q, &ids)
+    heap.kfree(q)
+    if e.status != abi.E_OK:
+        return
+    e.value = ids.n
+    guide.set_output(e, <uint8_t*>ids.ids, <uint32_t>(ids.n * 8))      # taken over, freed with e
+
+cdef void tags(Event* e, FS* fs) noexcept nogil:
+    cdef char probe[1]
+    cdef int64_t n = tagfs.tags(fs, e.h.arg[0], probe, 1)
+    cdef char* buf
+    if n < 0:
+        e.status = <int>n
+        return
+    buf = <char*>heap.kmalloc(n + 1)
+    if buf == NULL:
+        e.status = abi.E_NOMEM
+        return
+    tagfs.tags(fs, e.h.arg[0], buf, n + 1)
+    guide.set_output(e, <uint8_t*>buf, <uint32_t>n)
+
+cdef void stat(Event* e, FS* fs) noexcept nogil:
+    cdef FileRec rec
+    cdef FileStat* st
+    e.status = tagfs.stat(fs, e.h.arg[0], &rec)
+    if e.status != abi.E_OK:
+        return
+    st = <FileStat*>heap.kzalloc(sizeof(FileStat))
+    if st == NULL:
+        e.status = abi.E_NOMEM
+        return
+    st.id, st.size, st.ctime, st.mtime, st.ntags = e.h.arg[0], rec.size, rec.ctime, rec.mtime, rec.ntags
+    guide.set_output(e, <uint8_t*>st, sizeof(FileStat))
+    e.value = rec.size
+
+cdef void file_op(Event* e, Process* p, FS* fs) noexcept nogil:
+    cdef uint16_t op = e.h.opcode
+    cdef fd.OpenFile* of = NULL
+    cdef FileRec rec
+    cdef uint64_t id = 0
+    cdef int64_t r
+    cdef char* s
+    if op == abi.OP_FS_READ or op == abi.OP_FS_WRITE or op == abi.OP_FS_SEEK or op == abi.OP_FS_CLOSE:
+        of = fd.get(p, e.h.arg[0])
+        if of == NULL:
+            e.status = abi.E_BADF
+            return
+    if op == abi.OP_FS_CREATE:
+        s = input_string(e)
+        if s != NULL:
+            e.status = tagfs.create(fs, s, &id)
+            e.value = id
+            heap.kfree(s)
+    elif op == abi.OP_FS_OPEN:
+        e.status = tagfs.stat(fs, e.h.arg[0], &rec)
+        if e.status == abi.E_OK:
+            r = fd.open(p, e.h.arg[0])
+            if r < 0:
+                e.status = <int>r
+            else:
+                e.value = <uint64_t>r
+    elif op == abi.OP_FS_CLOSE:
+        e.status = fd.close(p, e.h.arg[0])
+    elif op == abi.OP_FS_READ:
+        output_bytes(e, fs, of.file_id, of.offset, e.h.arg[1])
+        if e.status == abi.E_OK:
+            of.offset += e.value
+    elif op == abi.OP_FS_WRITE:
+        e.status = tagfs.write(fs, of.file_id, of.offset, e.input, e.input_len)
+        if e.status == abi.E_OK:
+            of.offset += e.input_len
+            e.value = e.input_len
+    elif op == abi.OP_FS_SEEK:
+        of.offset = e.h.arg[1]
+        e.value = of.offset
+    elif op == abi.OP_FS_TRUNCATE:
+        e.status = tagfs.truncate(fs, e.h.arg[0], e.h.arg[1])
+    elif op == abi.OP_FS_DELETE:
+        e.status = tagfs.delete(fs, e.h.arg[0])
+    elif op == abi.OP_FS_TAG:
+        e.status = tagfs.tag(fs, e.h.arg[0], <const char*>e.input, e.input_len)
+    elif op == abi.OP_FS_UNTAG:
+        e.status = tagfs.untag(fs, e.h.arg[0], <const char*>e.input, e.input_len)
+    elif op == abi.OP_FS_QUERY:
+        query(e, fs)
+    elif op == abi.OP_FS_TAGS:
+        tags(e, fs)
+    elif op == abi.OP_FS_STAT:
+        stat(e, fs)
+    elif op == abi.OP_FS_SYNC:
+        e.status = tagfs.sync(fs)
+    elif op == abi.OP_FS_GET:
+        output_bytes(e, fs, e.h.arg[0], e.h.arg[1], max_read)
+
+cdef int handle(Event* e) noexcept nogil:
+    cdef Process* p
+    cdef FS* fs
+    if guide.opcode_deck(e.h.opcode) != abi.DECK_STORAGE:
+        return guide.DECK_DONE
+    p = proc.find(e.pid)
+    if p == NULL:
+        e.status = abi.E_NOENT
+    elif e.h.opcode == abi.OP_MEM_ALLOC:
+        mem_alloc(e, p)
+    elif e.h.opcode == abi.OP_MEM_FREE:
+        mem_free(e, p)
+    else:
+        fs = rootfs.fs()
+        if fs == NULL:
+            e.status = abi.E_NOTSUP                 # no filesystem in this machine
+        else:
+            file_op(e, p, fs)
+            if e.status == abi.E_OK and (e.h.flags & abi.EVF_SYNC):
+                e.status = tagfs.sync(fs)
+    return guide.DECK_DONE

@@ -1,0 +1,6 @@
+"""dev: devices.
+
+Owns the interrupt controller (pic) and IRQ routing (irq), the timers (pit, rtc), input
+(keyboard, input), the ATA disk (ata) and the block-device interface over it (blockdev).
+May use: every part before it (common .. arch).
+"""

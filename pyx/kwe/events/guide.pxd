@@ -1,0 +1,72 @@
+# The Guide: moves every in-flight event along its route of decks.
+#
+# SUBMIT copies the process's new events out of its EventRing (validated;
+# inline or user-pointer input copied once into kernel memory), gives each a
+# kernel id in the routing table, and queues it at the first deck of its
+# route.  run() then keeps taking events from the deck queues, round robin
+# over the decks, and hands each to its deck; a deck either finishes its
+# part (the event moves to the next deck) or holds it (timers, backoff) and
+# resumes it later.  A failed event skips straight to Execution, the last
+# deck, which reports it.  Nothing polls: SUBMIT, deck completions and timer
+# ticks mark work pending, and the kernel runs the Guide on its way back to
+# user mode and in the idle loop.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
+from kwe.common.abi cimport EventHeader, PAYLOAD_MAX
+from kwe.tasks.proc cimport Process
+
+cdef enum:
+    DECK_DONE = 0               # this deck is done with the event: move on
+    DECK_HELD = 1               # the deck keeps it and calls resume() later
+    NO_DECK = 0xFF
+
+cdef struct Event:
+    uint64_t id                 # key in the routing table
+    uint32_t pid                # owner
+    uint32_t node               # workflow node index (when run_id != 0)
+    uint64_t run_id             # workflow run, 0 for a standalone event
+    EventHeader h               # the validated header
+    uint8_t hop                 # index into h.route
+    uint8_t fail_deck           # where status went negative (NO_DECK: it did not)
+    uint16_t result_flags       # RF_* to report
+    int32_t status
+    uint32_t attempts           # retries so far (the result reports attempts + 1 runs)
+    uint64_t value
+    const uint8_t* input        # what the deck works on (not owned unless == input_owned)
+    uint32_t input_len
+    uint8_t* input_owned        # heap copy of user-pointer input
+    uint8_t* output             # heap, owned by the event
+    uint32_t output_len
+    uint64_t tsc_submit
+    uint64_t tsc_pickup
+    uint64_t due_tick           # when a deferred event resumes
+    bint restart                # resume at the first hop (a retry) instead of the next
+    Event* next                 # deck queue / timer list
+    uint8_t inline_input[PAYLOAD_MAX]
+
+ctypedef int (*DeckHandler)(Event* e) noexcept nogil
+
+cdef void init() noexcept nogil
+cdef void set_deck(int deck, DeckHandler h) noexcept nogil
+# Take the process's new events (returns how many, or E_CORRUPT).
+cdef int submit(Process* p) noexcept nogil
+# A fresh event owned by pid (for the workflow engine), not yet queued.
+cdef Event* new_event(uint32_t pid) noexcept nogil
+# Check e's opcode and route (E_OK or E_BADOP / E_BADROUTE / E_RANGE).
+cdef int check(EventHeader* h) noexcept nogil
+# Queue e at its first deck (or straight at Execution if e.status < 0).
+cdef void dispatch(Event* e) noexcept nogil
+# A deck that held e is done with it.
+cdef void resume(Event* e) noexcept nogil
+# Hold e for `ticks` timer ticks, then resume it (restart: from its first hop).
+cdef void defer(Event* e, uint64_t ticks, bint restart) noexcept nogil
+# Give the event an output buffer (taken over; freed with the event).
+cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil
+# A scalar result: value, and as output its nbytes little-endian bytes.
+cdef bint set_value(Event* e, uint64_t v, uint32_t nbytes) noexcept nogil
+# Process queued events until every deck queue is empty.
+cdef void run() noexcept nogil
+cdef bint pending() noexcept nogil
+cdef void release(Event* e) noexcept nogil
+cdef uint64_t in_flight() noexcept nogil
+cdef uint64_t processed() noexcept nogil
+cdef int opcode_deck(uint16_t opcode) noexcept nogil    # -1: unknown

@@ -1,0 +1,397 @@
+# See guide.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+from kwe.common cimport abi, ring
+from kwe.mm cimport heap, uaccess, vmm
+from kwe.lib cimport hashmap
+from kwe.base cimport hal, cmdline
+from kwe.dev cimport pit
+from kwe.debug cimport trace
+from kwe.common.abi cimport EventSlot, EventHeader, ResultSlot, RingHeader
+from kwe.tasks.proc cimport Process
+from kwe.base.console cimport kprintf
+
+cdef enum:
+    DEFAULT_MAX_INPUT = 4 << 20     # bytes of user-pointer input per event
+
+cdef struct Queue:
+    Event* head
+    Event* tail
+
+cdef Queue queues[abi.DECK_COUNT]
+cdef DeckHandler handlers[abi.DECK_COUNT]
+cdef hashmap.HashMap routing
+cdef Event* timers = NULL           # sorted by due_tick
+cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0
+cdef bint work_pending = False
+
+# ---- queues ------------------------------------------------------------------
+cdef void push(int deck, Event* e) noexcept nogil:
+    global work_pending
+    cdef Queue* q = &queues[deck]
+    e.next = NULL
+    if q.tail != NULL:
+        q.tail.next = e
+    else:
+        q.head = e
+    q.tail = e
+    work_pending = True
+
+cdef Event* pop(int deck) noexcept nogil:
+    cdef Queue* q = &queues[deck]
+    cdef Event* e = q.head
+    if e != NULL:
+        q.head = e.next
+        if q.head == NULL:
+            q.tail = NULL
+        e.next = NULL
+    return e
+
+# ---- opcodes and routes ------------------------------------------------------
+cdef int opcode_deck(uint16_t op) noexcept nogil:
+    if (op == abi.OP_NOP or op == abi.OP_SPAWN or op == abi.OP_EXIT or op == abi.OP_KILL
+            or op == abi.OP_WF_REGISTER or op == abi.OP_WF_RUN or op == abi.OP_WF_UNREGISTER):
+        return abi.DECK_EXECUTION
+    if (abi.OP_CRC32 <= op <= abi.OP_XOR or abi.OP_VEC_ADD_I32 <= op <= abi.OP_VEC_DOT_I32
+            or abi.OP_VEC_ADD_F32 <= op <= abi.OP_VEC_DOT_F32):
+        return abi.DECK_OPERATIONS
+    if abi.OP_SLEEP <= op <= abi.OP_FLAKY:
+        return abi.DECK_HARDWARE
+    if abi.OP_MEM_ALLOC <= op <= abi.OP_MEM_FREE or abi.OP_FS_CREATE <= op <= abi.OP_FS_GET:
+        return abi.DECK_STORAGE
+    if abi.OP_NET_SEND <= op <= abi.OP_NET_RECV:
+        return abi.DECK_NETWORK
+    return -1
+
+cdef int check(EventHeader* h) noexcept nogil:
+    cdef int owner = opcode_deck(h.opcode), i
+    cdef bint visits_owner = owner == abi.DECK_EXECUTION
+    if owner < 0:
+        return abi.E_BADOP
+    if h.route_len == 0 or h.route_len > abi.ROUTE_MAX:
+        return abi.E_BADROUTE
+    for i in range(h.route_len):
+        if h.route[i] >= abi.DECK_COUNT:
+            return abi.E_BADROUTE
+        if (h.route[i] == abi.DECK_EXECUTION) != (i == h.route_len - 1):
+            return abi.E_BADROUTE                   # Execution: last, and only last
+        if h.route[i] == owner:
+            visits_owner = True
+    if not visits_owner:
+        return abi.E_BADROUTE
+    if h.payload_len > abi.PAYLOAD_MAX:
+        return abi.E_RANGE
+    return abi.E_OK
+
+# ---- events --------------------------------------------------------------------
+cdef Event* new_event(uint32_t pid) noexcept nogil:
+    global next_id
+    cdef Event* e = <Event*>heap.kmalloc(sizeof(Event))
+    if e == NULL:
+        return NULL
+    memset(e, 0, sizeof(Event) - abi.PAYLOAD_MAX)     # the inline buffer needs no clearing
+    next_id += 1
+    e.id = next_id
+    e.pid = pid
+    e.fail_deck = NO_DECK
+    e.tsc_submit = hal.rdtsc()
+    if not hashmap.put(&routing, e.id, e):
+        heap.kfree(e)
+        return NULL
+    return e
+
+cdef void release(Event* e) noexcept nogil:
+    trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
+    hashmap.remove(&routing, e.id)
+    heap.kfree(e.input_owned)
+    heap.kfree(e.output)
+    heap.kfree(e)
+
+cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil:
+    heap.kfree(e.output)
+    e.output = buf
+    e.output_len = n
+
+cdef bint set_value(Event* e, uint64_t v, uint32_t nbytes) noexcept nogil:
+    cdef uint8_t* out = <uint8_t*>heap.kmalloc(nbytes)
+    cdef uint32_t i
+    e.value = v
+    if out == NULL:
+        e.status = abi.E_NOMEM
+        return False
+    for i in range(nbytes):
+        out[i] = (v >> (8 * i)) & 0xFF
+    set_output(e, out, nbytes)
+    return True
+
+cdef void fail(Event* e, int status, int deck) noexcept nogil:
+    e.status = status
+    if e.fail_deck == NO_DECK:
+        e.fail_deck = deck
+
+cdef void load_input(Process* p, Event* e) noexcept nogil:
+    """Give e its input: the inline payload, or a copy of the user buffer."""
+    cdef abi.InputPointer* ptr = <abi.InputPointer*>e.inline_input
+    cdef uint64_t va = ptr.address, n = ptr.length
+    if e.h.flags & abi.EVF_INPUT_PTR:
+        if n > max_input:
+            fail(e, abi.E_RANGE, abi.DECK_EXECUTION)
+            return
+        e.input_owned = <uint8_t*>heap.kmalloc(n if n else 1)
+        if e.input_owned == NULL:
+            fail(e, abi.E_NOMEM, abi.DECK_EXECUTION)
+            return
+        if not uaccess.copy_in(p.space, e.input_owned, va, n):
+            fail(e, abi.E_FAULT, abi.DECK_EXECUTION)
+            return
+        e.input = e.input_owned
+        e.input_len = <uint32_t>n
+    else:
+        e.input = e.inline_input
+        e.input_len = e.h.payload_len
+    if (e.h.flags & abi.EVF_OUTPUT_PTR) and not (e.h.arg[3] == 0 or
+            proc_range_ok(p, e.h.arg[2], e.h.arg[3])):
+        fail(e, abi.E_FAULT, abi.DECK_EXECUTION)
+
+cdef bint proc_range_ok(Process* p, uint64_t va, uint64_t n) noexcept nogil:
+    return vmm.user_range_ok(p.space, va, n, True)
+
+cdef Event* take(Process* p, EventSlot* slot) noexcept nogil:
+    """A kernel event from one EventRing slot (an error event if it is bad)."""
+    cdef Event* e = new_event(p.pid)
+    cdef int err
+    if e == NULL:
+        return NULL
+    memcpy(&e.h, &slot.h, sizeof(EventHeader))      # one copy: the process cannot change it now
+    err = check(&e.h)
+    if err != abi.E_OK:
+        fail(e, err, abi.DECK_EXECUTION)
+        return e
+    if e.h.flags & abi.EVF_INPUT_PTR:
+        memcpy(e.inline_input, slot.payload, sizeof(abi.InputPointer))
+    else:
+        memcpy(e.inline_input, slot.payload, e.h.payload_len)
+    load_input(p, e)
+    return e
+
+cdef int submit(Process* p) noexcept nogil:
+    cdef EventSlot* slot
+    cdef Event* e
+    cdef int n = 0
+    if ring.corrupt(&p.events):
+        p.events.hdr.flags |= abi.RING_CORRUPT
+        p.events.mine = p.events.hdr.head               # resynchronise; nothing there is real
+        p.events.hdr.tail = p.events.mine
+        return abi.E_CORRUPT
+    while True:
+        slot = <EventSlot*>ring.consume_slot(&p.events)
+        if slot == NULL:
+            break
+        e = take(p, slot)
+        if e == NULL:
+            return abi.E_NOMEM if n == 0 else n         # the rest stays in the ring
+        ring.consume(&p.events)
+        p.inflight += 1
+        trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
+        dispatch(e)
+        n += 1
+    return n
+
+# ---- moving along the route ----------------------------------------------------
+cdef void dispatch(Event* e) noexcept nogil:
+    if e.status < 0:
+        e.hop = e.h.route_len - 1 if e.h.route_len else 0
+        push(abi.DECK_EXECUTION, e)
+    else:
+        e.hop = 0
+        push(e.h.route[0], e)
+
+cdef void advance(Event* e) noexcept nogil:
+    if e.status < 0 or e.hop + 1 >= e.h.route_len:
+        e.hop = e.h.route_len - 1 if e.h.route_len else 0
+        push(abi.DECK_EXECUTION, e)                     # failed: report it now
+    else:
+        e.hop += 1
+        push(e.h.route[e.hop], e)
+
+cdef void resume(Event* e) noexcept nogil:
+    if e.restart:
+        e.restart = False
+        dispatch(e)
+    else:
+        advance(e)
+
+cdef void step(Event* e, int deck) noexcept nogil:
+    global nprocessed
+    cdef int r
+    cdef uint64_t id = e.id, run = e.run_id
+    cdef uint32_t pid = e.pid
+    cdef uint16_t node = <uint16_t>e.node
+    if e.tsc_pickup == 0:
+        e.tsc_pickup = hal.rdtsc()
+        trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
+    nprocessed += 1
+    trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
+    r = handlers[deck](e) if handlers[deck] != NULL else DECK_DONE
+    if deck == abi.DECK_EXECUTION:                      # Execution released or kept it: e is gone
+        trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, 0)
+        return
+    trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, <uint32_t>e.status)
+    if e.status < 0 and e.fail_deck == NO_DECK:
+        e.fail_deck = deck
+    if r == DECK_DONE:
+        advance(e)
+
+cdef void run() noexcept nogil:
+    global work_pending
+    cdef bint progress = True
+    cdef int deck
+    cdef Event* e
+    while progress:
+        progress = False
+        work_pending = False
+        for deck in range(abi.DECK_COUNT):
+            e = pop(deck)
+            if e != NULL:
+                progress = True
+                step(e, deck)
+
+cdef bint pending() noexcept nogil:
+    return work_pending
+
+# ---- time ------------------------------------------------------------------------
+cdef void defer(Event* e, uint64_t ticks, bint restart) noexcept nogil:
+    global timers
+    cdef Event** link = &timers
+    e.due_tick = pit.ticks() + (ticks if ticks else 1)
+    e.restart = restart
+    while link[0] != NULL and link[0].due_tick <= e.due_tick:
+        link = &link[0].next
+    e.next = link[0]
+    link[0] = e
+
+cdef void on_tick(uint64_t now) noexcept nogil:
+    global timers
+    cdef Event* e
+    while timers != NULL and timers.due_tick <= now:
+        e = timers
+        timers = e.next
+        e.next = NULL
+        resume(e)
+
+# ---- setup and numbers -------------------------------------------------------------
+cdef void set_deck(int deck, DeckHandler h) noexcept nogil:
+    handlers[deck] = h
+
+cdef uint64_t in_flight() noexcept nogil:
+    return routing.count
+
+cdef uint64_t processed() noexcept nogil:
+    return nprocessed
+
+cdef void init() noexcept nogil:
+    global max_input, timers, next_id, nprocessed, work_pending
+    memset(queues, 0, sizeof(queues))
+    memset(handlers, 0, sizeof(handlers))
+    timers = NULL
+    next_id = nprocessed = 0
+    work_pending = False
+    hashmap.init(&routing, 256)
+    max_input = cmdline.get_u64(b"max_input", DEFAULT_MAX_INPUT)
+    pit.add_tick_hook(on_tick)
+
+# ---- hosted: a test plays the process's side of the rings -------------------------
+from kwe.tasks cimport proc as _proc
+
+cdef Process* local(uint32_t pid) except NULL:
+    cdef Process* p = _proc.find(pid)
+    if p == NULL:
+        raise KeyError(pid)
+    return p
+
+def py_local_process(uint32_t event_ring=256, uint32_t result_ring=256, bint with_space=False):
+    """A process that never runs (rings in kernel memory); returns its pid."""
+    cdef Process* p = _proc.new_local(event_ring, result_ring, with_space)
+    if p == NULL:
+        raise MemoryError("no local process")
+    return p.pid
+
+def py_free_local(uint32_t pid):
+    _proc.free_local(local(pid))
+
+def py_push_event(uint32_t pid, bytes slot):
+    """Write one EventSlot (576 bytes) into the EventRing as the process would; False if full."""
+    cdef Process* p = local(pid)
+    cdef ring.Ring r
+    cdef void* s
+    ring.attach_producer(&r, <void*>p.event_kva, p.events.size, abi.SLOT_SIZE)
+    s = ring.produce_slot(&r)
+    if s == NULL:
+        return False
+    memcpy(s, <const char*>slot, min(len(slot), abi.SLOT_SIZE))
+    ring.produce(&r)
+    return True
+
+def py_pop_result(uint32_t pid):
+    """Take one ResultSlot (576 bytes) from the ResultRing as the process would, or None."""
+    cdef Process* p = local(pid)
+    cdef ring.Ring r
+    cdef void* s
+    ring.attach_consumer(&r, <void*>p.result_kva, p.results.size, abi.SLOT_SIZE)
+    s = ring.consume_slot(&r)
+    if s == NULL:
+        return None
+    out = (<char*>s)[:abi.SLOT_SIZE]
+    ring.consume(&r)
+    return out
+
+def py_submit(uint32_t pid):
+    """kernel_notify(SUBMIT): take the EventRing's events and run the Guide."""
+    cdef int n = submit(local(pid))
+    run()
+    return n
+
+def py_run():
+    run()
+
+def py_in_flight():
+    return in_flight()
+
+def py_ring_flags(uint32_t pid, bint result_ring=True):
+    cdef Process* p = local(pid)
+    return (<RingHeader*>(p.result_kva if result_ring else p.event_kva)).flags
+
+def py_poke_event_ring(uint32_t pid, uint32_t head):
+    """Overwrite the EventRing's published head, as a broken process might."""
+    (<RingHeader*>local(pid).event_kva).head = head
+
+def py_user_buffer(uint32_t pid, bytes data, bint writable=True):
+    """Map fresh user pages in a local process with user memory and fill them; the address."""
+    cdef Process* p = local(pid)
+    cdef uint64_t size = len(data)
+    cdef uint64_t n = (size + 4095) / 4096
+    cdef uint64_t va = p.mem_next
+    if n == 0:
+        n = 1
+    if p.space == NULL:
+        raise ValueError("the process has no user memory")
+    if vmm.map_new(p.space, va, n, vmm.MAP_USER | (vmm.MAP_WRITE if writable else 0)) != vmm.VMM_OK:
+        raise MemoryError()
+    p.mem_next += (n + 1) * 4096
+    copy_in_place(p, va, data)
+    return va
+
+cdef void copy_in_place(Process* p, uint64_t va, bytes data):
+    """Fill user pages through the direct map (they may be read-only to the process)."""
+    cdef uint64_t pa, i, size = len(data)
+    cdef const char* src = data
+    for i in range(size):
+        vmm.translate(p.space, va + i, &pa, NULL)
+        (<char*>hal.phys_to_virt(pa))[0] = src[i]
+
+def py_user_read(uint32_t pid, uint64_t va, uint64_t n):
+    cdef Process* p = local(pid)
+    out = bytearray(n)
+    if not uaccess.copy_in(p.space, <char*>out, va, n):
+        raise ValueError("not user memory")
+    return bytes(out)

@@ -1,0 +1,53 @@
+# See syscall.pxd.
+from libc.stdint cimport uint32_t, uint64_t, int64_t
+from kwe.common cimport abi
+from kwe.events cimport guide, results, workflow
+from kwe.tasks cimport proc
+from kwe.mm cimport vmm
+from kwe.arch.traps cimport TrapFrame
+from kwe.tasks.proc cimport Process
+
+cdef bint waited_for(Process* p, uint32_t wf) noexcept nogil:
+    if wf == 0:
+        return results.waiting_for_reader(p)
+    return workflow.state(p.pid, wf) != 1
+
+cdef int64_t wait(Process* p, uint32_t wf) noexcept nogil:
+    # The condition is re-checked under the same (interrupts-off) kernel
+    # that delivers completions, so one that lands before we block is seen.
+    if wf != 0 and workflow.state(p.pid, wf) < 0:
+        return abi.E_NOENT
+    while not waited_for(p, wf) and not p.exit_requested:
+        p.waiting = True
+        p.wait_workflow = wf
+        proc.block_current()
+        p.waiting = False
+    return 0
+
+cdef public void kwe_syscall(TrapFrame* f) noexcept nogil:
+    cdef Process* p = proc.current()
+    cdef uint64_t flags = f.rsi, wf = f.rdi
+    cdef int64_t ret = 0, w
+    p.syscalls += 1
+    results.flush(p)
+    if flags & ~<uint64_t>(abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT | abi.NOTIFY_YIELD) or wf > 0xFFFFFFFFU:
+        ret = abi.E_INVAL
+    else:
+        if flags & abi.NOTIFY_SUBMIT:
+            ret = guide.submit(p)
+            guide.run()
+        if (flags & abi.NOTIFY_WAIT) and ret >= 0:
+            w = wait(p, <uint32_t>wf)
+            if w < 0:
+                ret = w
+        if flags & abi.NOTIFY_YIELD:
+            proc.yield_current()
+    f.rax = <uint64_t>ret
+    if guide.pending():                         # completions that arrived meanwhile
+        guide.run()
+    if f.rip >= vmm.USER_TOP:                   # SYSRET to it would fault in ring 0
+        proc.request_exit(p, proc.EXIT_KILLED + 13)
+    proc.preempt_point()
+
+cdef void init() noexcept nogil:
+    pass

@@ -1,0 +1,508 @@
+# See workflow.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
+from libc.string cimport memcpy, memset
+from kwe.common cimport abi
+from kwe.events cimport guide, results
+from kwe.mm cimport heap
+from kwe.lib cimport hashmap
+from kwe.tasks cimport proc
+from kwe.dev cimport pit
+from kwe.base cimport cmdline, hal
+from kwe.debug cimport trace
+from kwe.common.abi cimport GraphHeader, NodeDesc, EventHeader, ResultSlot
+from kwe.events.guide cimport Event
+from kwe.tasks.proc cimport Process
+
+cdef enum NodeState:
+    PENDING = 0
+    RUNNING = 1
+    DONE = 2
+    FAILED = 3
+    CANCELLED = 4
+
+cdef struct Workflow:
+    uint32_t pid
+    uint32_t id
+    uint8_t* blob               # the graph, copied
+    NodeDesc* nodes
+    uint16_t* deps
+    uint8_t* data
+    uint32_t nnodes
+    uint32_t* child_start       # node i's dependents: children[child_start[i] : child_start[i+1]]
+    uint16_t* children
+    uint64_t run_id             # the active run, 0 if none
+    uint64_t runs
+
+cdef struct Run:
+    uint64_t id
+    Workflow* wf
+    uint64_t event_id           # of the OP_WF_RUN event: the summary answers it
+    uint64_t tsc_start
+    uint8_t* state
+    uint32_t* remaining         # dependencies not done yet
+    uint8_t** outputs
+    uint32_t* output_lens
+    uint32_t ndone, nfailed, ncancelled
+    int32_t first_error
+    uint16_t error_node
+    uint8_t error_deck
+
+cdef hashmap.HashMap workflows         # (pid << 32 | id) -> Workflow*
+cdef hashmap.HashMap runs              # run id -> Run*
+cdef uint64_t next_run = 0, max_nodes = 0, max_bytes = 0
+
+cdef inline uint64_t key(uint32_t pid, uint32_t wf) noexcept nogil:
+    return (<uint64_t>pid << 32) | wf
+
+cdef void init() noexcept nogil:
+    global max_nodes, max_bytes
+    hashmap.init(&workflows, 64)
+    hashmap.init(&runs, 64)
+    max_nodes = cmdline.get_u64(b"wf_max_nodes", DEFAULT_MAX_NODES)
+    max_bytes = cmdline.get_u64(b"wf_max_bytes", DEFAULT_MAX_BYTES)
+
+# ---- checking a graph -------------------------------------------------------------
+cdef int check_node(NodeDesc* nd, uint32_t i, GraphHeader* g, uint16_t* deps) noexcept nogil:
+    cdef EventHeader h
+    cdef int err, owner = guide.opcode_deck(nd.opcode)
+    cdef uint32_t k
+    cdef bint input_is_dep = False
+    if owner == abi.DECK_EXECUTION and nd.opcode != abi.OP_NOP:
+        return abi.E_BADOP                  # no spawning or nested workflows inside one
+    memset(&h, 0, sizeof(h))
+    h.opcode = nd.opcode
+    h.route_len = nd.route_len
+    memcpy(h.route, nd.route, abi.ROUTE_MAX)
+    err = guide.check(&h)
+    if err != abi.E_OK:
+        return err
+    if <uint32_t>nd.deps_first + nd.ndeps > g.ndeps or nd.input_kind > abi.INPUT_PARENTS:
+        return abi.E_INVAL
+    if nd.max_retries > MAX_RETRIES:
+        return abi.E_RANGE
+    for k in range(nd.deps_first, nd.deps_first + nd.ndeps):
+        if deps[k] >= g.nnodes:
+            return abi.E_NOENT              # a dependency on a node that does not exist
+        if deps[k] == i:
+            return abi.E_CYCLE
+        if deps[k] == nd.input_node:
+            input_is_dep = True
+    if nd.input_kind == abi.INPUT_NODE and not input_is_dep:
+        return abi.E_INVAL                  # input from a node it does not wait for
+    if nd.input_kind == abi.INPUT_DATA and (nd.data_offset > g.data_len or
+                                            nd.data_len > g.data_len - nd.data_offset):
+        return abi.E_RANGE
+    return abi.E_OK
+
+cdef bint children_index(NodeDesc* nodes, uint16_t* deps, uint32_t n, uint32_t ndeps,
+                         uint32_t** start_out, uint16_t** children_out) noexcept nogil:
+    """Invert the dependency lists: for each node, the nodes that wait for it
+    (children[start[i] : start[i+1]])."""
+    cdef uint32_t i, k, d
+    cdef uint32_t* start = <uint32_t*>heap.kzalloc((n + 1) * sizeof(uint32_t))
+    cdef uint16_t* children = <uint16_t*>heap.kmalloc((ndeps if ndeps else 1) * sizeof(uint16_t))
+    cdef uint32_t* fill = <uint32_t*>heap.kzalloc((n + 1) * sizeof(uint32_t))
+    if start == NULL or children == NULL or fill == NULL:
+        heap.kfree(start)
+        heap.kfree(children)
+        heap.kfree(fill)
+        return False
+    for i in range(n):
+        for k in range(nodes[i].deps_first, nodes[i].deps_first + nodes[i].ndeps):
+            start[deps[k] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    for i in range(n):
+        for k in range(nodes[i].deps_first, nodes[i].deps_first + nodes[i].ndeps):
+            d = deps[k]
+            children[start[d] + fill[d]] = <uint16_t>i
+            fill[d] += 1
+    heap.kfree(fill)
+    start_out[0] = start
+    children_out[0] = children
+    return True
+
+cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps) noexcept nogil:
+    """Kahn's algorithm: E_OK if every node can run after its dependencies."""
+    cdef uint32_t n = g.nnodes, i, k, c, head = 0, tail = 0
+    cdef uint32_t* start
+    cdef uint16_t* children
+    cdef uint32_t* indeg = <uint32_t*>heap.kmalloc(n * sizeof(uint32_t))
+    cdef uint32_t* order = <uint32_t*>heap.kmalloc(n * sizeof(uint32_t))
+    cdef int result = abi.E_NOMEM
+    if indeg != NULL and order != NULL and children_index(nodes, deps, n, g.ndeps, &start, &children):
+        for i in range(n):
+            indeg[i] = nodes[i].ndeps
+            if indeg[i] == 0:
+                order[tail] = i
+                tail += 1
+        while head < tail:
+            i = order[head]
+            head += 1
+            for k in range(start[i], start[i + 1]):
+                c = children[k]
+                indeg[c] -= 1
+                if indeg[c] == 0:
+                    order[tail] = c
+                    tail += 1
+        result = abi.E_OK if head == n else abi.E_CYCLE
+        heap.kfree(start)
+        heap.kfree(children)
+    heap.kfree(indeg)
+    heap.kfree(order)
+    return result
+
+cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_t limit_bytes) noexcept nogil:
+    cdef GraphHeader* g = <GraphHeader*>blob
+    cdef NodeDesc* nodes
+    cdef uint16_t* deps
+    cdef uint64_t need
+    cdef uint32_t i
+    cdef int err
+    if n < sizeof(GraphHeader) or g.magic != abi.GRAPH_MAGIC:
+        return abi.E_INVAL
+    if n > limit_bytes or g.nnodes > limit_nodes:
+        return abi.E_TOOBIG
+    if g.nnodes == 0:
+        return abi.E_INVAL
+    need = sizeof(GraphHeader) + <uint64_t>g.nnodes * sizeof(NodeDesc) + <uint64_t>g.ndeps * 2 + g.data_len
+    if need != n:
+        return abi.E_INVAL
+    nodes = <NodeDesc*>(blob + sizeof(GraphHeader))
+    deps = <uint16_t*>(<uint8_t*>nodes + <uint64_t>g.nnodes * sizeof(NodeDesc))
+    for i in range(g.nnodes):
+        err = check_node(&nodes[i], i, g, deps)
+        if err != abi.E_OK:
+            return err
+    return acyclic(g, nodes, deps)
+
+# ---- registry ---------------------------------------------------------------------
+cdef void free_workflow(Workflow* w) noexcept nogil:
+    heap.kfree(w.blob)
+    heap.kfree(w.child_start)
+    heap.kfree(w.children)
+    heap.kfree(w)
+
+cdef int register(Event* e) noexcept nogil:
+    cdef Workflow* w
+    cdef GraphHeader* g
+    cdef int err
+    if e.h.workflow_id == 0:
+        return abi.E_INVAL
+    if hashmap.contains(&workflows, key(e.pid, e.h.workflow_id)):
+        return abi.E_EXIST
+    err = validate(e.input, e.input_len, <uint32_t>max_nodes, max_bytes)
+    if err != abi.E_OK:
+        return err
+    w = <Workflow*>heap.kzalloc(sizeof(Workflow))
+    if w == NULL:
+        return abi.E_NOMEM
+    w.blob = <uint8_t*>heap.kmalloc(e.input_len)
+    if w.blob == NULL:
+        free_workflow(w)
+        return abi.E_NOMEM
+    memcpy(w.blob, e.input, e.input_len)
+    g = <GraphHeader*>w.blob
+    w.pid = e.pid
+    w.id = e.h.workflow_id
+    w.nnodes = g.nnodes
+    w.nodes = <NodeDesc*>(w.blob + sizeof(GraphHeader))
+    w.deps = <uint16_t*>(<uint8_t*>w.nodes + <uint64_t>g.nnodes * sizeof(NodeDesc))
+    w.data = <uint8_t*>w.deps + <uint64_t>g.ndeps * 2
+    if (not children_index(w.nodes, w.deps, w.nnodes, g.ndeps, &w.child_start, &w.children)
+            or not hashmap.put(&workflows, key(w.pid, w.id), w)):
+        free_workflow(w)
+        return abi.E_NOMEM
+    return abi.E_OK
+
+cdef int unregister(uint32_t pid, uint32_t wf) noexcept nogil:
+    cdef Workflow* w = <Workflow*>hashmap.get(&workflows, key(pid, wf))
+    if w == NULL:
+        return abi.E_NOENT
+    if w.run_id != 0:
+        return abi.E_BUSY
+    hashmap.remove(&workflows, key(pid, wf))
+    free_workflow(w)
+    return abi.E_OK
+
+cdef int state(uint32_t pid, uint32_t wf) noexcept nogil:
+    cdef Workflow* w = <Workflow*>hashmap.get(&workflows, key(pid, wf))
+    if w == NULL:
+        return -1
+    return 1 if w.run_id != 0 else 0
+
+cdef uint64_t registered() noexcept nogil:
+    return workflows.count
+
+# ---- runs ---------------------------------------------------------------------------
+cdef void free_run(Run* r) noexcept nogil:
+    cdef uint32_t i
+    if r.outputs != NULL:
+        for i in range(r.wf.nnodes):
+            heap.kfree(r.outputs[i])
+    heap.kfree(r.outputs)
+    heap.kfree(r.output_lens)
+    heap.kfree(r.state)
+    heap.kfree(r.remaining)
+    hashmap.remove(&runs, r.id)
+    r.wf.run_id = 0
+    heap.kfree(r)
+
+cdef Run* new_run(Workflow* w) noexcept nogil:
+    global next_run
+    cdef Run* r = <Run*>heap.kzalloc(sizeof(Run))
+    cdef uint32_t i
+    if r == NULL:
+        return NULL
+    next_run += 1
+    r.id = next_run
+    r.wf = w
+    r.state = <uint8_t*>heap.kzalloc(w.nnodes)
+    r.remaining = <uint32_t*>heap.kmalloc(w.nnodes * sizeof(uint32_t))
+    r.outputs = <uint8_t**>heap.kzalloc(w.nnodes * sizeof(uint8_t*))
+    r.output_lens = <uint32_t*>heap.kzalloc(w.nnodes * sizeof(uint32_t))
+    if (r.state == NULL or r.remaining == NULL or r.outputs == NULL or r.output_lens == NULL
+            or not hashmap.put(&runs, r.id, r)):
+        w.run_id = 0
+        heap.kfree(r.state)
+        heap.kfree(r.remaining)
+        heap.kfree(r.outputs)
+        heap.kfree(r.output_lens)
+        heap.kfree(r)
+        return NULL
+    for i in range(w.nnodes):
+        r.remaining[i] = w.nodes[i].ndeps
+    w.run_id = r.id
+    return r
+
+cdef bint node_input(Run* r, NodeDesc* nd, Event* e) noexcept nogil:
+    """Point e at its input; only INPUT_PARENTS needs a copy (a concatenation)."""
+    cdef Workflow* w = r.wf
+    cdef uint64_t total = 0
+    cdef uint32_t k, d, at = 0
+    if nd.input_kind == abi.INPUT_DATA:
+        e.input = w.data + nd.data_offset
+        e.input_len = nd.data_len
+    elif nd.input_kind == abi.INPUT_NODE:
+        e.input = r.outputs[nd.input_node]
+        e.input_len = r.output_lens[nd.input_node]
+    elif nd.input_kind == abi.INPUT_PARENTS:
+        for k in range(nd.deps_first, nd.deps_first + nd.ndeps):
+            total += r.output_lens[w.deps[k]]
+        e.input_owned = <uint8_t*>heap.kmalloc(total if total else 1)
+        if e.input_owned == NULL:
+            return False
+        for k in range(nd.deps_first, nd.deps_first + nd.ndeps):
+            d = w.deps[k]
+            if r.output_lens[d]:
+                memcpy(e.input_owned + at, r.outputs[d], r.output_lens[d])
+                at += r.output_lens[d]
+        e.input = e.input_owned
+        e.input_len = at
+    return True
+
+cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
+    cdef NodeDesc* nd = &r.wf.nodes[i]
+    cdef Event* e = guide.new_event(r.wf.pid)
+    if e == NULL:
+        fail_node(r, i, abi.E_NOMEM, abi.DECK_EXECUTION)
+        return
+    e.run_id = r.id
+    e.node = i
+    e.h.event_id = r.event_id
+    e.h.workflow_id = r.wf.id
+    e.h.opcode = nd.opcode
+    e.h.route_len = nd.route_len
+    memcpy(e.h.route, nd.route, abi.ROUTE_MAX)
+    memcpy(e.h.arg, nd.args, sizeof(nd.args))
+    if nd.flags & abi.NODE_OUTPUT_PTR:
+        e.h.flags |= abi.EVF_OUTPUT_PTR
+    e.result_flags = abi.RF_NODE
+    r.state[i] = RUNNING
+    trace.record(trace.TR_NODE, e.id, r.id, r.wf.pid, <uint16_t>i, guide.NO_DECK, nd.opcode)
+    if not node_input(r, nd, e):
+        e.status = abi.E_NOMEM
+    guide.dispatch(e)
+
+cdef void trace_graph(Run* r) noexcept nogil:
+    """The run's start and every dependency edge, so a trace can draw the DAG."""
+    cdef Workflow* w = r.wf
+    cdef uint32_t i, k
+    if not trace.enabled():
+        return
+    trace.record(trace.TR_RUN_START, 0, r.id, w.pid, 0, guide.NO_DECK, w.id)
+    for i in range(w.nnodes):
+        for k in range(w.nodes[i].deps_first, w.nodes[i].deps_first + w.nodes[i].ndeps):
+            trace.record(trace.TR_EDGE, 0, r.id, w.pid, <uint16_t>i, guide.NO_DECK, w.deps[k])
+
+cdef int start(Event* e) noexcept nogil:
+    cdef Workflow* w = <Workflow*>hashmap.get(&workflows, key(e.pid, e.h.workflow_id))
+    cdef Run* r
+    cdef uint32_t i
+    if w == NULL:
+        return abi.E_NOENT
+    if w.run_id != 0:
+        return abi.E_BUSY
+    r = new_run(w)
+    if r == NULL:
+        return abi.E_NOMEM
+    r.event_id = e.h.event_id
+    r.tsc_start = e.tsc_submit
+    trace_graph(r)
+    for i in range(w.nnodes):
+        if w.nodes[i].ndeps == 0:
+            dispatch_node(r, i)
+    return abi.E_OK
+
+# ---- completion -----------------------------------------------------------------------
+cdef void post_node(Run* r, Event* e) noexcept nogil:
+    cdef Process* p
+    cdef ResultSlot slot
+    if not (r.wf.nodes[e.node].flags & abi.NODE_EMIT):
+        return
+    p = proc.find(r.wf.pid)
+    if p != NULL:
+        results.from_event(e, p, &slot)
+        results.post(p, &slot)
+
+cdef void post_cancelled(Run* r, uint32_t i) noexcept nogil:
+    cdef Process* p
+    cdef ResultSlot slot
+    if not (r.wf.nodes[i].flags & abi.NODE_EMIT):
+        return
+    p = proc.find(r.wf.pid)
+    if p == NULL:
+        return
+    memset(&slot.h, 0, sizeof(slot.h))
+    slot.h.event_id = r.event_id
+    slot.h.workflow_id = r.wf.id
+    slot.h.opcode = r.wf.nodes[i].opcode
+    slot.h.flags = abi.RF_NODE | abi.RF_CANCELLED
+    slot.h.status = abi.E_CANCELLED
+    slot.h.node = <uint16_t>i
+    slot.h.deck = r.error_deck
+    results.post(p, &slot)
+
+cdef void cancel_descendants(Run* r, uint32_t i) noexcept nogil:
+    cdef Workflow* w = r.wf
+    cdef uint32_t k, c
+    for k in range(w.child_start[i], w.child_start[i + 1]):
+        c = w.children[k]
+        if r.state[c] == PENDING:
+            r.state[c] = CANCELLED
+            r.ncancelled += 1
+            post_cancelled(r, c)
+            cancel_descendants(r, c)
+
+cdef void fail_node(Run* r, uint32_t i, int status, uint8_t deck) noexcept nogil:
+    r.state[i] = FAILED
+    r.nfailed += 1
+    if r.first_error == 0:
+        r.first_error = status
+        r.error_node = <uint16_t>i
+        r.error_deck = deck
+    cancel_descendants(r, i)
+
+cdef void complete(Run* r) noexcept nogil:
+    cdef Process* p = proc.find(r.wf.pid)
+    trace.record(trace.TR_RUN_END, 0, r.id, r.wf.pid, 0, guide.NO_DECK, <uint32_t>r.first_error)
+    cdef ResultSlot slot
+    cdef uint32_t* counts = <uint32_t*>slot.payload
+    r.wf.runs += 1
+    if p != NULL:
+        memset(&slot.h, 0, sizeof(slot.h))
+        slot.h.event_id = r.event_id
+        slot.h.workflow_id = r.wf.id
+        slot.h.opcode = abi.OP_WF_RUN
+        slot.h.flags = abi.RF_WORKFLOW
+        slot.h.status = r.first_error
+        slot.h.node = r.error_node
+        slot.h.deck = r.error_deck if r.first_error else abi.DECK_EXECUTION
+        slot.h.value = r.ndone
+        slot.h.tsc_submit = r.tsc_start
+        slot.h.tsc_complete = hal.rdtsc()
+        counts[0], counts[1], counts[2] = r.ndone, r.nfailed, r.ncancelled
+        slot.h.payload_len = 12
+        slot.h.output_len = 12
+        free_run(r)
+        results.post(p, &slot)
+    else:
+        free_run(r)
+
+cdef uint64_t backoff_ticks(NodeDesc* nd, uint32_t attempt) noexcept nogil:
+    cdef uint64_t ms = <uint64_t>nd.backoff_ms << (attempt - 1 if attempt > 0 else 0)
+    if ms > MAX_BACKOFF_MS:
+        ms = MAX_BACKOFF_MS
+    return (ms * pit.hz() + 999) / 1000
+
+cdef void node_finished(Event* e) noexcept nogil:
+    cdef Run* r = <Run*>hashmap.get(&runs, e.run_id)
+    cdef NodeDesc* nd
+    cdef Workflow* w
+    cdef uint32_t i = e.node, k, c
+    cdef int status
+    cdef uint8_t deck
+    if r == NULL:                               # its process is gone
+        guide.release(e)
+        return
+    w = r.wf
+    nd = &w.nodes[i]
+    if e.status == abi.E_AGAIN and e.attempts < nd.max_retries:
+        e.attempts += 1                         # transient: run it again, later
+        e.status = abi.E_OK
+        e.fail_deck = guide.NO_DECK
+        guide.set_output(e, NULL, 0)
+        guide.defer(e, backoff_ticks(nd, e.attempts), True)
+        return
+    post_node(r, e)
+    status, deck = e.status, e.fail_deck
+    if status >= 0:
+        r.outputs[i] = e.output                 # kept for its dependents
+        r.output_lens[i] = e.output_len
+        e.output = NULL
+    guide.release(e)                            # this node is finished before any dependent starts
+    if status < 0:
+        fail_node(r, i, status, deck if deck != guide.NO_DECK else abi.DECK_EXECUTION)
+    else:
+        r.state[i] = DONE
+        r.ndone += 1
+        for k in range(w.child_start[i], w.child_start[i + 1]):
+            c = w.children[k]
+            if r.state[c] == PENDING:
+                r.remaining[c] -= 1
+                if r.remaining[c] == 0:
+                    dispatch_node(r, c)
+    if r.ndone + r.nfailed + r.ncancelled == w.nnodes:
+        complete(r)
+
+cdef void drop_process(uint32_t pid) noexcept nogil:
+    """Forget pid's workflows; their running nodes find no run and are dropped."""
+    cdef uint64_t cursor = 0, n = 0, i
+    cdef hashmap.Entry* e = hashmap.next_entry(&workflows, &cursor, NULL)
+    cdef uint64_t* doomed
+    cdef Workflow* w
+    while e != NULL:
+        if (<Workflow*>e.value).pid == pid:
+            n += 1
+        e = hashmap.next_entry(&workflows, &cursor, e)
+    if n == 0:
+        return
+    doomed = <uint64_t*>heap.kmalloc(n * 8)
+    if doomed == NULL:
+        return
+    cursor, i = 0, 0
+    e = hashmap.next_entry(&workflows, &cursor, NULL)
+    while e != NULL:
+        if (<Workflow*>e.value).pid == pid:
+            doomed[i] = e.key
+            i += 1
+        e = hashmap.next_entry(&workflows, &cursor, e)
+    for i in range(n):
+        w = <Workflow*>hashmap.remove(&workflows, doomed[i])
+        if w.run_id != 0:
+            free_run(<Run*>hashmap.get(&runs, w.run_id))
+        free_workflow(w)
+    heap.kfree(doomed)
+
+def py_validate(bytes graph, uint32_t limit_nodes=DEFAULT_MAX_NODES, uint64_t limit_bytes=DEFAULT_MAX_BYTES):
+    return validate(<const uint8_t*><const char*>graph, len(graph), limit_nodes, limit_bytes)

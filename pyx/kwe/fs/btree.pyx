@@ -1,0 +1,294 @@
+# See btree.pxd.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memmove, memset
+from kwe.fs cimport bcache
+from kwe.fs.bcache cimport Cache
+
+cdef enum:
+    HEADER = 16
+    NODE = 4096
+    INTERNAL_CAP = (NODE - HEADER - 4) / 12     # 339 keys, 340 children
+
+cdef struct NodeHeader:
+    uint32_t magic
+    uint16_t level              # 0: a leaf
+    uint16_t count
+    uint32_t next               # leaves: the next leaf to the right
+    uint32_t reserved
+
+cdef uint32_t leaf_capacity(uint32_t vsize) noexcept nogil:
+    return (NODE - HEADER) / (8 + vsize)
+
+cdef inline uint64_t* keys(uint8_t* n) noexcept nogil:
+    return <uint64_t*>(n + HEADER)
+
+cdef inline uint8_t* values(Tree* t, uint8_t* n) noexcept nogil:
+    return n + HEADER + 8 * leaf_capacity(t.vsize)
+
+cdef inline uint32_t* children(uint8_t* n) noexcept nogil:
+    return <uint32_t*>(n + HEADER + 8 * INTERNAL_CAP)
+
+cdef inline NodeHeader* hdr(const uint8_t* n) noexcept nogil:
+    return <NodeHeader*>n
+
+cdef void init(Tree* t, Cache* c, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil:
+    t.c, t.root, t.vsize, t.alloc, t.alloc_ctx = c, root, vsize, alloc, ctx
+
+cdef uint32_t lower_bound(const uint8_t* n, uint64_t key) noexcept nogil:
+    """First index with keys[i] >= key."""
+    cdef uint32_t lo = 0, hi = hdr(n).count, mid
+    cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
+    while lo < hi:
+        mid = (lo + hi) / 2
+        if k[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+cdef uint32_t child_index(const uint8_t* n, uint64_t key) noexcept nogil:
+    """Which child of an internal node holds key: the number of keys <= key."""
+    cdef uint32_t lo = 0, hi = hdr(n).count, mid
+    cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
+    while lo < hi:
+        mid = (lo + hi) / 2
+        if k[mid] <= key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+cdef uint8_t* new_node(Tree* t, uint16_t level, uint64_t* bno) noexcept nogil:
+    cdef uint8_t* n
+    bno[0] = t.alloc(t.alloc_ctx)
+    if bno[0] == 0:
+        return NULL
+    n = bcache.fresh(t.c, bno[0])
+    if n != NULL:
+        hdr(n).magic = NODE_MAGIC
+        hdr(n).level = level
+    return n
+
+cdef const uint8_t* read_node(Tree* t, uint64_t bno) noexcept nogil:
+    cdef const uint8_t* n = bcache.get(t.c, bno)
+    if n == NULL or hdr(n).magic != NODE_MAGIC:
+        return NULL
+    return n
+
+# ---- lookup and scans -----------------------------------------------------------------------
+cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, int* depth) noexcept nogil:
+    """The leaf that holds key; path/slots (if not NULL) record the internal nodes passed."""
+    cdef uint64_t bno = t.root
+    cdef const uint8_t* n
+    cdef uint32_t i
+    depth[0] = 0
+    while True:
+        n = read_node(t, bno)
+        if n == NULL or depth[0] >= BT_MAX_DEPTH:
+            return 0
+        if hdr(n).level == 0:
+            return bno
+        i = child_index(n, key)
+        if path != NULL:
+            path[depth[0]] = bno
+            slots[depth[0]] = i
+        depth[0] += 1
+        bno = (<const uint32_t*>(n + HEADER + 8 * INTERNAL_CAP))[i]
+
+cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil:
+    cdef int depth
+    cdef uint64_t leaf
+    cdef const uint8_t* n
+    cdef uint32_t i
+    if t.root == 0:
+        return BT_NOT_FOUND
+    leaf = find_leaf(t, key, NULL, NULL, &depth)
+    n = read_node(t, leaf) if leaf else NULL
+    if n == NULL:
+        return BT_IO
+    i = lower_bound(n, key)
+    if i == hdr(n).count or (<const uint64_t*>(n + HEADER))[i] != key:
+        return BT_NOT_FOUND
+    if value != NULL and t.vsize:
+        memcpy(value, n + HEADER + 8 * leaf_capacity(t.vsize) + i * t.vsize, t.vsize)
+    return BT_OK
+
+cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
+    cdef int depth
+    cdef const uint8_t* n
+    cur.leaf, cur.pos = 0, 0
+    if t.root == 0:
+        return BT_OK
+    cur.leaf = find_leaf(t, key, NULL, NULL, &depth)
+    n = read_node(t, cur.leaf) if cur.leaf else NULL
+    if n == NULL:
+        cur.leaf = 0
+        return BT_IO
+    cur.pos = lower_bound(n, key)
+    return BT_OK
+
+cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
+    cdef const uint8_t* n
+    while cur.leaf != 0:
+        n = read_node(t, cur.leaf)
+        if n == NULL:
+            cur.leaf = 0
+            return False
+        if cur.pos < hdr(n).count:
+            key[0] = (<const uint64_t*>(n + HEADER))[cur.pos]
+            if value != NULL and t.vsize:
+                memcpy(value, n + HEADER + 8 * leaf_capacity(t.vsize) + cur.pos * t.vsize, t.vsize)
+            cur.pos += 1
+            return True
+        cur.leaf = hdr(n).next
+        cur.pos = 0
+    return False
+
+# ---- insertion ----------------------------------------------------------------------------------
+cdef void leaf_put(Tree* t, uint8_t* n, uint32_t i, uint64_t key, const void* value) noexcept nogil:
+    cdef uint32_t count = hdr(n).count
+    memmove(keys(n) + i + 1, keys(n) + i, (count - i) * 8)
+    if t.vsize:
+        memmove(values(t, n) + (i + 1) * t.vsize, values(t, n) + i * t.vsize, (count - i) * t.vsize)
+        memcpy(values(t, n) + i * t.vsize, value, t.vsize)
+    keys(n)[i] = key
+    hdr(n).count = count + 1
+
+cdef void internal_put(uint8_t* n, uint32_t i, uint64_t key, uint32_t right) noexcept nogil:
+    """Insert key at i and child `right` at i + 1."""
+    cdef uint32_t count = hdr(n).count
+    memmove(keys(n) + i + 1, keys(n) + i, (count - i) * 8)
+    memmove(children(n) + i + 2, children(n) + i + 1, (count - i) * 4)
+    keys(n)[i] = key
+    children(n)[i + 1] = right
+    hdr(n).count = count + 1
+
+cdef int split_leaf(Tree* t, uint8_t* left, uint64_t* sep, uint64_t* right_bno) noexcept nogil:
+    cdef uint8_t* right = new_node(t, 0, right_bno)
+    cdef uint32_t count = hdr(left).count, half = count / 2
+    if right == NULL:
+        return BT_NO_SPACE
+    memcpy(keys(right), keys(left) + half, (count - half) * 8)
+    if t.vsize:
+        memcpy(values(t, right), values(t, left) + half * t.vsize, (count - half) * t.vsize)
+    hdr(right).count = count - half
+    hdr(left).count = half
+    hdr(right).next = hdr(left).next
+    hdr(left).next = <uint32_t>right_bno[0]
+    sep[0] = keys(right)[0]
+    return BT_OK
+
+cdef int split_internal(Tree* t, uint8_t* left, uint64_t* sep, uint64_t* right_bno) noexcept nogil:
+    cdef uint8_t* right = new_node(t, hdr(left).level, right_bno)
+    cdef uint32_t count = hdr(left).count, half = count / 2
+    if right == NULL:
+        return BT_NO_SPACE
+    sep[0] = keys(left)[half]                       # moves up
+    memcpy(keys(right), keys(left) + half + 1, (count - half - 1) * 8)
+    memcpy(children(right), children(left) + half + 1, (count - half) * 4)
+    hdr(right).count = count - half - 1
+    hdr(left).count = half
+    return BT_OK
+
+cdef int grow_root(Tree* t, uint64_t sep, uint64_t right) noexcept nogil:
+    cdef uint64_t bno
+    cdef const uint8_t* old = read_node(t, t.root)
+    cdef uint8_t* n
+    if old == NULL:
+        return BT_IO
+    n = new_node(t, hdr(old).level + 1, &bno)
+    if n == NULL:
+        return BT_NO_SPACE
+    children(n)[0] = <uint32_t>t.root
+    internal_put(n, 0, sep, <uint32_t>right)
+    t.root = bno
+    return BT_OK
+
+cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept nogil:
+    cdef uint64_t path[BT_MAX_DEPTH]
+    cdef uint32_t slots[BT_MAX_DEPTH]
+    cdef uint64_t leaf, sep, right
+    cdef uint8_t* n
+    cdef uint8_t* parent
+    cdef uint32_t i
+    cdef int depth, err
+    if t.root == 0:
+        n = new_node(t, 0, &t.root)
+        if n == NULL:
+            t.root = 0
+            return BT_NO_SPACE
+    leaf = find_leaf(t, key, path, slots, &depth)
+    n = bcache.modify(t.c, leaf) if leaf else NULL
+    if n == NULL:
+        return BT_IO
+    i = lower_bound(n, key)
+    if i < hdr(n).count and keys(n)[i] == key:
+        if not replace:
+            return BT_EXISTS
+        if t.vsize:
+            memcpy(values(t, n) + i * t.vsize, value, t.vsize)
+        return BT_OK
+    if hdr(n).count < leaf_capacity(t.vsize):
+        leaf_put(t, n, i, key, value)
+        return BT_OK
+    err = split_leaf(t, n, &sep, &right)
+    if err != BT_OK:
+        return err
+    if key < sep:
+        leaf_put(t, n, i, key, value)
+    else:
+        n = bcache.modify(t.c, right)
+        leaf_put(t, n, lower_bound(n, key), key, value)
+    while depth > 0:                                    # the separator goes up
+        depth -= 1
+        parent = bcache.modify(t.c, path[depth])
+        if parent == NULL:
+            return BT_IO
+        if hdr(parent).count < INTERNAL_CAP:
+            internal_put(parent, slots[depth], sep, <uint32_t>right)
+            return BT_OK
+        internal_put_split(t, parent, slots[depth], &sep, &right)
+        if right == 0:
+            return BT_NO_SPACE
+    return grow_root(t, sep, right)
+
+cdef void internal_put_split(Tree* t, uint8_t* n, uint32_t i, uint64_t* sep, uint64_t* right) noexcept nogil:
+    """n is full: split it, then put (sep, right) into the half where it belongs.
+    On return sep/right describe the new sibling for the next level (right = 0: no space)."""
+    cdef uint64_t up, sib
+    cdef uint8_t* target
+    cdef uint64_t key = sep[0]
+    cdef uint32_t child = <uint32_t>right[0]
+    cdef uint32_t half = hdr(n).count / 2
+    if split_internal(t, n, &up, &sib) != BT_OK:
+        right[0] = 0
+        return
+    if i <= half:
+        internal_put(n, i, key, child)
+    else:
+        target = bcache.modify(t.c, sib)
+        internal_put(target, i - half - 1, key, child)
+    sep[0] = up
+    right[0] = sib
+
+# ---- removal ----------------------------------------------------------------------------------------
+cdef int remove(Tree* t, uint64_t key) noexcept nogil:
+    cdef int depth
+    cdef uint64_t leaf
+    cdef uint8_t* n
+    cdef uint32_t i, count
+    if t.root == 0:
+        return BT_NOT_FOUND
+    leaf = find_leaf(t, key, NULL, NULL, &depth)
+    n = bcache.modify(t.c, leaf) if leaf else NULL
+    if n == NULL:
+        return BT_IO
+    i = lower_bound(n, key)
+    count = hdr(n).count
+    if i == count or keys(n)[i] != key:
+        return BT_NOT_FOUND
+    memmove(keys(n) + i, keys(n) + i + 1, (count - i - 1) * 8)
+    if t.vsize:
+        memmove(values(t, n) + i * t.vsize, values(t, n) + (i + 1) * t.vsize, (count - i - 1) * t.vsize)
+    hdr(n).count = count - 1
+    return BT_OK

@@ -1,0 +1,62 @@
+# See rootfs.pxd.
+from libc.stdint cimport uint32_t, uint64_t
+from kwe.common cimport abi
+from kwe.base cimport boot, cmdline
+from kwe.dev cimport blockdev, pit, rtc, ata
+from kwe.fs cimport tagfs, bcache
+from kwe.fs.tagfs cimport FS
+from kwe.dev.blockdev cimport BlockDev
+from kwe.base.console cimport kprintf
+
+cdef enum:
+    DEFAULT_COMMIT_MS = 1000
+
+cdef FS root
+cdef BlockDev disk
+cdef bint mounted = False
+cdef uint64_t period_ticks = 0, last_commit = 0, ncommits = 0
+
+cdef uint64_t clock() noexcept nogil:
+    return rtc.unix_time()
+
+cdef int mount() noexcept nogil:
+    global mounted, period_ticks
+    cdef boot.BootHeader* h = boot.header()
+    cdef uint32_t replayed = 0
+    cdef int err
+    if h.fs_sectors == 0 or ata.sectors() == 0:
+        kprintf(b"tagfs: no filesystem in the image\n")
+        return abi.E_NOENT
+    blockdev.ata_region(&disk, h.fs_lba, h.fs_sectors / blockdev.SECTORS_PER_BLOCK)
+    err = tagfs.mount(&root, &disk, cmdline.get_u64(b"fs_cache_blocks", tagfs.DEFAULT_CACHE_BLOCKS),
+                      clock, &replayed)
+    if err != abi.E_OK:
+        kprintf(b"tagfs: mount failed: error %d\n", err)
+        return err
+    mounted = True
+    period_ticks = cmdline.get_u64(b"fs_commit_ms", DEFAULT_COMMIT_MS) * pit.hz() / 1000
+    kprintf(b"tagfs: %u files, %u tags, %u of %u blocks free; journal replayed %u blocks\n",
+            root.sb.nfiles, root.sb.ntags, root.sb.free_blocks, root.sb.nblocks, replayed)
+    return abi.E_OK
+
+cdef FS* fs() noexcept nogil:
+    return &root if mounted else NULL
+
+cdef void maybe_commit() noexcept nogil:
+    global last_commit, ncommits
+    if not mounted or tagfs.pending_blocks(&root) == 0 or pit.ticks() - last_commit < period_ticks:
+        return
+    last_commit = pit.ticks()
+    if tagfs.sync(&root) == abi.E_OK:
+        ncommits += 1
+
+cdef int quiesce() noexcept nogil:
+    cdef int err
+    if not mounted:
+        return abi.E_OK
+    err = tagfs.sync(&root)
+    bcache.drop_clean(&root.cache)
+    return err
+
+cdef uint64_t commits() noexcept nogil:
+    return ncommits

@@ -1,0 +1,22 @@
+# Tag queries: which files have these tags?
+#
+#   query := term ("OR" term)*
+#   term  := factor (["AND"] factor)*      -- juxtaposition means AND
+#   factor:= "NOT" factor | "(" query ")" | tag
+#
+# Evaluation works on sorted posting lists from the index (merge-intersect,
+# union, difference; a rare tag ANDed with a common one probes instead of
+# reading the common one's list).  Only a query whose answer is a complement
+# ("NOT a", "NOT a OR NOT b") has to scan the list of all files.
+from libc.stdint cimport uint64_t, int64_t
+from kwe.fs.tagfs cimport FS
+
+cdef struct IdSet:              # sorted, unique file ids (heap memory)
+    uint64_t* ids
+    uint64_t n
+    uint64_t cap
+
+# Run a query; E_OK with out filled (free with release()), or E_INVAL for a
+# syntax error, E_NOMEM, E_IO.
+cdef int run(FS* fs, const char* query, IdSet* out) noexcept nogil
+cdef void release(IdSet* s) noexcept nogil

@@ -1,0 +1,81 @@
+# kmain: the first Cython code to run (called from runtime/entry.S with the
+# physical address of stage2's BootInfo).  Brings the machine up in order,
+# then runs the scenario the command line names and powers off with its
+# status.
+from libc.stdint cimport uint32_t, uint64_t
+from kwe.base cimport serial, boot, cmdline, power, vga, console, hal
+from kwe.init cimport scenarios, engine
+from kwe.common cimport kstr
+from kwe.arch cimport gdt, traps, fpu
+from kwe.mm cimport pmm, vmm, kstack
+from kwe.dev cimport irq, pit, keyboard, input, ata
+from kwe.tasks cimport programs
+from kwe.fs cimport rootfs
+from kwe.debug cimport trace
+from kwe.base.console cimport kprintf
+from kwe.debug.panic cimport panic
+
+cdef enum:
+    MAIN_STACK_PAGES = 8
+
+cdef uint64_t main_stack_top = 0
+
+cdef void memory_init() noexcept nogil:
+    cdef hal.KernelLayout k
+    cdef boot.BootInfo* bi = boot.info()
+    cdef pmm.PmmStats s
+    hal.kernel_layout(&k)
+    if not pmm.init(bi.e820, bi.e820_count, k.start - vmm.KERNEL_VMA, k.end - vmm.KERNEL_VMA):
+        panic(b"pmm: no usable memory above the kernel")
+    pmm.stats(&s)
+    if not vmm.init_kernel(s.max_phys):
+        panic(b"vmm: out of memory building the kernel page tables")
+    pmm.stats(&s)
+    kprintf(b"pmm: %u pages usable (%u MiB), %u free, %u kept back, top %p\n",
+            s.total_pages, s.total_pages >> 8, s.free_pages, s.reserved_pages, s.max_phys)
+
+cdef void devices_init() noexcept nogil:
+    vga.init()
+    console.set_mirror(vga.sink)
+    irq.init()
+    pit.init(<uint32_t>cmdline.get_u64(b"hz", pit.DEFAULT_HZ))
+    pit.calibrate_tsc()
+    keyboard.init()
+    input.init()
+    kprintf(b"cpu: TSC %u MHz; timer %u Hz\n", pit.tsc_hz() / 1000000, pit.hz())
+
+cdef void storage_init() noexcept nogil:
+    cdef int err = ata.init()
+    if err != ata.ATA_OK:
+        kprintf(b"ata: %s\n", <uint64_t>ata.error_name(err))
+        return
+    kprintf(b"ata: disk of %u sectors\n", ata.sectors())
+    if rootfs.mount() == 0:
+        kprintf(b"programs: %d in TagFS\n", programs.count())
+
+cdef void kmain_on_stack() noexcept nogil:
+    cdef char name[64]
+    devices_init()
+    trace.init()
+    storage_init()
+    engine.init(main_stack_top)
+    if cmdline.get(b"run", name, sizeof(name)) < 0:
+        kstr.copy(name, b"demo", sizeof(name))
+    power.power_off(<uint64_t>scenarios.run(name))
+
+cdef public void kmain(uint64_t bootinfo_phys) noexcept nogil:
+    global main_stack_top
+    serial.init()
+    kprintf(b"\nKWE kernel booting\n")
+    if not boot.init(bootinfo_phys):
+        panic(b"no valid BootInfo at %p", bootinfo_phys)
+    kprintf(b"cmdline: %s\n", <uint64_t>cmdline.line())
+    boot.print_memory_map()
+    gdt.init()
+    traps.init()
+    fpu.init()
+    memory_init()
+    main_stack_top = kstack.alloc(MAIN_STACK_PAGES)
+    if main_stack_top == 0:
+        panic(b"no memory for the kernel stack")
+    hal.call_on_stack(main_stack_top, kmain_on_stack)

@@ -1,0 +1,4 @@
+"""lib: kernel data structures that allocate (hashmap).
+
+May use: common, base, mm.
+"""

@@ -1,0 +1,416 @@
+# See proc.pxd.
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.string cimport memset, memcpy
+from kwe.base cimport hal
+from kwe.mm cimport heap, pmm, vmm, kstack, kmap
+from kwe.tasks cimport elf, sched
+from kwe.common cimport ring, kstr, abi
+from kwe.lib cimport hashmap
+from kwe.arch cimport gdt, traps, fpu
+from kwe.dev cimport pit
+from kwe.debug cimport trace
+from kwe.common.abi cimport UserInfo, RingHeader, ResultSlot, SLOT_SIZE
+from kwe.arch.traps cimport TrapFrame
+from kwe.base.console cimport kprintf
+from kwe.debug.panic cimport panic
+
+cdef enum:
+    MSR_EFER = 0xC0000080
+    MSR_STAR = 0xC0000081
+    MSR_LSTAR = 0xC0000082
+    MSR_FMASK = 0xC0000084
+    EFER_SCE = 1
+    FMASK_BITS = 0x40700        # TF, IF, DF, AC cleared on SYSCALL
+    RFLAGS_USER = 0x202         # IF set
+    QUANTUM_TICKS = 5
+    FRAME_WORDS = 22            # struct TrapFrame
+    SWITCH_WORDS = 7            # r15 r14 r13 r12 rbx rbp, return address
+
+cdef Process idle_proc
+cdef Process* running = NULL
+cdef sched.RunQueue rq
+cdef hashmap.HashMap table
+cdef uint32_t next_pid = 0
+cdef uint64_t nlive = 0, npeak = 0, nswitches = 0
+cdef bint need_resched = False
+cdef Process* zombies = NULL            # linked through run.next
+cdef IdleWork deferred_work = NULL
+cdef uint32_t watched_pid = 0
+cdef int watched_exit = 0
+
+cdef void watch(uint32_t pid) noexcept nogil:
+    global watched_pid, watched_exit
+    watched_pid = pid
+    watched_exit = -1
+
+cdef int watched_status() noexcept nogil:
+    return watched_exit
+
+# ---- scheduling --------------------------------------------------------------
+cdef void on_tick(uint64_t ticks) noexcept nogil:
+    global need_resched
+    if running != &idle_proc:
+        running.ticks += 1
+        if sched.tick(&rq, &running.run):
+            need_resched = True
+
+cdef void on_return_to_user(TrapFrame* f) noexcept nogil:
+    if deferred_work != NULL:
+        deferred_work()
+    preempt_point()
+
+cdef void set_deferred_work(IdleWork w) noexcept nogil:
+    global deferred_work
+    deferred_work = w
+
+cdef void request_exit(Process* p, int status) noexcept nogil:
+    if p != running:
+        kill(p, status)
+    elif not p.exit_requested:
+        p.exit_requested = True
+        p.exit_request_status = status
+
+cdef void preempt_point() noexcept nogil:
+    global need_resched
+    if running.exit_requested:
+        exit_current(running.exit_request_status)
+    if need_resched:
+        need_resched = False
+        yield_current()
+
+cdef void reap() noexcept nogil:
+    """Free the kernel stacks of exited processes (never the one we run on)."""
+    global zombies
+    cdef Process* p
+    while zombies != NULL:
+        p = zombies
+        zombies = <Process*>p.run.next
+        if p.kstack_top:
+            kstack.free(p.kstack_top)
+        heap.kfree(p)
+
+cdef void switch_to(Process* next) noexcept nogil:
+    global running, nswitches
+    cdef Process* prev = running
+    if next == prev:
+        return
+    if prev.fpu != NULL and prev.state != PROC_ZOMBIE:
+        hal.fpu_save(prev.fpu)
+    trace.record(trace.TR_SWITCH, 0, 0, prev.pid, 0, 0xFF, next.pid)
+    running = next
+    next.state = PROC_RUNNING
+    next.switches += 1
+    nswitches += 1
+    vmm.activate(next.space)
+    gdt.set_kernel_stack(next.kstack_top)
+    hal.set_syscall_stack(next.kstack_top)
+    if next.fpu != NULL:
+        hal.fpu_restore(next.fpu)
+    hal.switch_context(&prev.saved_rsp, next.saved_rsp)
+    reap()                                  # back in prev, on its own stack
+
+cdef void schedule() noexcept nogil:
+    cdef sched.Runnable* r = sched.pick_next(&rq)
+    if r != NULL:
+        switch_to(<Process*>r)
+    elif running.state != PROC_RUNNING:     # blocked or gone, nothing else ready
+        switch_to(&idle_proc)
+
+cdef void yield_current() noexcept nogil:
+    if running != &idle_proc and rq.head != NULL:
+        running.state = PROC_RUNNABLE
+        sched.enqueue(&rq, &running.run)
+        schedule()
+
+cdef void block_current() noexcept nogil:
+    running.state = PROC_BLOCKED
+    schedule()
+
+cdef void wake(Process* p) noexcept nogil:
+    if p.state == PROC_BLOCKED:
+        p.state = PROC_RUNNABLE
+        sched.enqueue(&rq, &p.run)
+
+cdef void run_until_idle(IdleWork work) noexcept nogil:
+    while nlive > 0:
+        if work != NULL:
+            work()
+        if rq.head != NULL:
+            schedule()
+        else:
+            hal.wait_for_interrupt()
+    reap()
+
+# ---- lookup ----------------------------------------------------------------
+cdef Process* current() noexcept nogil:
+    return running
+
+cdef Process* find(uint32_t pid) noexcept nogil:
+    return <Process*>hashmap.get(&table, pid)
+
+cdef bint is_idle(Process* p) noexcept nogil:
+    return p == &idle_proc
+
+cdef uint64_t live() noexcept nogil:
+    return nlive
+
+cdef uint64_t peak() noexcept nogil:
+    return npeak
+
+cdef uint64_t context_switches() noexcept nogil:
+    return nswitches
+
+# ---- creation ----------------------------------------------------------------
+cdef bint map_ring(Process* p, uint64_t uva, uint32_t size, uint64_t* kva, uint32_t* npages) noexcept nogil:
+    """Fresh ring memory at uva in the process, and a kernel view of the same pages."""
+    cdef uint64_t n = (ring.bytes_for(size, SLOT_SIZE) + pmm.PAGE_SIZE - 1) / pmm.PAGE_SIZE, i, pa
+    if vmm.map_new(p.space, uva, n, vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK:
+        return False
+    kva[0] = kmap.reserve(n)
+    if kva[0] == 0:
+        return False
+    npages[0] = <uint32_t>n
+    for i in range(n):
+        vmm.translate(p.space, uva + i * pmm.PAGE_SIZE, &pa, NULL)
+        if vmm.map(vmm.kernel_space(), kva[0] + i * pmm.PAGE_SIZE, pa, vmm.MAP_WRITE) != vmm.VMM_OK:
+            npages[0] = <uint32_t>i
+            return False
+    ring.format(<void*>kva[0], size, SLOT_SIZE)
+    return True
+
+cdef void unmap_ring(uint64_t kva, uint32_t npages) noexcept nogil:
+    cdef uint32_t i
+    if kva == 0:
+        return
+    for i in range(npages):
+        vmm.unmap(vmm.kernel_space(), kva + i * pmm.PAGE_SIZE, NULL)
+    kmap.release(kva, npages)
+
+cdef bint write_info(Process* p, const char* name, const char* args) noexcept nogil:
+    cdef uint64_t pa
+    cdef UserInfo* info
+    if vmm.map_new(p.space, abi.USER_INFO, 1, vmm.MAP_USER) != vmm.VMM_OK:
+        return False
+    vmm.translate(p.space, abi.USER_INFO, &pa, NULL)
+    info = <UserInfo*>hal.phys_to_virt(pa)
+    info.magic = <uint64_t>0x315245535545574BU          # "KWEUSER1", little-endian
+    info.abi_version = abi.ABI_VERSION
+    info.pid = p.pid
+    info.parent = p.parent
+    info.event_ring_size = p.events.size
+    info.result_ring_size = p.results.size
+    info.tick_hz = pit.hz()
+    info.tsc_hz = pit.tsc_hz()
+    info.event_ring = abi.USER_EVENT_RING
+    info.result_ring = abi.USER_RESULT_RING
+    kstr.copy(info.name, name, sizeof(info.name))
+    kstr.copy(info.args, args, sizeof(info.args))
+    return True
+
+cdef void build_first_frames(Process* p, uint64_t entry) noexcept nogil:
+    """Make the kernel stack look as if p had been switched out just before
+    returning to ring 3 at `entry`: switch_context then 'returns' into
+    trap_return, which irets through the TrapFrame."""
+    cdef uint64_t* frame = <uint64_t*>(p.kstack_top - FRAME_WORDS * 8)
+    cdef uint64_t* sw = frame - SWITCH_WORDS
+    cdef TrapFrame* f = <TrapFrame*>frame
+    memset(frame, 0, FRAME_WORDS * 8)
+    f.rip = entry
+    f.cs = gdt.USER_CS
+    f.rflags = RFLAGS_USER
+    f.rsp = abi.USER_STACK_TOP
+    f.ss = gdt.USER_DS
+    f.rdi = abi.USER_INFO
+    memset(sw, 0, SWITCH_WORDS * 8)
+    sw[6] = hal.trap_return_address()
+    p.saved_rsp = <uint64_t>sw
+
+cdef void release_resources(Process* p) noexcept nogil:
+    """Everything but the kernel stack and the Process itself."""
+    cdef Backlog* b
+    if p.local:
+        heap.kfree(<void*>p.event_kva)
+        heap.kfree(<void*>p.result_kva)
+    else:
+        unmap_ring(p.event_kva, p.event_pages)
+        unmap_ring(p.result_kva, p.result_pages)
+    p.event_kva = p.result_kva = 0
+    if p.space != NULL:
+        if vmm.active() == p.space:
+            vmm.activate(vmm.kernel_space())
+        vmm.destroy(p.space)
+        p.space = NULL
+    while p.backlog_head != NULL:
+        b = p.backlog_head
+        p.backlog_head = b.next
+        heap.kfree(b)
+    p.backlog_tail = NULL
+    p.backlog_count = 0
+    heap.kfree(p.fpu_block)
+    p.fpu_block = p.fpu = NULL
+    hashmap.destroy(&p.allocs)
+
+cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_t size,
+               SpawnArgs* a, uint32_t* pid_out) noexcept nogil:
+    global next_pid, nlive, npeak
+    cdef elf.ElfInfo info
+    cdef Process* p
+    cdef uint32_t evsize = a.event_ring if a.event_ring else abi.RING_DEFAULT
+    cdef uint32_t ressize = a.result_ring if a.result_ring else abi.RING_DEFAULT
+    cdef uint32_t stack = a.stack_pages if a.stack_pages else DEFAULT_STACK_PAGES
+    cdef int err = elf.validate(image, size, &info)
+    if err != elf.ELF_OK:
+        kprintf(b"proc: %s: refused: %s\n", <uint64_t>name, <uint64_t>elf.error_name(err))
+        return abi.E_INVAL
+    if not ring.valid_size(evsize) or not ring.valid_size(ressize) or stack > MAX_STACK_PAGES:
+        return abi.E_RANGE
+    p = <Process*>heap.kzalloc(sizeof(Process))
+    if p == NULL:
+        return abi.E_NOMEM
+    next_pid += 1
+    p.pid = next_pid
+    p.parent = a.parent
+    kstr.copy(p.name, name, sizeof(p.name))
+    p.space = vmm.create()
+    p.fpu_block = heap.kmalloc(512 + 16)
+    p.kstack_top = kstack.alloc(KSTACK_PAGES)
+    if (p.space == NULL or p.fpu_block == NULL or p.kstack_top == 0
+            or elf.load(p.space, image, size) != elf.ELF_OK
+            or vmm.map_new(p.space, abi.USER_STACK_TOP - stack * pmm.PAGE_SIZE, stack,
+                           vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK
+            or not map_ring(p, abi.USER_EVENT_RING, evsize, &p.event_kva, &p.event_pages)
+            or not map_ring(p, abi.USER_RESULT_RING, ressize, &p.result_kva, &p.result_pages)
+            or not hashmap.put(&table, p.pid, p)):
+        release_resources(p)
+        if p.kstack_top:
+            kstack.free(p.kstack_top)
+        heap.kfree(p)
+        return abi.E_NOMEM
+    ring.attach_consumer(&p.events, <void*>p.event_kva, evsize, SLOT_SIZE)
+    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, SLOT_SIZE)
+    if not write_info(p, name, args):
+        kill(p, abi.E_NOMEM)
+        return abi.E_NOMEM
+    p.mem_next = abi.USER_HEAP
+    p.fpu = <void*>((<uint64_t>p.fpu_block + 15) & ~<uint64_t>15)
+    memcpy(p.fpu, fpu.clean_state(), 512)
+    build_first_frames(p, info.entry)
+    nlive += 1
+    if nlive > npeak:
+        npeak = nlive
+    p.state = PROC_RUNNABLE
+    sched.enqueue(&rq, &p.run)
+    pid_out[0] = p.pid
+    return abi.E_OK
+
+cdef Process* new_local(uint32_t evsize, uint32_t ressize, bint with_space) noexcept nogil:
+    global next_pid
+    cdef Process* p
+    if not ring.valid_size(evsize) or not ring.valid_size(ressize):
+        return NULL
+    p = <Process*>heap.kzalloc(sizeof(Process))
+    if p == NULL:
+        return NULL
+    next_pid += 1
+    p.pid = next_pid
+    p.local = True
+    p.state = PROC_BLOCKED
+    p.mem_next = abi.USER_HEAP
+    kstr.copy(p.name, b"local", sizeof(p.name))
+    p.event_kva = <uint64_t>heap.kzalloc(ring.bytes_for(evsize, SLOT_SIZE))
+    p.result_kva = <uint64_t>heap.kzalloc(ring.bytes_for(ressize, SLOT_SIZE))
+    if with_space:
+        p.space = vmm.create()
+    if (p.event_kva == 0 or p.result_kva == 0 or (with_space and p.space == NULL)
+            or not hashmap.put(&table, p.pid, p)):
+        release_resources(p)
+        heap.kfree(p)
+        return NULL
+    ring.format(<void*>p.event_kva, evsize, SLOT_SIZE)
+    ring.format(<void*>p.result_kva, ressize, SLOT_SIZE)
+    ring.attach_consumer(&p.events, <void*>p.event_kva, evsize, SLOT_SIZE)
+    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, SLOT_SIZE)
+    return p
+
+cdef void free_local(Process* p) noexcept nogil:
+    if exit_hook != NULL:
+        exit_hook(p)
+    hashmap.remove(&table, p.pid)
+    release_resources(p)
+    heap.kfree(p)
+
+# ---- ending ------------------------------------------------------------------
+cdef ExitHook exit_hook = NULL
+
+cdef void orphan_children(uint32_t pid) noexcept nogil:
+    cdef uint64_t cursor = 0
+    cdef hashmap.Entry* e = hashmap.next_entry(&table, &cursor, NULL)
+    while e != NULL:
+        if (<Process*>e.value).parent == pid:
+            (<Process*>e.value).parent = 0
+        e = hashmap.next_entry(&table, &cursor, e)
+
+cdef void kill(Process* p, int status) noexcept nogil:
+    global nlive, zombies, watched_exit
+    if p == &idle_proc or p.state == PROC_ZOMBIE:
+        return
+    sched.remove(&rq, &p.run)
+    p.exit_status = status
+    p.state = PROC_ZOMBIE
+    hashmap.remove(&table, p.pid)
+    orphan_children(p.pid)
+    release_resources(p)
+    nlive -= 1
+    if p.pid == watched_pid:
+        watched_exit = status
+    kprintf(b"proc: pid %u (%s) exited with status %d\n", p.pid, <uint64_t>p.name, status)
+    if exit_hook != NULL:
+        exit_hook(p)
+    p.run.next = <sched.Runnable*>zombies
+    zombies = p
+    if p == running:
+        schedule()                          # does not come back
+        panic(b"proc: a zombie was scheduled")
+
+cdef void exit_current(int status) noexcept nogil:
+    kill(running, status)
+
+cdef void on_user_fault(TrapFrame* f) noexcept nogil:
+    if running == &idle_proc:                   # no process to blame: a kernel bug
+        traps.fatal(f)
+        return
+    kprintf(b"proc: pid %u (%s) killed: %s at rip=%p", running.pid, <uint64_t>running.name,
+            <uint64_t>traps.exception_name(f.vector), f.rip)
+    if f.vector == traps.VEC_PAGE_FAULT:
+        kprintf(b" address %p", hal.read_cr(2))
+    kprintf(b" error=%lx\n", f.error)
+    kill(running, EXIT_KILLED + <int>f.vector)
+
+cdef void set_exit_hook(ExitHook h) noexcept nogil:
+    global exit_hook
+    exit_hook = h
+
+# ---- setup -------------------------------------------------------------------
+cdef void init(uint64_t idle_stack_top) noexcept nogil:
+    global running, next_pid, nlive, npeak, nswitches, need_resched, zombies, watched_pid
+    next_pid = 0
+    nlive = npeak = nswitches = 0
+    need_resched = False
+    zombies = NULL
+    watched_pid = 0
+    memset(&idle_proc, 0, sizeof(Process))
+    idle_proc.state = PROC_RUNNING
+    idle_proc.space = vmm.kernel_space()
+    idle_proc.kstack_top = idle_stack_top
+    kstr.copy(idle_proc.name, b"idle", sizeof(idle_proc.name))
+    running = &idle_proc
+    sched.init(&rq, QUANTUM_TICKS)
+    if not hashmap.init(&table, 64):
+        panic(b"proc: no memory for the process table")
+    hal.wrmsr(MSR_EFER, hal.rdmsr(MSR_EFER) | EFER_SCE)
+    hal.wrmsr(MSR_STAR, (<uint64_t>0x10 << 48) | (<uint64_t>gdt.KERNEL_CS << 32))
+    hal.wrmsr(MSR_LSTAR, hal.syscall_entry_address())
+    hal.wrmsr(MSR_FMASK, FMASK_BITS)
+    traps.set_user_fault_handler(on_user_fault)
+    traps.set_return_hook(on_return_to_user)
+    pit.add_tick_hook(on_tick)

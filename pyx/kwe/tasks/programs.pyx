@@ -1,0 +1,78 @@
+# See programs.pxd.
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from kwe.common cimport abi, kstr
+from kwe.mm cimport heap
+from kwe.tasks cimport proc
+from kwe.fs cimport rootfs, tagfs, tagquery
+from kwe.tasks.proc cimport SpawnArgs
+from kwe.fs.tagfs cimport FS, FileRec
+
+cdef enum:
+    NAME_MAX = 48
+
+cdef int load(const char* name, uint8_t** image, uint64_t* size) noexcept nogil:
+    """The program's file, read whole into the heap (the caller frees it)."""
+    cdef char q[NAME_MAX + 32]
+    cdef tagquery.IdSet ids
+    cdef FS* fs = rootfs.fs()
+    cdef FileRec rec
+    cdef int64_t got
+    cdef int err
+    if fs == NULL:
+        return abi.E_NOENT
+    kstr.copy(q, b"type=program AND name=", sizeof(q))
+    kstr.copy(q + 22, name, sizeof(q) - 22)
+    if not tagfs.valid_tag(q + 17, kstr.length(q + 17)):
+        return abi.E_NOENT
+    err = tagquery.run(fs, q, &ids)
+    if err == abi.E_OK and ids.n == 0:
+        err = abi.E_NOENT
+    if err == abi.E_OK:
+        err = tagfs.stat(fs, ids.ids[0], &rec)
+    if err == abi.E_OK:
+        image[0] = <uint8_t*>heap.kmalloc(rec.size if rec.size else 1)
+        err = abi.E_NOMEM if image[0] == NULL else abi.E_OK
+    if err == abi.E_OK:
+        got = tagfs.read(fs, ids.ids[0], 0, image[0], rec.size)
+        if got != <int64_t>rec.size:
+            heap.kfree(image[0])
+            err = abi.E_IO if got >= 0 else <int>got
+        size[0] = rec.size
+    tagquery.release(&ids)
+    return err
+
+cdef int launch(const char* command, SpawnArgs* a, uint32_t* pid) noexcept nogil:
+    cdef char name[NAME_MAX]
+    cdef size_t i = 0
+    cdef uint8_t* image
+    cdef uint64_t size
+    cdef int err
+    while command[0] == c' ':
+        command += 1
+    while command[i] and command[i] != c' ' and i + 1 < NAME_MAX:
+        name[i] = command[i]
+        i += 1
+    name[i] = 0
+    command += i
+    while command[0] == c' ':
+        command += 1
+    if i == 0:
+        return abi.E_NOENT
+    err = load(name, &image, &size)
+    if err != abi.E_OK:
+        return err
+    err = proc.spawn(name, command, image, size, a, pid)
+    heap.kfree(image)
+    return err
+
+cdef int64_t count() noexcept nogil:
+    cdef tagquery.IdSet ids
+    cdef FS* fs = rootfs.fs()
+    cdef int64_t n
+    if fs == NULL:
+        return abi.E_NOENT
+    if tagquery.run(fs, b"type=program", &ids) != abi.E_OK:
+        return abi.E_IO
+    n = <int64_t>ids.n
+    tagquery.release(&ids)
+    return n
