@@ -120,3 +120,15 @@ def test_readme_layout_names_paths_that_exist():
 def test_readme_lists_every_part():
     named = set(readme_layout_paths())
     assert {f"pyx/kwe/{part}/" for part, _ in PARTS} <= named
+
+
+def test_architecture_doc_draws_and_describes_every_part():
+    dot = (ROOT / "docs/architecture.dot").read_text()
+    doc = (ROOT / "docs/architecture.md").read_text()
+    svg = (ROOT / "docs/architecture.svg").read_text()
+    for part, modules in PARTS:
+        assert re.search(rf"^\s*{part}\s*\[", dot, re.M), f"{part} not a node in architecture.dot"
+        assert f"### `{part}` — `pyx/kwe/{part}/`" in doc, part
+        assert f"pyx/kwe/{part}" in svg, f"architecture.svg is older than the .dot ({part})"
+        for module in modules:
+            assert module in dot, f"{module} of {part} missing from architecture.dot"

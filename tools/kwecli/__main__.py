@@ -90,6 +90,16 @@ def cmd_gdb(a):
     return gdb.session(cmdline=a.cmdline, kvm=a.kvm and qemu.kvm_usable())
 
 
+def cmd_errors(a):
+    from . import abi
+    wanted = [code for code, (name, _) in sorted(abi.ERRORS.items(), reverse=True)
+              if not a.code or a.code in (name, str(code))]
+    if not wanted:
+        sys.exit(f"kwe errors: no status code {a.code!r} (tools/kwe errors lists them)")
+    for code in wanted:
+        print(f"{code:4d}  {abi.error_text(code)}")
+
+
 def cmd_fs(argv):
     from . import fs
     if not kbuild.build(quiet=True):
@@ -134,6 +144,10 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=300, help="limit for each QEMU boot")
     p.add_argument("-o", "--output", default=None, help="JSON file (default build/bench.json)")
     p.set_defaults(fn=cmd_bench)
+
+    p = sub.add_parser("errors", help="the status codes: value, name and meaning")
+    p.add_argument("code", nargs="?", help="one code, by value (-10) or name (E_NOENT)")
+    p.set_defaults(fn=cmd_errors)
 
     p = sub.add_parser("gdb", help="boot paused under QEMU's GDB stub and attach gdb")
     p.add_argument("--kvm", action="store_true")

@@ -16,6 +16,16 @@ C = {}
 for _name, _value in _consts:
     C[_name] = C[_value] if _value in C else int(_value, 0)
 globals().update(C)
+# code -> (name, meaning): the same table the kernel prints from (build/kwe_errors.h).
+ERRORS = {value: (name, meaning)
+          for name, value, meaning in _header.errors((ROOT / "pyx/kwe/common/abi.pxd").read_text())}
+
+
+def error_text(code):
+    """'E_NOENT: no such file, tag, program or workflow', as the kernel's %e prints it."""
+    if code not in ERRORS:
+        return f"unknown error {code}"
+    return "%s: %s" % ERRORS[code]
 
 EVENT_HEADER = struct.Struct("<QIHH8sB3xI4Q")                    # 64 bytes
 RESULT_HEADER = struct.Struct("<QIHHiHBBIIQQQQ")                  # 64 bytes

@@ -1,7 +1,8 @@
 """common: what the kernel and user programs share, and the only part user programs link.
 
-Owns the ABI (abi.pxd: rings, events, results, workflow graphs, error codes), the SPSC
-ring code both sides run (ring), formatting (format), C-string helpers (kstr) and the
-Operations deck's pure computations (operations).
+Owns the ABI (abi.pxd: rings, events, results, workflow graphs, status codes), the
+names and meanings of the status codes (errors, generated from abi.pxd's comments), the
+SPSC ring code both sides run (ring), formatting (format, with %e for a status code),
+C-string helpers (kstr) and the Operations deck's pure computations (operations).
 May use: nothing else in kwe (no hal: it runs in ring 3 too).
 """

@@ -97,29 +97,32 @@ cdef enum:
     OP_NET_SEND = 0x0401
     OP_NET_RECV = 0x0402
 
-    # status codes (ResultHeader.status, kernel_notify's return)
-    E_OK = 0
-    E_INVAL = -1                # a bad argument or malformed event
+    # status codes (ResultHeader.status, kernel_notify's return).  The comment
+    # on each is its one-line meaning: tools/build/abi_header.py makes it the
+    # table (build/kwe_errors.h) that kwe.common.errors, format's %e, the SDK
+    # and the host tools print from.
+    E_OK = 0                    # success
+    E_INVAL = -1                # invalid argument or malformed event
     E_BADOP = -2                # unknown opcode
-    E_BADROUTE = -3             # empty, too long, unknown deck, or not ending in Execution
-    E_FAULT = -4                # a pointer outside the process's memory
-    E_NOMEM = -5
-    E_RANGE = -6                # a length out of range
-    E_AGAIN = -7                # transient: retrying may succeed
-    E_NOTSUP = -8               # not supported (yet): the Network deck
-    E_CANCELLED = -9
-    E_NOENT = -10               # no such program / workflow / file
-    E_EXIST = -11
+    E_BADROUTE = -3             # bad route: empty, too long, unknown deck or not ending in Execution
+    E_FAULT = -4                # bad address: a pointer outside the process's memory
+    E_NOMEM = -5                # out of memory
+    E_RANGE = -6                # a length or value out of range
+    E_AGAIN = -7                # try again: a transient failure
+    E_NOTSUP = -8               # not supported
+    E_CANCELLED = -9            # cancelled: a node it depended on failed
+    E_NOENT = -10               # no such file, tag, program or workflow
+    E_EXIST = -11               # already exists
     E_CYCLE = -12               # the workflow graph has a cycle
-    E_TOOBIG = -13              # the workflow graph is over the configured limits
-    E_BADDATA = -14             # malformed input data (e.g. RLE)
-    E_QUOTA = -15
-    E_NOSPC = -16
-    E_BADF = -17
-    E_PERM = -18
-    E_BUSY = -19                # e.g. running a workflow that is already running
-    E_CORRUPT = -20             # the EventRing's indexes (or a filesystem structure) were inconsistent
-    E_IO = -21                  # the disk failed; the filesystem stays read-only until remounted
+    E_TOOBIG = -13              # over the configured limits
+    E_BADDATA = -14             # malformed input data
+    E_QUOTA = -15               # over the process's quota
+    E_NOSPC = -16               # no space left on the volume
+    E_BADF = -17                # bad file descriptor
+    E_PERM = -18                # not permitted
+    E_BUSY = -19                # busy: already running
+    E_CORRUPT = -20             # corrupt: inconsistent ring indexes or filesystem structure
+    E_IO = -21                  # input/output error: the disk failed
 
     # the process's address space
     USER_INFO_PAGES = 1

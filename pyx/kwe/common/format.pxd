@@ -2,6 +2,7 @@
 # function): the arguments arrive as an array of up to MAX_ARGS uint64_t.
 #   %d %i  signed decimal      %u  unsigned decimal    %x %X  hex
 #   %p     0x + 16 hex digits  %s  C string (pass <uint64_t>ptr)   %c  char
+#   %e     a status code as its name and meaning ("E_NOENT: no such file, ...")
 #   %%     a percent sign.  Flags: '0' and '-', a width, and the length
 #   modifiers l/ll/z/h, which are accepted and ignored (every argument is
 #   64 bits; %d reinterprets it as int64, so negative C ints print right).

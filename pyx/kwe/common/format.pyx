@@ -1,5 +1,6 @@
 # See format.pxd.
 from libc.stdint cimport uint64_t, int64_t
+from kwe.common cimport errors
 
 cdef struct Spec:
     bint zero_pad
@@ -53,7 +54,29 @@ cdef size_t number(char* out, uint64_t v, uint64_t base, bint upper, bint negati
 
 cdef bint is_conversion(char c) noexcept nogil:
     return (c == c'd' or c == c'i' or c == c'u' or c == c'x' or c == c'X' or
-            c == c'p' or c == c'c' or c == c's')
+            c == c'p' or c == c'c' or c == c's' or c == c'e')
+
+cdef size_t emit_str(Sink sink, void* ctx, const char* s) noexcept nogil:
+    cdef size_t n = 0
+    while s[n]:
+        sink(ctx, s[n])
+        n += 1
+    return n
+
+cdef size_t emit_error(Sink sink, void* ctx, int64_t code) noexcept nogil:
+    """%e: "E_NOENT: no such file, ..." -- a status code in words."""
+    cdef char numbuf[24]
+    cdef const char* known = errors.name(code)
+    cdef size_t n
+    cdef uint64_t magnitude
+    if known == NULL:
+        n = emit_str(sink, ctx, b"unknown error ")
+        magnitude = <uint64_t>0 - <uint64_t>code if code < 0 else <uint64_t>code   # INT64_MIN too
+        numbuf[number(numbuf, magnitude, 10, False, code < 0)] = 0
+        return n + emit_str(sink, ctx, numbuf)
+    n = emit_str(sink, ctx, known)
+    n += emit_str(sink, ctx, b": ")
+    return n + emit_str(sink, ctx, errors.meaning(code))
 
 cdef size_t format_to(Sink sink, void* ctx, const char* fmt,
                       const uint64_t* args, int nargs) noexcept nogil:
@@ -113,6 +136,9 @@ cdef size_t format_to(Sink sink, void* ctx, const char* fmt,
             total += 2
             spec.zero_pad, spec.left, spec.width = True, False, 16
             n = number(numbuf, v, 16, False, False)
+        elif c == c'e':
+            total += emit_error(sink, ctx, <int64_t>v)
+            continue
         elif c == c'c':
             numbuf[0] = <char>v
             n = 1

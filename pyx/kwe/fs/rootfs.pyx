@@ -31,7 +31,7 @@ cdef int mount() noexcept nogil:
     err = tagfs.mount(&root, &disk, cmdline.get_u64(b"fs_cache_blocks", tagfs.DEFAULT_CACHE_BLOCKS),
                       clock, &replayed)
     if err != abi.E_OK:
-        kprintf(b"tagfs: mount failed: error %d\n", err)
+        kprintf(b"tagfs: mount failed: %e\n", err)
         return err
     mounted = True
     period_ticks = cmdline.get_u64(b"fs_commit_ms", DEFAULT_COMMIT_MS) * pit.hz() / 1000

@@ -5,6 +5,7 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from kwe.common cimport abi
+from kwe.common.format cimport format_buf
 from kwe.fs cimport tagfs, tagquery, fsck, btree
 from kwe.fs.tagfs cimport FS, FileRec
 from kwe.fs.btree cimport Cursor
@@ -24,12 +25,15 @@ def set_time(uint64_t seconds):
 
 class FSError(Exception):
     def __init__(self, code, what):
-        super().__init__(f"{what}: {ERRORS.get(code, code)}")
+        super().__init__(f"{what}: {error_text(code)}")
         self.code = code
 
-ERRORS = {abi.E_NOENT: "no such file or tag", abi.E_NOSPC: "no space", abi.E_EXIST: "already there",
-          abi.E_INVAL: "invalid", abi.E_RANGE: "out of range", abi.E_IO: "I/O error",
-          abi.E_CORRUPT: "corrupt filesystem", abi.E_NOMEM: "out of memory"}
+def error_text(int64_t code):
+    """The kernel's words for a status code (kwe.common.errors, format's %e)."""
+    cdef char buf[160]
+    cdef uint64_t arg = <uint64_t>code
+    format_buf(buf, sizeof(buf), b"%e", &arg, 1)
+    return buf.decode()
 
 cdef check(int64_t err, what):
     if err < 0:

@@ -262,7 +262,7 @@ cdef int run_init(const char* default_program) noexcept nogil:
     a.event_ring = a.result_ring = a.stack_pages = a.parent = 0
     err = programs.launch(cmd, &a, &pid)
     if err != 0:
-        kprintf(b"init: cannot start '%s': error %d\n", <uint64_t>cmd, err)
+        kprintf(b"init: cannot start '%s': %e\n", <uint64_t>cmd, err)
         return power.EXIT_FAILED
     proc.watch(pid)
     proc.run_until_idle(engine.deferred)

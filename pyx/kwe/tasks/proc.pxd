@@ -98,9 +98,10 @@ cdef void request_exit(Process* p, int status) noexcept nogil
 # The idle loop: run processes (and `work` between them) until none are left.
 ctypedef void (*IdleWork)() noexcept nogil
 cdef void run_until_idle(IdleWork work) noexcept nogil
-# Work to do on every way back to ring 3 (the Guide's pending events).
+# Work to do on the way back to ring 3 from an interrupt, and when idle (the
+# Guide's pending events); the SYSCALL path runs the Guide itself.
 cdef void set_deferred_work(IdleWork w) noexcept nogil
-# Called for every process that ends (the Guide drops its events, the
+# Called for every process that ends (its workflows and files go, the
 # parent hears of it).
 ctypedef void (*ExitHook)(Process* p) noexcept nogil
 cdef void set_exit_hook(ExitHook h) noexcept nogil

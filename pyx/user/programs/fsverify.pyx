@@ -21,7 +21,7 @@ cdef public int umain() noexcept nogil:
     cdef int64_t n = fs.query(b"stress", ids, 4096), i, fd, got
     cdef FileStat st
     if n < 0:
-        sdk.printf(b"fsverify: query failed %d\n", n)
+        sdk.printf(b"fsverify: query failed: %e\n", n)
         return 1
     for i in range(n if n < 4096 else 4096):
         fd = fs.open(ids[i])

@@ -52,7 +52,7 @@ cdef public int umain() noexcept nogil:
         t1 = sdk.tsc()
         sdk.wait_result(&r)
         if r.h.status != abi.E_OK or not (r.h.flags & abi.RF_WORKFLOW):
-            sdk.printf(b"latency: run %u failed: %d\n", i, <uint64_t><int64_t>r.h.status)
+            sdk.printf(b"latency: run %u failed: %e\n", i, <uint64_t><int64_t>r.h.status)
             return 1
         outer[i] = t1 - t0
         inner[i] = r.h.tsc_complete - r.h.tsc_submit

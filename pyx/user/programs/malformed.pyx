@@ -4,7 +4,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset
 from user cimport sdk
-from kwe.common cimport abi
+from kwe.common cimport abi, errors
 from kwe.common.abi cimport EventSlot, ResultSlot
 
 cdef int cases = 0, passed = 0
@@ -18,7 +18,17 @@ cdef void expect(const char* name, int64_t got, int64_t want) noexcept nogil:
     cdef const char* verdict = b"MISMATCH"
     if got == want:
         verdict = b"ok"
-    sdk.printf(b"malformed: %s -> %d (want %d) %s\n", <uint64_t>name, got, want, <uint64_t>verdict)
+    if errors.name(want) == NULL:               # a plain number, not a status code
+        sdk.printf(b"malformed: %s -> %d (want %d) %s\n", <uint64_t>name, got, want, <uint64_t>verdict)
+    else:
+        sdk.printf(b"malformed: %s -> %s (want %s) %s\n", <uint64_t>name, <uint64_t>named(got),
+                   <uint64_t>errors.name(want), <uint64_t>verdict)
+
+cdef const char* named(int64_t code) noexcept nogil:
+    cdef const char* s = errors.name(code)
+    if s == NULL:
+        return b"a value that is not a status code"
+    return s
 
 cdef void input_at(EventSlot* e, uint64_t address, uint64_t length) noexcept nogil:
     """Input by pointer -- any pointer, which is the point here."""

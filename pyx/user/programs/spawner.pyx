@@ -29,7 +29,7 @@ cdef public int umain() noexcept nogil:
     for i in range(n):
         pid = sdk.spawn(args, abi.RING_MIN, abi.RING_MIN, 1)
         if pid < 0:
-            sdk.printf(b"spawner: spawn %u failed: %d\n", i, pid)
+            sdk.printf(b"spawner: spawn %u failed: %e\n", i, pid)
             break
         started += 1
     sdk.printf(b"spawner: started %u of %u '%s'\n", started, n, <uint64_t>args)

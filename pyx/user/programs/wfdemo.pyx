@@ -41,7 +41,7 @@ cdef int finish(const char* name, uint32_t id) noexcept nogil:
     current = name
     status = wf.register(id, blob, n)
     if status != abi.E_OK:
-        sdk.printf(b"wfdemo %s: register failed %d\n", <uint64_t>name, <uint64_t><int64_t>status)
+        sdk.printf(b"wfdemo %s: register failed: %e\n", <uint64_t>name, <uint64_t><int64_t>status)
         return 1
     status = wf.run(id, &s, print_node)
     sdk.printf(b"wfdemo %s summary status %d done %u failed %u cancelled %u node %u deck %u\n",
