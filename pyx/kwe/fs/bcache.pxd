@@ -6,15 +6,15 @@
 # begin_op() and end_op(ok=False) every block it touched is put back as it
 # was.  Clean blocks beyond `cap` are evicted between operations.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from kwe.common.list cimport ListNode, List
 from kwe.dev.blockdev cimport BlockDev
 from kwe.lib.hashmap cimport HashMap
 
 cdef struct CBlock:
+    ListNode node               # first, so the LRU's nodes are the blocks
     uint64_t bno
     uint8_t* data
     bint dirty
-    CBlock* prev                # LRU list, most recent first
-    CBlock* next
 
 cdef struct Undo:               # a block's state before the current operation
     uint64_t bno
@@ -25,9 +25,7 @@ cdef struct Undo:               # a block's state before the current operation
 cdef struct Cache:
     BlockDev* dev
     HashMap map
-    CBlock* head
-    CBlock* tail
-    uint64_t count
+    List lru                    # every cached block, most recent first
     uint64_t ndirty
     uint64_t cap
     Undo* undo

@@ -1,6 +1,7 @@
 # See bcache.pxd.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
+cimport kwe.common.list as lists
 from kwe.dev cimport blockdev
 from kwe.lib cimport hashmap
 from kwe.mm cimport heap, pmm
@@ -14,27 +15,6 @@ cdef bint init(Cache* c, BlockDev* dev, uint64_t cap) noexcept nogil:
     c.cap = cap if cap else 1024
     return hashmap.init(&c.map, 256)
 
-# ---- the LRU list ----------------------------------------------------------------------
-cdef void unlink(Cache* c, CBlock* b) noexcept nogil:
-    if b.prev != NULL:
-        b.prev.next = b.next
-    else:
-        c.head = b.next
-    if b.next != NULL:
-        b.next.prev = b.prev
-    else:
-        c.tail = b.prev
-    b.prev = b.next = NULL
-
-cdef void push_front(Cache* c, CBlock* b) noexcept nogil:
-    b.prev = NULL
-    b.next = c.head
-    if c.head != NULL:
-        c.head.prev = b
-    else:
-        c.tail = b
-    c.head = b
-
 cdef uint8_t* page() noexcept nogil:
     """A block's memory: one whole page (4 KiB, no heap header)."""
     cdef uint64_t pa = pmm.alloc_page()
@@ -45,17 +25,16 @@ cdef void free_page(uint8_t* p) noexcept nogil:
         pmm.free_page(hal.virt_to_phys(p))
 
 cdef void drop(Cache* c, CBlock* b) noexcept nogil:
-    unlink(c, b)
+    lists.remove(&c.lru, &b.node)
     hashmap.remove(&c.map, b.bno)
     if b.dirty:
         c.ndirty -= 1
-    c.count -= 1
     free_page(b.data)
     heap.kfree(b)
 
 cdef void destroy(Cache* c) noexcept nogil:
-    while c.head != NULL:
-        drop(c, c.head)
+    while c.lru.head != NULL:
+        drop(c, <CBlock*>c.lru.head)
     hashmap.destroy(&c.map)
     end_op(c, True)
 
@@ -64,9 +43,9 @@ cdef CBlock* lookup(Cache* c, uint64_t bno, bint read_it) noexcept nogil:
     cdef CBlock* b = <CBlock*>hashmap.get(&c.map, bno)
     if b != NULL:
         c.hits += 1
-        if c.head != b:
-            unlink(c, b)
-            push_front(c, b)
+        if c.lru.head != &b.node:
+            lists.remove(&c.lru, &b.node)
+            lists.push_front(&c.lru, &b.node)
         return b
     if bno >= c.dev.nblocks:
         return NULL
@@ -85,8 +64,7 @@ cdef CBlock* lookup(Cache* c, uint64_t bno, bint read_it) noexcept nogil:
     if read_it:
         c.reads += 1
     b.bno = bno
-    push_front(c, b)
-    c.count += 1
+    lists.push_front(&c.lru, &b.node)
     return b
 
 cdef const uint8_t* get(Cache* c, uint64_t bno) noexcept nogil:
@@ -168,7 +146,7 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil:
 cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid) noexcept nogil:
     cdef uint64_t* homes
     cdef uint8_t** blocks
-    cdef CBlock* b = c.head
+    cdef CBlock* b = <CBlock*>c.lru.head
     cdef uint32_t n = 0
     cdef int err
     if c.ndirty == 0:
@@ -184,13 +162,13 @@ cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid) noex
             homes[n] = b.bno
             blocks[n] = b.data
             n += 1
-        b = b.next
+        b = <CBlock*>b.node.next
     err = journal.commit(c.dev, jstart, jblocks, txid, homes, blocks, n)
     if err == journal.JOURNAL_OK:
-        b = c.head
+        b = <CBlock*>c.lru.head
         while b != NULL:
             b.dirty = False
-            b = b.next
+            b = <CBlock*>b.node.next
         c.ndirty = 0
         c.commits += 1
     heap.kfree(homes)
@@ -204,10 +182,10 @@ cdef void drop_clean(Cache* c) noexcept nogil:
     c.cap = cap
 
 cdef void trim(Cache* c) noexcept nogil:
-    cdef CBlock* b = c.tail
+    cdef CBlock* b = <CBlock*>c.lru.tail
     cdef CBlock* prev
-    while c.count > c.cap and b != NULL:
-        prev = b.prev
+    while c.lru.count > c.cap and b != NULL:
+        prev = <CBlock*>b.node.prev
         if not b.dirty:
             drop(c, b)
         b = prev

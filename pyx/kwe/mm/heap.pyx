@@ -6,6 +6,8 @@
 # its page header says what it is.  Headers are wiped when freed.
 from libc.stdint cimport uint16_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
+cimport kwe.common.list as lists
+from kwe.common.list cimport ListNode, List
 from kwe.base cimport hal
 from kwe.mm cimport pmm
 from kwe.base.console cimport kprintf
@@ -19,24 +21,23 @@ cdef enum:
     LARGE_MAGIC = 0x1A46E
 
 cdef struct Slab:                # 64 bytes, at the start of a slab page
+    ListNode node                # first, so partial[]'s nodes are the slabs
     uint32_t magic
     uint16_t cls
     uint16_t nslots
     uint16_t nfree
     uint16_t pad0
     uint32_t pad1
-    Slab* next                   # in its class's list of slabs with free slots
-    Slab* prev
     uint64_t bitmap[4]           # 1 = allocated; 252 slots at most
 
 cdef struct Large:               # 64 bytes, at the start of a large allocation
-    uint32_t magic
-    uint32_t pad
     uint64_t npages
     uint64_t size                # as requested
+    uint32_t magic               # at Slab.magic's offset: neither header passes for the other
+    uint32_t pad
     uint64_t pad2[5]
 
-cdef Slab* partial[CLASSES]      # slabs with at least one free slot
+cdef List partial[CLASSES]       # per class, the slabs with at least one free slot
 cdef HeapStats st
 
 cdef int class_of(size_t n) noexcept nogil:
@@ -47,22 +48,6 @@ cdef int class_of(size_t n) noexcept nogil:
 
 cdef size_t class_size(int c) noexcept nogil:
     return <size_t>16 << c
-
-cdef void list_remove(Slab* s) noexcept nogil:
-    if s.prev != NULL:
-        s.prev.next = s.next
-    else:
-        partial[s.cls] = s.next
-    if s.next != NULL:
-        s.next.prev = s.prev
-    s.next = s.prev = NULL
-
-cdef void list_push(Slab* s) noexcept nogil:
-    s.prev = NULL
-    s.next = partial[s.cls]
-    if s.next != NULL:
-        s.next.prev = s
-    partial[s.cls] = s
 
 cdef Slab* new_slab(int c) noexcept nogil:
     cdef uint64_t pa = pmm.alloc_page()
@@ -76,11 +61,11 @@ cdef Slab* new_slab(int c) noexcept nogil:
     s.nslots = (pmm.PAGE_SIZE - HEADER) / class_size(c)
     s.nfree = s.nslots
     st.slab_pages += 1
-    list_push(s)
+    lists.push_front(&partial[c], &s.node)
     return s
 
 cdef void* slab_alloc(int c) noexcept nogil:
-    cdef Slab* s = partial[c]
+    cdef Slab* s = <Slab*>partial[c].head
     cdef int i = 0
     if s == NULL:
         s = new_slab(c)
@@ -92,7 +77,7 @@ cdef void* slab_alloc(int c) noexcept nogil:
     s.bitmap[i >> 6] |= (<uint64_t>1) << (i & 63)
     s.nfree -= 1
     if s.nfree == 0:
-        list_remove(s)
+        lists.remove(&partial[c], &s.node)
     return <char*>s + HEADER + i * class_size(c)
 
 cdef void* large_alloc(size_t n) noexcept nogil:
@@ -179,13 +164,13 @@ cdef void kfree(void* p) noexcept nogil:
     st.frees += 1
     st.bytes_in_use -= class_size(s.cls)
     if s.nfree == 0:
-        list_push(s)
+        lists.push_front(&partial[s.cls], &s.node)
     s.nfree += 1
-    if s.nfree == s.nslots and (s.next != NULL or s.prev != NULL):
+    if s.nfree == s.nslots and partial[s.cls].count > 1:
         release(s)                    # empty, and its class has another slab
 
 cdef void release(Slab* s) noexcept nogil:
-    list_remove(s)
+    lists.remove(&partial[s.cls], &s.node)
     s.magic = 0
     st.slab_pages -= 1
     pmm.free_page(hal.virt_to_phys(s))
@@ -225,9 +210,9 @@ cdef void trim() noexcept nogil:
     cdef Slab* s
     cdef Slab* nxt
     for c in range(CLASSES):
-        s = partial[c]
+        s = <Slab*>partial[c].head
         while s != NULL:
-            nxt = s.next
+            nxt = <Slab*>s.node.next
             if s.nfree == s.nslots:
                 release(s)
             s = nxt

@@ -10,6 +10,7 @@ from kwe.arch cimport gdt, traps, fpu
 from kwe.dev cimport pit
 from kwe.debug cimport trace
 from kwe.common.abi cimport UserInfo, RingHeader, ResultSlot, SLOT_SIZE
+from kwe.common.list cimport ListNode
 from kwe.arch.traps cimport TrapFrame
 from kwe.base.console cimport kprintf
 from kwe.debug.panic cimport panic
@@ -33,7 +34,7 @@ cdef hashmap.HashMap table
 cdef uint32_t next_pid = 0
 cdef uint64_t nlive = 0, npeak = 0, nswitches = 0
 cdef bint need_resched = False
-cdef Process* zombies = NULL            # linked through run.next
+cdef Process* zombies = NULL            # linked through run.node.next: see kill()
 cdef IdleWork deferred_work = NULL
 cdef uint32_t watched_pid = 0
 cdef int watched_exit = 0
@@ -84,7 +85,7 @@ cdef void reap() noexcept nogil:
     cdef Process* p
     while zombies != NULL:
         p = zombies
-        zombies = <Process*>p.run.next
+        zombies = <Process*>p.run.node.next
         if p.kstack_top:
             kstack.free(p.kstack_top)
         heap.kfree(p)
@@ -117,7 +118,7 @@ cdef void schedule() noexcept nogil:
         switch_to(&idle_proc)
 
 cdef void yield_current() noexcept nogil:
-    if running != &idle_proc and rq.head != NULL:
+    if running != &idle_proc and rq.queue.head != NULL:
         running.state = PROC_RUNNABLE
         sched.enqueue(&rq, &running.run)
         schedule()
@@ -135,7 +136,7 @@ cdef void run_until_idle(IdleWork work) noexcept nogil:
     while nlive > 0:
         if work != NULL:
             work()
-        if rq.head != NULL:
+        if rq.queue.head != NULL:
             schedule()
         else:
             hal.wait_for_interrupt()
@@ -366,7 +367,8 @@ cdef void kill(Process* p, int status) noexcept nogil:
     kprintf(b"proc: pid %u (%s) exited with status %d\n", p.pid, <uint64_t>p.name, status)
     if exit_hook != NULL:
         exit_hook(p)
-    p.run.next = <sched.Runnable*>zombies
+    # Off the run queue now; its prev stays NULL, so the queue still sees it unlinked.
+    p.run.node.next = <ListNode*>zombies
     zombies = p
     if p == running:
         schedule()                          # does not come back

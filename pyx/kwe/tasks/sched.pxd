@@ -2,18 +2,15 @@
 # queue with a time slice of `quantum` timer ticks.  Cooperative yields and
 # blocking go through the same queue; preemption happens when a running
 # task's slice is used up while someone else is waiting.
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport uint32_t
+from kwe.common.list cimport ListNode, List
 
 cdef struct Runnable:           # embedded first in every process
-    Runnable* next
-    Runnable* prev
-    bint queued
+    ListNode node               # first too: a queued node is its Runnable and its process
     uint32_t slice_left
 
 cdef struct RunQueue:
-    Runnable* head
-    Runnable* tail
-    uint64_t length
+    List queue                  # FIFO
     uint32_t quantum
 
 cdef void init(RunQueue* q, uint32_t quantum) noexcept nogil

@@ -1,53 +1,30 @@
 # See sched.pxd.
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport uint32_t
+cimport kwe.common.list as lists
 
 cdef void init(RunQueue* q, uint32_t quantum) noexcept nogil:
-    q.head = q.tail = NULL
-    q.length = 0
+    lists.init(&q.queue)
     q.quantum = quantum if quantum > 0 else 1
 
 cdef void enqueue(RunQueue* q, Runnable* r) noexcept nogil:
-    if r.queued:
-        return
-    r.next = NULL
-    r.prev = q.tail
-    if q.tail != NULL:
-        q.tail.next = r
-    else:
-        q.head = r
-    q.tail = r
-    r.queued = True
-    q.length += 1
+    if not lists.is_linked(&q.queue, &r.node):
+        lists.push_back(&q.queue, &r.node)
 
 cdef void remove(RunQueue* q, Runnable* r) noexcept nogil:
-    if not r.queued:
-        return
-    if r.prev != NULL:
-        r.prev.next = r.next
-    else:
-        q.head = r.next
-    if r.next != NULL:
-        r.next.prev = r.prev
-    else:
-        q.tail = r.prev
-    r.next = r.prev = NULL
-    r.queued = False
-    q.length -= 1
+    lists.remove(&q.queue, &r.node)
 
 cdef Runnable* pick_next(RunQueue* q) noexcept nogil:
-    cdef Runnable* r = q.head
-    if r == NULL:
-        return NULL
-    remove(q, r)
-    r.slice_left = q.quantum
+    cdef Runnable* r = <Runnable*>lists.pop_front(&q.queue)
+    if r != NULL:
+        r.slice_left = q.quantum
     return r
 
 cdef bint tick(RunQueue* q, Runnable* running) noexcept nogil:
     if running == NULL:
-        return q.head != NULL
+        return not lists.empty(&q.queue)
     if running.slice_left > 0:
         running.slice_left -= 1
-    return running.slice_left == 0 and q.head != NULL
+    return running.slice_left == 0 and not lists.empty(&q.queue)
 
 # ---- hosted: a queue of numbered tasks --------------------------------------
 from libc.stdlib cimport calloc, free
@@ -81,11 +58,11 @@ cdef class PyRunQueue:
 
     def order(self):
         out = []
-        cdef Runnable* r = self.q.head
+        cdef Runnable* r = <Runnable*>self.q.queue.head
         while r != NULL:
             out.append(<int>(r - self.tasks))
-            r = r.next
+            r = <Runnable*>r.node.next
         return out
 
     def __len__(self):
-        return self.q.length
+        return self.q.queue.count
