@@ -30,10 +30,10 @@ def scratch(tmp_path_factory):
     return tree
 
 
-def generate(tree, *targets):
+def generate(tree, targets):
     subprocess.run(["ninja", "-C", str(tree / "build"), *targets], check=True,
                    stdout=subprocess.DEVNULL)
-    return [(tree / "build" / t).read_text() for t in targets]
+    return {t: (tree / "build" / t).read_text() for t in targets}
 
 
 def edit(path, old, new):
@@ -42,33 +42,42 @@ def edit(path, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
-def test_enum_in_gdt_reaches_idt_kernel_and_hosted(scratch):
+# Each case: the generated C files to watch, and the edit of a .pxd they read.
+IDT = ["pyx/kwe/arch/idt.kernel.c", "pyx/kwe/arch/idt.hosted.c"]
+NET = ["pyx/kwe/decks/deck_net.kernel.c"]
+SLEEPER = ["pyx/user/user.sleeper.c"]
+
+
+@pytest.fixture(scope="module")
+def regenerated(scratch):
+    """(before, after): every watched file generated, the .pxd files edited,
+    the same targets asked for again -- one ninja run each way."""
+    before = generate(scratch, IDT + NET + SLEEPER)
     # idt.pyx says `from kwe.arch cimport hal, gdt`: the form Cython's depfile misses.
-    targets = ["pyx/kwe/arch/idt.kernel.c", "pyx/kwe/arch/idt.hosted.c"]
-    before = generate(scratch, *targets)
     edit(scratch / "pyx/kwe/arch/gdt.pxd", "KERNEL_CS = 0x08", "KERNEL_CS = 0x38")
-    after = generate(scratch, *targets)
-    for b, a in zip(before, after):
-        assert b != a and "0x38" in a
-
-
-def test_struct_two_pxd_files_away(scratch):
-    # fd.pyx cimports proc.pxd, whose Process holds a Ring from ring.pxd.
-    target = "pyx/kwe/tasks/fd.kernel.c"
-    (before,) = generate(scratch, target)
-    assert "canary_field" not in before
+    # deck_net.pyx cimports guide.pxd, which cimports proc.pxd, whose Process holds a Ring.
     edit(scratch / "pyx/kwe/common/ring.pxd", "cdef struct Ring:", "cdef struct Ring:\n    int canary_field\n   ")
-    (after,) = generate(scratch, target)
-    assert "canary_field" in after
+    # sleeper.pyx says `from kwe.common cimport abi` and uses abi.OP_SLEEP.
+    abi = scratch / "pyx/kwe/common/abi.pxd"
+    old = re.search(r"^\s*OP_SLEEP = (\w+)", abi.read_text(), re.M)
+    edit(abi, old.group(0).strip(), "OP_SLEEP = 0x7777")
+    return before, generate(scratch, IDT + NET + SLEEPER)
 
 
-def test_abi_constant_reaches_a_user_program(scratch):
-    target = "pyx/user/user.sleeper.c"
-    (before,) = generate(scratch, target)
-    old = re.search(r"^\s*OP_SLEEP = (\w+)", (scratch / "pyx/kwe/common/abi.pxd").read_text(), re.M)
-    edit(scratch / "pyx/kwe/common/abi.pxd", old.group(0).strip(), "OP_SLEEP = 0x7777")
-    (after,) = generate(scratch, target)
-    assert before != after and "0x7777" in after
+def test_enum_in_gdt_reaches_idt_kernel_and_hosted(regenerated):
+    before, after = regenerated
+    for t in IDT:
+        assert "0x38" not in before[t] and "0x38" in after[t], t
+
+
+def test_struct_two_pxd_files_away(regenerated):
+    before, after = regenerated
+    assert "canary_field" not in before[NET[0]] and "canary_field" in after[NET[0]]
+
+
+def test_abi_constant_reaches_a_user_program(regenerated):
+    before, after = regenerated
+    assert "0x7777" not in before[SLEEPER[0]] and "0x7777" in after[SLEEPER[0]]
 
 
 def test_scanner_reads_every_cimport_form(tmp_path):
