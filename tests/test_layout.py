@@ -93,8 +93,7 @@ def test_the_layering_check_sees_a_violation(tmp_path):
     # The check above must be able to fail: a common module naming a higher part.
     probe = tmp_path / "probe.pyx"
     probe.write_text("from kwe.mm cimport (heap,\n    vmm)\ncimport kwe.events.guide\n")
-    found = [(p, m) for p, m in (d.split(".")[1:] for d in
-                                 cimports.cimported_modules(probe.read_text(), str(PYX)))]
+    found = [tuple(d.split(".")[1:]) for d in cimports.cimported_modules(probe.read_text(), str(PYX))]
     assert found == [("mm", "heap"), ("mm", "vmm"), ("events", "guide")]
     assert all(RANK[p] > RANK["common"] for p, _ in found)
 

@@ -49,8 +49,12 @@ def pxd_of(module, include):
 
 def cimported_modules(text, include):
     """Dotted names of the modules (with a .pxd in the tree) a source cimports."""
+    return _modules(statements(text), include)
+
+
+def _modules(parsed, include):
     found = []
-    for kind, what in statements(text):
+    for kind, what in parsed:
         if kind == "module":
             found.append(what)
         elif kind == "from":
@@ -62,9 +66,10 @@ def cimported_modules(text, include):
 def _direct(path, include):
     with open(path) as f:
         text = f.read()
-    deps = [pxd_of(m, include) for m in cimported_modules(text, include)]
+    parsed = statements(text)
+    deps = [pxd_of(m, include) for m in _modules(parsed, include)]
     here = os.path.dirname(path)
-    deps += [os.path.join(here, inc) for kind, inc in statements(text) if kind == "include"]
+    deps += [os.path.join(here, inc) for kind, inc in parsed if kind == "include"]
     return deps
 
 

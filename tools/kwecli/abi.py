@@ -11,14 +11,15 @@ from .paths import ROOT
 _spec = importlib.util.spec_from_file_location("abi_header", ROOT / "tools/build/abi_header.py")
 _header = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_header)
-_consts, _, _ = _header.parse((ROOT / "pyx/kwe/common/abi.pxd").read_text())
+_text = (ROOT / "pyx/kwe/common/abi.pxd").read_text()
+_consts, _, _ = _header.parse(_text)
 C = {}
 for _name, _value in _consts:
     C[_name] = C[_value] if _value in C else int(_value, 0)
 globals().update(C)
 # code -> (name, meaning): the same table the kernel prints from (build/kwe_errors.h).
 ERRORS = {value: (name, meaning)
-          for name, value, meaning in _header.errors((ROOT / "pyx/kwe/common/abi.pxd").read_text())}
+          for name, value, meaning in _header.errors(_text)}
 
 
 def error_text(code):

@@ -52,6 +52,11 @@ cdef size_t number(char* out, uint64_t v, uint64_t base, bint upper, bint negati
         i += 1
     return i
 
+cdef size_t decimal(char* out, int64_t v) noexcept nogil:
+    """v in signed decimal; the magnitude is taken unsigned, so INT64_MIN prints too."""
+    cdef uint64_t magnitude = <uint64_t>0 - <uint64_t>v if v < 0 else <uint64_t>v
+    return number(out, magnitude, 10, False, v < 0)
+
 cdef bint is_conversion(char c) noexcept nogil:
     return (c == c'd' or c == c'i' or c == c'u' or c == c'x' or c == c'X' or
             c == c'p' or c == c'c' or c == c's' or c == c'e')
@@ -68,11 +73,9 @@ cdef size_t emit_error(Sink sink, void* ctx, int64_t code) noexcept nogil:
     cdef char numbuf[24]
     cdef const char* known = errors.name(code)
     cdef size_t n
-    cdef uint64_t magnitude
     if known == NULL:
         n = emit_str(sink, ctx, b"unknown error ")
-        magnitude = <uint64_t>0 - <uint64_t>code if code < 0 else <uint64_t>code   # INT64_MIN too
-        numbuf[number(numbuf, magnitude, 10, False, code < 0)] = 0
+        numbuf[decimal(numbuf, code)] = 0
         return n + emit_str(sink, ctx, numbuf)
     n = emit_str(sink, ctx, known)
     n += emit_str(sink, ctx, b": ")
@@ -122,10 +125,7 @@ cdef size_t format_to(Sink sink, void* ctx, const char* fmt,
         v = args[argi] if argi < nargs else 0
         argi += 1
         if c == c'd' or c == c'i':
-            if <int64_t>v < 0:
-                n = number(numbuf, <uint64_t>(-(<int64_t>v)), 10, False, True)
-            else:
-                n = number(numbuf, v, 10, False, False)
+            n = decimal(numbuf, <int64_t>v)
         elif c == c'u':
             n = number(numbuf, v, 10, False, False)
         elif c == c'x' or c == c'X':

@@ -40,21 +40,18 @@ cdef class PyList:
         """(prev, next) of node i as indices, None for NULL."""
         return self.index(self.nodes[i].prev), self.index(self.nodes[i].next)
 
-    def forward(self):
+    cdef object walk(self, ListNode* node, bint forward):
         out = []
-        cdef ListNode* node = self.l.head
         while node != NULL and len(out) <= self.n:     # a cycle ends the walk too
             out.append(<int>(node - self.nodes))
-            node = node.next
+            node = node.next if forward else node.prev
         return out
 
+    def forward(self):
+        return self.walk(self.l.head, True)
+
     def backward(self):
-        out = []
-        cdef ListNode* node = self.l.tail
-        while node != NULL and len(out) <= self.n:     # a cycle ends the walk too
-            out.append(<int>(node - self.nodes))
-            node = node.prev
-        return out
+        return self.walk(self.l.tail, False)
 
     def __len__(self):
         return self.l.count

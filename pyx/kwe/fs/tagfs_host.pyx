@@ -4,7 +4,6 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
-from kwe.common cimport abi
 from kwe.common.format cimport format_buf
 from kwe.fs cimport tagfs, tagquery, fsck, btree
 from kwe.fs.tagfs cimport FS, FileRec
