@@ -2,5 +2,6 @@
 
 Owns the hardware boundary (hal: hal.pyx in the kernel, hal_sim.pyx a simulated machine
 hosted), what the bootloader and firmware hand over (boot, cmdline, fwcfg) and the first
-voice and last act (serial, vga, console, power).  May use: common.
+voice and last act (serial, vga, console, power), and the poisoning the hosted
+sanitizer build checks (sanitize).  May use: common.
 """
