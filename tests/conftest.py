@@ -1,5 +1,7 @@
 """Shared fixtures.  tools/kwe test puts build/pyx (the hosted package kwe)
 and tools/ (kwecli) on PYTHONPATH; the kernel image is already built."""
+import re
+
 import pytest
 
 from kwecli import ktap, qemu
@@ -24,8 +26,21 @@ def image():
 
 
 def boot(cmdline, timeout=60, **kw):
-    """Boot the kernel once under TCG with a timeout (see kwecli.qemu.boot)."""
-    return qemu.boot(cmdline, timeout=timeout, **kw)
+    """Boot the kernel once under TCG with a timeout (see kwecli.qemu.boot).
+    Every boot that powers off cleanly must have walked a sound heap."""
+    b = qemu.boot(cmdline, timeout=timeout, **kw)
+    assert_heap_sound(b.log)
+    return b
+
+
+HEAP_WALK = re.compile(r"heap: walk at power-off: \d+ objects, \d+ bytes, (\d+) problems \((\d+) seen earlier\)")
+
+
+def assert_heap_sound(log):
+    """No heap problem reported, and if the kernel reached power-off, its walk found none."""
+    assert "heap: CORRUPT" not in log, log
+    for m in HEAP_WALK.finditer(log):
+        assert m.group(1) == "0" and m.group(2) == "0", log
 
 
 def assert_ktap_passed(b, at_least=1):

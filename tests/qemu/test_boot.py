@@ -1,4 +1,6 @@
 """Boot the real image under QEMU and read the serial log."""
+import re
+
 import pytest
 
 from conftest import assert_ktap_passed, boot
@@ -9,6 +11,8 @@ def test_selftest_passes():
     assert "KWE kernel booting" in b.log
     assert "cmdline: run=selftest" in b.log
     assert_ktap_passed(b, at_least=4)
+    # the walk every clean power-off makes, which conftest.boot judges
+    assert re.search(r"heap: walk at power-off: \d+ objects, \d+ bytes, 0 problems \(0 seen earlier\)", b.log)
 
 
 def test_memory_map_reaches_the_kernel():

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from conftest import assert_ktap_passed, boot
+from conftest import assert_heap_sound, assert_ktap_passed, boot
 from kwecli import qemu
 
 
@@ -75,6 +75,7 @@ def test_serial_and_keyboard_input_reach_the_kernel():
             s.monitor(f"sendkey {key}")
         b = s.finish(timeout=30)
     assert b.ok, b.log
+    assert_heap_sound(b.log)
     got = re.findall(r"^echo (\w+) \d+ '(.)'$", b.log, re.M)
     assert [c for src, c in got if src == "serial"] == ["o", "k"]
     assert [c for src, c in got if src == "keyboard"] == ["K", "w", "e"]

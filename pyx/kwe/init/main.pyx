@@ -7,7 +7,7 @@ from kwe.base cimport serial, boot, cmdline, power, vga, console, hal
 from kwe.init cimport scenarios, engine
 from kwe.common cimport kstr
 from kwe.arch cimport gdt, traps, fpu
-from kwe.mm cimport pmm, vmm, kstack
+from kwe.mm cimport pmm, vmm, kstack, heap
 from kwe.dev cimport irq, pit, keyboard, input, ata
 from kwe.tasks cimport programs
 from kwe.fs cimport rootfs
@@ -61,7 +61,20 @@ cdef void kmain_on_stack() noexcept nogil:
     engine.init(main_stack_top)
     if cmdline.get(b"run", name, sizeof(name)) < 0:
         kstr.copy(name, b"demo", sizeof(name))
-    power.power_off(<uint64_t>scenarios.run(name))
+    power.power_off(heap_verdict(scenarios.run(name)))
+
+cdef uint32_t heap_verdict(int status) noexcept nogil:
+    """Walk the whole heap before powering off: an overwritten guard zone or
+    freed object anywhere fails the boot, whatever the scenario said."""
+    cdef heap.HeapStats h
+    cdef uint64_t bad
+    heap.stats(&h)
+    bad = heap.check()
+    kprintf(b"heap: walk at power-off: %u objects, %u bytes, %u problems (%u seen earlier)\n",
+            h.objects_in_use, h.bytes_in_use, bad, h.corruptions)
+    if (bad or h.corruptions) and status == power.EXIT_OK:
+        return power.EXIT_FAILED
+    return <uint32_t>status
 
 cdef public void kmain(uint64_t bootinfo_phys) noexcept nogil:
     global main_stack_top

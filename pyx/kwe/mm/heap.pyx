@@ -1,45 +1,90 @@
 # See heap.pxd.
 #
-# A slab page starts with a 64-byte header (class, counts, list links and a
-# bitmap of allocated slots); slots follow.  A large allocation starts with
-# a 64-byte header too, so every pointer handed out is 16-byte aligned and
-# its page header says what it is.  Headers are wiped when freed.
-from libc.stdint cimport uint16_t, uint32_t, uint64_t
+# A slab page is [64-byte header][slots][uint16 size of each slot's object];
+# the header holds the class, counts, list links and a bitmap of allocated
+# slots.  A large allocation starts with a 64-byte header too, so every
+# pointer handed out is 16-byte aligned and its page header says what it is.
+# Slabs live on two lists per class (partial: a slot free; full), large
+# allocations on one, so check() can reach every object.  Headers are wiped
+# when freed.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 cimport kwe.common.list as lists
 from kwe.common.list cimport ListNode, List
-from kwe.base cimport hal
+from kwe.base cimport hal, sanitize
 from kwe.mm cimport pmm
 from kwe.base.console cimport kprintf
 
 cdef enum:
     HEADER = 64
     CLASSES = 7                  # 16 << 0 .. 16 << 6 = 1024
-    MIN_SHIFT = 4
-    MAX_SMALL = 1024
+    MAX_SMALL = 1024             # object + guard
     SLAB_MAGIC = 0x51AB5
     LARGE_MAGIC = 0x1A46E
+    LOUD_REPORTS = 16            # problems printed in full; the rest are counted
 
 cdef struct Slab:                # 64 bytes, at the start of a slab page
-    ListNode node                # first, so partial[]'s nodes are the slabs
+    ListNode node                # first, so the lists' nodes are the slabs
     uint32_t magic
     uint16_t cls
     uint16_t nslots
     uint16_t nfree
     uint16_t pad0
     uint32_t pad1
-    uint64_t bitmap[4]           # 1 = allocated; 252 slots at most
+    uint64_t bitmap[4]           # 1 = allocated; 224 slots at most
 
 cdef struct Large:               # 64 bytes, at the start of a large allocation
+    ListNode node
     uint64_t npages
     uint64_t size                # as requested
     uint32_t magic               # at Slab.magic's offset: neither header passes for the other
     uint32_t pad
-    uint64_t pad2[5]
+    uint64_t pad2[3]
 
 cdef List partial[CLASSES]       # per class, the slabs with at least one free slot
+cdef List full[CLASSES]
+cdef List larges
 cdef HeapStats st
 
+# ---- patterns ----------------------------------------------------------------
+cdef bint filled(const uint8_t* p, size_t n, uint8_t b) noexcept nogil:
+    """Are all n bytes at p equal to b?  Word at a time where aligned."""
+    cdef uint64_t word = <uint64_t>b * 0x0101010101010101U
+    while n and (<uint64_t>p & 7):
+        if p[0] != b:
+            return False
+        p += 1
+        n -= 1
+    while n >= 8:
+        if (<const uint64_t*>p)[0] != word:
+            return False
+        p += 8
+        n -= 8
+    while n:
+        if p[0] != b:
+            return False
+        p += 1
+        n -= 1
+    return True
+
+cdef void report(void* p, const char* what, uint64_t size) noexcept nogil:
+    st.corruptions += 1
+    if st.corruptions <= LOUD_REPORTS:
+        kprintf(b"heap: CORRUPT object %p (%u bytes): %s\n", <uint64_t>p, size, <uint64_t>what)
+
+cdef void guard(uint8_t* end, size_t n) noexcept nogil:
+    """Fill and poison the n guard bytes after an object's end."""
+    memset(end, GUARD_BYTE, n)
+    sanitize.poison(end, n)
+
+cdef bint guard_intact(uint8_t* end, size_t n) noexcept nogil:
+    cdef bint ok
+    sanitize.unpoison(end, n)
+    ok = filled(end, n, GUARD_BYTE)
+    sanitize.poison(end, n)
+    return ok
+
+# ---- slabs -------------------------------------------------------------------
 cdef int class_of(size_t n) noexcept nogil:
     cdef int c = 0
     while (<size_t>16 << c) < n:
@@ -49,39 +94,114 @@ cdef int class_of(size_t n) noexcept nogil:
 cdef size_t class_size(int c) noexcept nogil:
     return <size_t>16 << c
 
+cdef inline uint8_t* slot_at(Slab* s, int i) noexcept nogil:
+    return <uint8_t*>s + HEADER + i * class_size(s.cls)
+
+cdef inline uint16_t* sizes_of(Slab* s) noexcept nogil:
+    return <uint16_t*>(<uint8_t*>s + pmm.PAGE_SIZE - s.nslots * sizeof(uint16_t))
+
+cdef inline bint slot_used(Slab* s, int i) noexcept nogil:
+    return (s.bitmap[i >> 6] >> (i & 63)) & 1
+
+cdef void free_slot_fill(Slab* s, int i) noexcept nogil:
+    sanitize.unpoison(slot_at(s, i), class_size(s.cls))
+    memset(slot_at(s, i), FREE_BYTE, class_size(s.cls))
+    sanitize.poison(slot_at(s, i), class_size(s.cls))
+
 cdef Slab* new_slab(int c) noexcept nogil:
     cdef uint64_t pa = pmm.alloc_page()
     cdef Slab* s
+    cdef int i
     if pa == 0:
         return NULL
     s = <Slab*>hal.phys_to_virt(pa)
-    memset(s, 0, HEADER)
+    memset(s, 0, pmm.PAGE_SIZE)
     s.magic = SLAB_MAGIC
     s.cls = c
-    s.nslots = (pmm.PAGE_SIZE - HEADER) / class_size(c)
+    s.nslots = (pmm.PAGE_SIZE - HEADER) / (class_size(c) + sizeof(uint16_t))
     s.nfree = s.nslots
+    for i in range(s.nslots):
+        free_slot_fill(s, i)
     st.slab_pages += 1
     lists.push_front(&partial[c], &s.node)
     return s
 
-cdef void* slab_alloc(int c) noexcept nogil:
+cdef int first_free(Slab* s) noexcept nogil:
+    cdef int i
+    for i in range(s.nslots):
+        if not slot_used(s, i):
+            return i
+    return -1
+
+cdef void* slab_alloc(size_t n) noexcept nogil:
+    cdef int c = class_of(n + GUARD_MIN), i
     cdef Slab* s = <Slab*>partial[c].head
-    cdef int i = 0
+    cdef uint8_t* p
     if s == NULL:
         s = new_slab(c)
         if s == NULL:
             return NULL
-    for i in range(s.nslots):
-        if not (s.bitmap[i >> 6] >> (i & 63)) & 1:
-            break
+    i = first_free(s)
+    p = slot_at(s, i)
+    sanitize.unpoison(p, class_size(c))
+    if not filled(p, class_size(c), FREE_BYTE):
+        report(p, b"written after it was freed", class_size(c))
     s.bitmap[i >> 6] |= (<uint64_t>1) << (i & 63)
+    sizes_of(s)[i] = <uint16_t>n
+    guard(p + n, class_size(c) - n)
     s.nfree -= 1
     if s.nfree == 0:
         lists.remove(&partial[c], &s.node)
-    return <char*>s + HEADER + i * class_size(c)
+        lists.push_front(&full[c], &s.node)
+    return p
+
+cdef Slab* slab_of(void* p, int* slot) noexcept nogil:
+    """The slab p belongs to and its slot index, or NULL if p is not a slab slot."""
+    cdef uint64_t page = <uint64_t>p & ~<uint64_t>(pmm.PAGE_SIZE - 1)
+    cdef Slab* s = <Slab*>page
+    cdef uint64_t off = <uint64_t>p - page
+    if s.magic != SLAB_MAGIC or s.cls >= CLASSES or off < HEADER or (off - HEADER) % class_size(s.cls):
+        return NULL
+    slot[0] = <int>((off - HEADER) / class_size(s.cls))
+    if slot[0] >= s.nslots:
+        return NULL
+    return s
+
+cdef void slab_free(Slab* s, int i) noexcept nogil:
+    cdef uint8_t* p = slot_at(s, i)
+    cdef size_t n = sizes_of(s)[i]
+    if not guard_intact(p + n, class_size(s.cls) - n):
+        report(p, b"written past its end", n)
+    s.bitmap[i >> 6] &= ~((<uint64_t>1) << (i & 63))
+    sizes_of(s)[i] = 0
+    free_slot_fill(s, i)
+    st.bytes_in_use -= n
+    if s.nfree == 0:
+        lists.remove(&full[s.cls], &s.node)
+        lists.push_front(&partial[s.cls], &s.node)
+    s.nfree += 1
+    if s.nfree == s.nslots and partial[s.cls].count > 1:
+        release(s)                    # empty, and its class has another slab
+
+cdef void release(Slab* s) noexcept nogil:
+    lists.remove(&partial[s.cls], &s.node)
+    s.magic = 0
+    st.slab_pages -= 1
+    pmm.free_page(hal.virt_to_phys(s))
+
+# ---- large allocations ---------------------------------------------------------
+cdef inline Large* large_of(void* p) noexcept nogil:
+    """p's large header, or NULL if p does not start a large allocation."""
+    cdef Large* l = <Large*>(<char*>p - HEADER)
+    if (<uint64_t>p & (pmm.PAGE_SIZE - 1)) == HEADER and l.magic == LARGE_MAGIC:
+        return l
+    return NULL
+
+cdef inline size_t large_room(Large* l) noexcept nogil:
+    return l.npages * pmm.PAGE_SIZE - HEADER
 
 cdef void* large_alloc(size_t n) noexcept nogil:
-    cdef uint64_t npages = (n + HEADER + pmm.PAGE_SIZE - 1) / pmm.PAGE_SIZE
+    cdef uint64_t npages = (n + GUARD_MIN + HEADER + pmm.PAGE_SIZE - 1) / pmm.PAGE_SIZE
     cdef uint64_t pa = pmm.alloc_pages(npages)
     cdef Large* l
     if pa == 0:
@@ -91,19 +211,31 @@ cdef void* large_alloc(size_t n) noexcept nogil:
     l.magic = LARGE_MAGIC
     l.npages = npages
     l.size = n
+    guard(<uint8_t*>l + HEADER + n, large_room(l) - n)
     st.large_pages += npages
+    lists.push_front(&larges, &l.node)
     return <char*>l + HEADER
 
+cdef void large_free(Large* l) noexcept nogil:
+    if not guard_intact(<uint8_t*>l + HEADER + l.size, large_room(l) - l.size):
+        report(<uint8_t*>l + HEADER, b"written past its end", l.size)
+    lists.remove(&larges, &l.node)
+    st.large_pages -= l.npages
+    st.bytes_in_use -= l.size
+    l.magic = 0
+    pmm.free_pages(hal.virt_to_phys(l), l.npages)
+
+# ---- the interface ---------------------------------------------------------------
 cdef void* kmalloc(size_t n) noexcept nogil:
     cdef void* p
     if n == 0:
         n = 1
     if n > (<size_t>1 << 40):
         return NULL
-    p = slab_alloc(class_of(n)) if n <= MAX_SMALL else large_alloc(n)
+    p = slab_alloc(n) if n + GUARD_MIN <= MAX_SMALL else large_alloc(n)
     if p != NULL:
         st.allocs += 1
-        st.bytes_in_use += n if n > MAX_SMALL else class_size(class_of(n))
+        st.bytes_in_use += n
     return p
 
 cdef void* kzalloc(size_t n) noexcept nogil:
@@ -115,18 +247,6 @@ cdef void* kzalloc(size_t n) noexcept nogil:
 cdef void refuse(void* p, const char* why) noexcept nogil:
     st.bad_frees += 1
     kprintf(b"heap: kfree(%p) refused: %s\n", <uint64_t>p, <uint64_t>why)
-
-cdef Slab* slab_of(void* p, int* slot) noexcept nogil:
-    """The slab p belongs to and its slot index, or NULL if p is not a live slab slot."""
-    cdef uint64_t page = <uint64_t>p & ~<uint64_t>(pmm.PAGE_SIZE - 1)
-    cdef Slab* s = <Slab*>page
-    cdef uint64_t off = <uint64_t>p - page
-    if s.magic != SLAB_MAGIC or off < HEADER or (off - HEADER) % class_size(s.cls):
-        return NULL
-    slot[0] = <int>((off - HEADER) / class_size(s.cls))
-    if slot[0] >= s.nslots:
-        return NULL
-    return s
 
 cdef bint plausible(void* p) noexcept nogil:
     """p lies in RAM the PMM hands out and is 16-byte aligned."""
@@ -145,47 +265,31 @@ cdef void kfree(void* p) noexcept nogil:
     if not plausible(p):
         refuse(p, b"not a heap pointer")
         return
-    if (<uint64_t>p & (pmm.PAGE_SIZE - 1)) == HEADER and (<Large*>(<char*>p - HEADER)).magic == LARGE_MAGIC:
-        l = <Large*>(<char*>p - HEADER)
-        st.large_pages -= l.npages
-        st.bytes_in_use -= l.size
+    l = large_of(p)
+    if l != NULL:
+        large_free(l)
         st.frees += 1
-        l.magic = 0
-        pmm.free_pages(hal.virt_to_phys(l), l.npages)
         return
     s = slab_of(p, &slot)
     if s == NULL:
         refuse(p, b"not a heap pointer")
-        return
-    if not (s.bitmap[slot >> 6] >> (slot & 63)) & 1:
+    elif not slot_used(s, slot):
         refuse(p, b"double free")
-        return
-    s.bitmap[slot >> 6] &= ~((<uint64_t>1) << (slot & 63))
-    st.frees += 1
-    st.bytes_in_use -= class_size(s.cls)
-    if s.nfree == 0:
-        lists.push_front(&partial[s.cls], &s.node)
-    s.nfree += 1
-    if s.nfree == s.nslots and partial[s.cls].count > 1:
-        release(s)                    # empty, and its class has another slab
-
-cdef void release(Slab* s) noexcept nogil:
-    lists.remove(&partial[s.cls], &s.node)
-    s.magic = 0
-    st.slab_pages -= 1
-    pmm.free_page(hal.virt_to_phys(s))
+    else:
+        slab_free(s, slot)
+        st.frees += 1
 
 cdef size_t ksize(void* p) noexcept nogil:
     cdef Slab* s
     cdef int slot
     if not plausible(p):
         return 0
-    if (<uint64_t>p & (pmm.PAGE_SIZE - 1)) == HEADER and (<Large*>(<char*>p - HEADER)).magic == LARGE_MAGIC:
-        return (<Large*>(<char*>p - HEADER)).npages * pmm.PAGE_SIZE - HEADER
+    if large_of(p) != NULL:
+        return large_of(p).size
     s = slab_of(p, &slot)
-    if s == NULL or not (s.bitmap[slot >> 6] >> (slot & 63)) & 1:
+    if s == NULL or not slot_used(s, slot):
         return 0
-    return class_size(s.cls)
+    return sizes_of(s)[slot]
 
 cdef void* krealloc(void* p, size_t n) noexcept nogil:
     cdef size_t have
@@ -196,7 +300,7 @@ cdef void* krealloc(void* p, size_t n) noexcept nogil:
     if have == 0:
         refuse(p, b"krealloc of a non-heap pointer")
         return NULL
-    if n <= have:
+    if n == have:
         return p
     q = kmalloc(n)
     if q == NULL:
@@ -219,6 +323,78 @@ cdef void trim() noexcept nogil:
 
 cdef void stats(HeapStats* out) noexcept nogil:
     out[0] = st
+    out.objects_in_use = st.allocs - st.frees
+
+# ---- the walk ----------------------------------------------------------------------
+cdef uint64_t check_slot(Slab* s, int i, uint64_t* bytes) noexcept nogil:
+    cdef uint8_t* p = slot_at(s, i)
+    cdef size_t n = sizes_of(s)[i], size = class_size(s.cls)
+    cdef bint ok
+    if slot_used(s, i):
+        bytes[0] += n
+        if n + GUARD_MIN > size or not guard_intact(p + n, size - n):
+            report(p, b"written past its end (found by the heap walk)", n)
+            return 1
+        return 0
+    sanitize.unpoison(p, size)
+    ok = filled(p, size, FREE_BYTE)
+    sanitize.poison(p, size)
+    if not ok:
+        report(p, b"written after it was freed (found by the heap walk)", size)
+    return 0 if ok else 1
+
+cdef uint64_t check_slab(Slab* s, int c, bint is_full, uint64_t* objects, uint64_t* bytes) noexcept nogil:
+    cdef uint64_t bad = 0, used = 0
+    cdef int i
+    if s.magic != SLAB_MAGIC or s.cls != c or s.nslots != (pmm.PAGE_SIZE - HEADER) / (class_size(c) + 2):
+        report(s, b"slab header overwritten", pmm.PAGE_SIZE)
+        return 1
+    for i in range(s.nslots):
+        used += slot_used(s, i)
+        bad += check_slot(s, i, bytes)
+    if used + s.nfree != s.nslots or is_full != (s.nfree == 0):
+        report(s, b"slab counts disagree with its bitmap", pmm.PAGE_SIZE)
+        bad += 1
+    objects[0] += used
+    return bad
+
+cdef uint64_t check_list(List* l, int c, bint is_full, uint64_t* objects, uint64_t* bytes) noexcept nogil:
+    cdef uint64_t bad = 0
+    cdef ListNode* n = l.head
+    while n != NULL:
+        bad += check_slab(<Slab*>n, c, is_full, objects, bytes)
+        n = n.next
+    return bad
+
+cdef uint64_t check_larges(uint64_t* objects, uint64_t* bytes) noexcept nogil:
+    cdef uint64_t bad = 0
+    cdef ListNode* n = larges.head
+    cdef Large* l
+    while n != NULL:
+        l = <Large*>n
+        objects[0] += 1
+        bytes[0] += l.size
+        if l.magic != LARGE_MAGIC or l.size + GUARD_MIN > large_room(l):
+            report(<uint8_t*>l + HEADER, b"large header overwritten", l.size)
+            bad += 1
+        elif not guard_intact(<uint8_t*>l + HEADER + l.size, large_room(l) - l.size):
+            report(<uint8_t*>l + HEADER, b"written past its end (found by the heap walk)", l.size)
+            bad += 1
+        n = n.next
+    return bad
+
+cdef uint64_t check() noexcept nogil:
+    cdef uint64_t bad = 0, objects = 0, bytes = 0
+    cdef int c
+    for c in range(CLASSES):
+        bad += check_list(&partial[c], c, False, &objects, &bytes)
+        bad += check_list(&full[c], c, True, &objects, &bytes)
+    bad += check_larges(&objects, &bytes)
+    if objects != st.allocs - st.frees or bytes != st.bytes_in_use:
+        kprintf(b"heap: walk found %u objects, %u bytes; the counters say %u, %u\n",
+                objects, bytes, st.allocs - st.frees, st.bytes_in_use)
+        bad += 1
+    return bad
 
 # ---- hosted helpers --------------------------------------------------------
 def py_malloc(size_t n):
@@ -241,14 +417,28 @@ def py_stats():
     stats(&s)
     return s
 
+def py_check():
+    return check()
+
 def py_reset():
     """Forget all heap state (after the simulated machine was reset)."""
     global st
     memset(partial, 0, sizeof(partial))
+    memset(full, 0, sizeof(full))
+    lists.init(&larges)
     memset(&st, 0, sizeof(HeapStats))
 
 def py_write(uint64_t p, bytes data):
     memcpy(<void*>p, <const char*>data, len(data))
+
+def py_scribble(uint64_t p, bytes data):
+    """Write where no code may (a guard, a free slot) without ASan seeing it:
+    tests of the kernel's own pattern checks, in either hosted build."""
+    cdef bint was = sanitize.is_poisoned(<void*>p)
+    sanitize.unpoison(<void*>p, len(data))
+    memcpy(<void*>p, <const char*>data, len(data))
+    if was:
+        sanitize.poison(<void*>p, len(data))
 
 def py_read(uint64_t p, size_t n):
     return (<char*>p)[:n]
