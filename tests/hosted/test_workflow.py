@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from engine import settle, start
 from kwe.events import guide, workflow
+from kwe.mm import heap
 from kwe.dev import pit
 from kwecli import abi
 from kwecli.abi import *          # noqa: F403
@@ -269,3 +270,49 @@ def test_random_dags_run_each_node_once_after_its_dependencies(dag):
     assert {o for o in range(n) if fate[o] == "cancelled"} == descendants - failed
     assert counts(summary) == (sum(f == "done" for f in fate.values()), len(failed),
                                sum(f == "cancelled" for f in fate.values()))
+
+
+# ---- hostile graphs (issue 11 #1, #2) ------------------------------------------------
+def shared_deps(graph):
+    """graph.encode() with every node's dependency range moved onto one shared
+    copy of the first range: the deps array is 1 entry, yet each node names it."""
+    blob = bytearray(graph.encode())
+    magic, nnodes, ndeps, data_len, _ = GRAPH_HEADER.unpack_from(blob)
+    first = graph.nodes[1]["deps"]
+    assert all(nd["deps"] == first for nd in graph.nodes[1:])
+    deps_at = GRAPH_HEADER.size + nnodes * NODE.size
+    tail = blob[deps_at + 2 * ndeps:]
+    for i in range(1, nnodes):
+        struct.pack_into("<H", blob, GRAPH_HEADER.size + i * NODE.size + 14, 0)
+    GRAPH_HEADER.pack_into(blob, 0, magic, nnodes, len(first), data_len, 0)
+    return bytes(blob[:deps_at]) + struct.pack(f"<{len(first)}H", *first) + tail
+
+
+def test_nodes_sharing_one_dependency_entry_are_indexed_in_full():
+    """Every node names deps[0]: the inverted index must hold one entry per
+    naming, not per entry of the deps array (it overflowed the heap before)."""
+    p = start(event_ring=256, result_ring=8192, with_space=True)
+    g = abi.Graph()
+    root = g.add(OP_CRC32, input=b"root")
+    for i in range(4095):
+        g.add(OP_DJB2, after=[root], emit=False)
+    blob = shared_deps(g)
+    assert workflow.py_validate(blob) == 0
+    assert workflow.py_validate(blob, limit_edges=4094) == E_TOOBIG
+    assert register(p, 9, blob) == 0
+    summary, nodes = run(p, 9)
+    assert summary.status == 0 and counts(summary) == (4096, 0, 0)
+    assert heap.py_check() == 0 and heap.py_stats()["corruptions"] == 0
+
+
+def test_a_long_chain_whose_first_node_fails_is_cancelled_without_recursion():
+    p = start(event_ring=256, result_ring=8192, with_space=True)
+    g = abi.Graph()
+    prev = g.add(OP_RLE_DECODE, input=b"\x7f\x01")              # fails: E_BADDATA
+    for i in range(4095):
+        prev = g.add(OP_CRC32, input=prev)
+    assert register(p, 10, g) == 0
+    summary, nodes = run(p, 10)
+    assert summary.status == E_BADDATA and counts(summary) == (0, 1, 4095)
+    assert all(nodes[i].status == E_CANCELLED for i in range(1, 4096))
+    assert heap.py_check() == 0

@@ -2,7 +2,7 @@
 # an event with its route, its dependencies and where its input comes from
 # (graph data, one dependency's output, or all of them concatenated).
 # Registering checks the graph (cycles, unknown nodes, bad routes, sizes
-# over wf_max_nodes / wf_max_bytes).  A run dispatches every node whose
+# over wf_max_nodes / wf_max_bytes / wf_max_edges).  A run dispatches every node whose
 # dependencies are all done, so independent nodes are in flight together;
 # a node that fails with E_AGAIN is retried up to its max_retries with
 # exponential backoff; a node that fails for good cancels all of its
@@ -14,12 +14,14 @@ from kwe.events.guide cimport Event
 cdef enum:
     DEFAULT_MAX_NODES = 4096
     DEFAULT_MAX_BYTES = 1 << 20
+    DEFAULT_MAX_EDGES = 65536       # dependency entries named by all nodes together
     MAX_RETRIES = 16
     MAX_BACKOFF_MS = 60000
 
 cdef void init() noexcept nogil
 # Check a graph without registering it (E_OK or the reason).
-cdef int validate(const uint8_t* blob, uint64_t n, uint32_t max_nodes, uint64_t max_bytes) noexcept nogil
+cdef int validate(const uint8_t* blob, uint64_t n, uint32_t max_nodes, uint64_t max_bytes,
+                  uint64_t max_edges) noexcept nogil
 cdef int register(Event* e) noexcept nogil      # OP_WF_REGISTER: e.input is the graph
 cdef int start(Event* e) noexcept nogil         # OP_WF_RUN
 cdef int unregister(uint32_t pid, uint32_t wf) noexcept nogil

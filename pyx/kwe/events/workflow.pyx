@@ -28,6 +28,7 @@ cdef struct Workflow:
     uint16_t* deps
     uint8_t* data
     uint32_t nnodes
+    uint64_t nedges             # dependency entries named by all nodes (ranges may share entries)
     uint32_t* child_start       # node i's dependents: children[child_start[i] : child_start[i+1]]
     uint16_t* children
     uint64_t run_id             # the active run, 0 if none
@@ -40,6 +41,7 @@ cdef struct Run:
     uint64_t tsc_start
     uint8_t* state
     uint32_t* remaining         # dependencies not done yet
+    uint32_t* work              # cancel_descendants' stack: each node is pushed at most once
     uint8_t** outputs
     uint32_t* output_lens
     uint32_t ndone, nfailed, ncancelled
@@ -49,17 +51,18 @@ cdef struct Run:
 
 cdef hashmap.HashMap workflows         # (pid << 32 | id) -> Workflow*
 cdef hashmap.HashMap runs              # run id -> Run*
-cdef uint64_t next_run = 0, max_nodes = 0, max_bytes = 0
+cdef uint64_t next_run = 0, max_nodes = 0, max_bytes = 0, max_edges = 0
 
 cdef inline uint64_t key(uint32_t pid, uint32_t wf) noexcept nogil:
     return (<uint64_t>pid << 32) | wf
 
 cdef void init() noexcept nogil:
-    global max_nodes, max_bytes
+    global max_nodes, max_bytes, max_edges
     hashmap.init(&workflows, 64)
     hashmap.init(&runs, 64)
     max_nodes = cmdline.get_u64(b"wf_max_nodes", DEFAULT_MAX_NODES)
     max_bytes = cmdline.get_u64(b"wf_max_bytes", DEFAULT_MAX_BYTES)
+    max_edges = cmdline.get_u64(b"wf_max_edges", DEFAULT_MAX_EDGES)
 
 # ---- checking a graph -------------------------------------------------------------
 cdef int check_node(NodeDesc* nd, uint32_t i, GraphHeader* g, uint16_t* deps) noexcept nogil:
@@ -94,13 +97,22 @@ cdef int check_node(NodeDesc* nd, uint32_t i, GraphHeader* g, uint16_t* deps) no
         return abi.E_RANGE
     return abi.E_OK
 
-cdef bint children_index(NodeDesc* nodes, uint16_t* deps, uint32_t n, uint32_t ndeps,
+cdef uint64_t count_edges(NodeDesc* nodes, uint32_t n) noexcept nogil:
+    """Dependency entries named by all nodes: the size of the inverted index.
+    Nodes may share one range of the deps array, so this is not g.ndeps."""
+    cdef uint64_t total = 0
+    cdef uint32_t i
+    for i in range(n):
+        total += nodes[i].ndeps
+    return total
+
+cdef bint children_index(NodeDesc* nodes, uint16_t* deps, uint32_t n, uint64_t nedges,
                          uint32_t** start_out, uint16_t** children_out) noexcept nogil:
     """Invert the dependency lists: for each node, the nodes that wait for it
-    (children[start[i] : start[i+1]])."""
+    (children[start[i] : start[i+1]]); nedges is count_edges(nodes, n)."""
     cdef uint32_t i, k, d
     cdef uint32_t* start = <uint32_t*>heap.kzalloc((n + 1) * sizeof(uint32_t))
-    cdef uint16_t* children = <uint16_t*>heap.kmalloc((ndeps if ndeps else 1) * sizeof(uint16_t))
+    cdef uint16_t* children = <uint16_t*>heap.kmalloc((nedges if nedges else 1) * sizeof(uint16_t))
     cdef uint32_t* fill = <uint32_t*>heap.kzalloc((n + 1) * sizeof(uint32_t))
     if start == NULL or children == NULL or fill == NULL:
         heap.kfree(start)
@@ -122,7 +134,7 @@ cdef bint children_index(NodeDesc* nodes, uint16_t* deps, uint32_t n, uint32_t n
     children_out[0] = children
     return True
 
-cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps) noexcept nogil:
+cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps, uint64_t nedges) noexcept nogil:
     """Kahn's algorithm: E_OK if every node can run after its dependencies."""
     cdef uint32_t n = g.nnodes, i, k, c, head = 0, tail = 0
     cdef uint32_t* start
@@ -130,7 +142,7 @@ cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps) noexcept nogil
     cdef uint32_t* indeg = <uint32_t*>heap.kmalloc(n * sizeof(uint32_t))
     cdef uint32_t* order = <uint32_t*>heap.kmalloc(n * sizeof(uint32_t))
     cdef int result = abi.E_NOMEM
-    if indeg != NULL and order != NULL and children_index(nodes, deps, n, g.ndeps, &start, &children):
+    if indeg != NULL and order != NULL and children_index(nodes, deps, n, nedges, &start, &children):
         for i in range(n):
             indeg[i] = nodes[i].ndeps
             if indeg[i] == 0:
@@ -152,7 +164,8 @@ cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps) noexcept nogil
     heap.kfree(order)
     return result
 
-cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_t limit_bytes) noexcept nogil:
+cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_t limit_bytes,
+                  uint64_t limit_edges) noexcept nogil:
     cdef GraphHeader* g = <GraphHeader*>blob
     cdef NodeDesc* nodes
     cdef uint16_t* deps
@@ -174,7 +187,9 @@ cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_
         err = check_node(&nodes[i], i, g, deps)
         if err != abi.E_OK:
             return err
-    return acyclic(g, nodes, deps)
+    if count_edges(nodes, g.nnodes) > limit_edges:
+        return abi.E_TOOBIG
+    return acyclic(g, nodes, deps, count_edges(nodes, g.nnodes))
 
 # ---- registry ---------------------------------------------------------------------
 cdef void free_workflow(Workflow* w) noexcept nogil:
@@ -191,7 +206,7 @@ cdef int register(Event* e) noexcept nogil:
         return abi.E_INVAL
     if hashmap.contains(&workflows, key(e.pid, e.h.workflow_id)):
         return abi.E_EXIST
-    err = validate(e.input, e.input_len, <uint32_t>max_nodes, max_bytes)
+    err = validate(e.input, e.input_len, <uint32_t>max_nodes, max_bytes, max_edges)
     if err != abi.E_OK:
         return err
     w = <Workflow*>heap.kzalloc(sizeof(Workflow))
@@ -209,7 +224,8 @@ cdef int register(Event* e) noexcept nogil:
     w.nodes = <NodeDesc*>(w.blob + sizeof(GraphHeader))
     w.deps = <uint16_t*>(<uint8_t*>w.nodes + <uint64_t>g.nnodes * sizeof(NodeDesc))
     w.data = <uint8_t*>w.deps + <uint64_t>g.ndeps * 2
-    if (not children_index(w.nodes, w.deps, w.nnodes, g.ndeps, &w.child_start, &w.children)
+    w.nedges = count_edges(w.nodes, w.nnodes)
+    if (not children_index(w.nodes, w.deps, w.nnodes, w.nedges, &w.child_start, &w.children)
             or not hashmap.put(&workflows, key(w.pid, w.id), w)):
         free_workflow(w)
         return abi.E_NOMEM
@@ -244,6 +260,7 @@ cdef void free_run(Run* r) noexcept nogil:
     heap.kfree(r.output_lens)
     heap.kfree(r.state)
     heap.kfree(r.remaining)
+    heap.kfree(r.work)
     hashmap.remove(&runs, r.id)
     r.wf.run_id = 0
     heap.kfree(r)
@@ -259,13 +276,15 @@ cdef Run* new_run(Workflow* w) noexcept nogil:
     r.wf = w
     r.state = <uint8_t*>heap.kzalloc(w.nnodes)
     r.remaining = <uint32_t*>heap.kmalloc(w.nnodes * sizeof(uint32_t))
+    r.work = <uint32_t*>heap.kmalloc(w.nnodes * sizeof(uint32_t))
     r.outputs = <uint8_t**>heap.kzalloc(w.nnodes * sizeof(uint8_t*))
     r.output_lens = <uint32_t*>heap.kzalloc(w.nnodes * sizeof(uint32_t))
-    if (r.state == NULL or r.remaining == NULL or r.outputs == NULL or r.output_lens == NULL
-            or not hashmap.put(&runs, r.id, r)):
+    if (r.state == NULL or r.remaining == NULL or r.work == NULL or r.outputs == NULL
+            or r.output_lens == NULL or not hashmap.put(&runs, r.id, r)):
         w.run_id = 0
         heap.kfree(r.state)
         heap.kfree(r.remaining)
+        heap.kfree(r.work)
         heap.kfree(r.outputs)
         heap.kfree(r.output_lens)
         heap.kfree(r)
@@ -352,6 +371,7 @@ cdef int start(Event* e) noexcept nogil:
     for i in range(w.nnodes):
         if w.nodes[i].ndeps == 0:
             dispatch_node(r, i)
+    complete_if_finished(r)                 # every root may have failed to dispatch
     return abi.E_OK
 
 # ---- completion -----------------------------------------------------------------------
@@ -384,15 +404,22 @@ cdef void post_cancelled(Run* r, uint32_t i) noexcept nogil:
     results.post(p, &slot)
 
 cdef void cancel_descendants(Run* r, uint32_t i) noexcept nogil:
+    """Depth first over an explicit stack (r.work, one slot per node): a node
+    leaves PENDING before it is pushed, so none is pushed twice."""
     cdef Workflow* w = r.wf
-    cdef uint32_t k, c
-    for k in range(w.child_start[i], w.child_start[i + 1]):
-        c = w.children[k]
-        if r.state[c] == PENDING:
-            r.state[c] = CANCELLED
-            r.ncancelled += 1
-            post_cancelled(r, c)
-            cancel_descendants(r, c)
+    cdef uint32_t k, c, top = 1
+    r.work[0] = i
+    while top > 0:
+        top -= 1
+        i = r.work[top]
+        for k in range(w.child_start[i], w.child_start[i + 1]):
+            c = w.children[k]
+            if r.state[c] == PENDING:
+                r.state[c] = CANCELLED
+                r.ncancelled += 1
+                post_cancelled(r, c)
+                r.work[top] = c
+                top += 1
 
 cdef void fail_node(Run* r, uint32_t i, int status, uint8_t deck) noexcept nogil:
     r.state[i] = FAILED
@@ -428,6 +455,10 @@ cdef void complete(Run* r) noexcept nogil:
         results.post(p, &slot)
     else:
         free_run(r)
+
+cdef void complete_if_finished(Run* r) noexcept nogil:
+    if r.ndone + r.nfailed + r.ncancelled == r.wf.nnodes:
+        complete(r)
 
 cdef uint64_t backoff_ticks(NodeDesc* nd, uint32_t attempt) noexcept nogil:
     cdef uint64_t ms = <uint64_t>nd.backoff_ms << (attempt - 1 if attempt > 0 else 0)
@@ -472,8 +503,7 @@ cdef void node_finished(Event* e) noexcept nogil:
                 r.remaining[c] -= 1
                 if r.remaining[c] == 0:
                     dispatch_node(r, c)
-    if r.ndone + r.nfailed + r.ncancelled == w.nnodes:
-        complete(r)
+    complete_if_finished(r)
 
 cdef void drop_process(uint32_t pid) noexcept nogil:
     """Forget pid's workflows; their running nodes find no run and are dropped."""
@@ -504,5 +534,6 @@ cdef void drop_process(uint32_t pid) noexcept nogil:
         free_workflow(w)
     heap.kfree(doomed)
 
-def py_validate(bytes graph, uint32_t limit_nodes=DEFAULT_MAX_NODES, uint64_t limit_bytes=DEFAULT_MAX_BYTES):
-    return validate(<const uint8_t*><const char*>graph, len(graph), limit_nodes, limit_bytes)
+def py_validate(bytes graph, uint32_t limit_nodes=DEFAULT_MAX_NODES, uint64_t limit_bytes=DEFAULT_MAX_BYTES,
+                uint64_t limit_edges=DEFAULT_MAX_EDGES):
+    return validate(<const uint8_t*><const char*>graph, len(graph), limit_nodes, limit_bytes, limit_edges)

@@ -143,7 +143,7 @@ cdef int run_fault() noexcept nogil:
     cdef uint64_t zero = cmdline.get_u64(b"divisor", 0)
     cdef uint64_t addr
     if cmdline.get(b"fault", kind, sizeof(kind)) < 0:
-        kputs(b"fault: say fault=divide|ud|gp|pf|stack\n")
+        kputs(b"fault: say fault=divide|ud|gp|pf|stack|heap-overflow|heap-uaf\n")
         return power.EXIT_USAGE
     kprintf(b"fault: raising %s in ring 0\n", <uint64_t>kind)
     if kstr.equal(kind, b"divide"):
@@ -158,8 +158,19 @@ cdef int run_fault() noexcept nogil:
         kprintf(b"%u\n", (<uint64_t*>addr)[0])
     elif kstr.equal(kind, b"stack"):
         kprintf(b"%u\n", deep(0))
+    elif kstr.equal(kind, b"heap-overflow") or kstr.equal(kind, b"heap-uaf"):
+        return heap_misuse(kind[5] == c'o')
     kputs(b"fault: nothing happened\n")
     return power.EXIT_FAILED
+
+cdef int heap_misuse(bint overflow) noexcept nogil:
+    """One byte past an object's end, or into a freed one, left alone: the
+    heap walk at power-off must fail the boot (kmain's heap_verdict)."""
+    cdef uint8_t* p = <uint8_t*>heap.kmalloc(40)
+    if not overflow:
+        heap.kfree(p)
+    p[40 if overflow else 8] = 0
+    return power.EXIT_OK
 
 # ---- map, write, unmap, touch ----------------------------------------------
 cdef int run_vmm() noexcept nogil:

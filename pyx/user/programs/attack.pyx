@@ -1,0 +1,96 @@
+# attack: what a hostile process sent the kernel when the safety audit
+# (issue 11) found it hurt.  One attack per run, named by the first argument;
+# each must leave the kernel running with a sound heap (the boot's heap walk
+# at power-off is the judge), and the attacker sees only its own results.
+#   shared-deps   4,096 nodes that all name the same entry of the dependency
+#                 array (the inverted index once overflowed a 2-byte object)
+#   chain-cancel  a 4,096-node chain whose first node fails: cancelling the
+#                 descendants once recursed a frame per node on a 16 KiB stack
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.string cimport memset, memcpy
+from user cimport sdk, wf
+from kwe.common cimport abi, kstr
+from kwe.common.abi cimport GraphHeader, NodeDesc, ResultSlot
+
+cdef enum:
+    NODES = 4096
+    DATA = 16
+    BLOB = sizeof(GraphHeader) + NODES * sizeof(NodeDesc) + NODES * 2 + DATA
+
+cdef uint8_t blob[BLOB]
+
+cdef NodeDesc* node(uint32_t i) noexcept nogil:
+    return &(<NodeDesc*>(blob + sizeof(GraphHeader)))[i]
+
+cdef void set_op(NodeDesc* n, uint16_t opcode, uint8_t deck) noexcept nogil:
+    n.opcode = opcode
+    n.route_len = 2
+    n.route[0] = deck
+    n.route[1] = abi.DECK_EXECUTION
+
+cdef uint64_t layout(uint32_t nnodes, uint32_t ndeps, const uint8_t* data, uint32_t ndata) noexcept nogil:
+    """Header and data for nnodes nodes and ndeps dependency entries; the blob's length."""
+    cdef GraphHeader* g = <GraphHeader*>blob
+    cdef uint64_t deps_at = sizeof(GraphHeader) + <uint64_t>nnodes * sizeof(NodeDesc)
+    g.magic = abi.GRAPH_MAGIC
+    g.nnodes = <uint16_t>nnodes
+    g.ndeps = <uint16_t>ndeps
+    g.data_len = ndata
+    memcpy(blob + deps_at + ndeps * 2, data, ndata)
+    return deps_at + ndeps * 2 + ndata
+
+cdef uint16_t* deps_array(uint32_t nnodes) noexcept nogil:
+    return <uint16_t*>(blob + sizeof(GraphHeader) + <uint64_t>nnodes * sizeof(NodeDesc))
+
+cdef uint64_t shared_deps() noexcept nogil:
+    """Node 0 a CRC of 4 bytes; nodes 1.. each depend on deps[0:1] = [0]."""
+    cdef uint32_t i
+    cdef uint64_t n = layout(NODES, 1, <const uint8_t*>b"root", 4)
+    set_op(node(0), abi.OP_CRC32, abi.DECK_OPERATIONS)
+    node(0).input_kind = abi.INPUT_DATA
+    node(0).data_len = 4
+    for i in range(1, NODES):
+        set_op(node(i), abi.OP_DJB2, abi.DECK_OPERATIONS)
+        node(i).deps_first, node(i).ndeps = 0, 1
+    deps_array(NODES)[0] = 0
+    return n
+
+cdef uint64_t chain_cancel() noexcept nogil:
+    """Node 0 an RLE decode of a bad stream (fails for good); node i waits for i-1."""
+    cdef uint32_t i
+    cdef uint64_t n = layout(NODES, NODES - 1, <const uint8_t*>b"\x7f\x01", 2)
+    set_op(node(0), abi.OP_RLE_DECODE, abi.DECK_OPERATIONS)
+    node(0).input_kind = abi.INPUT_DATA
+    node(0).data_len = 2
+    for i in range(1, NODES):
+        set_op(node(i), abi.OP_CRC32, abi.DECK_OPERATIONS)
+        node(i).input_kind = abi.INPUT_NODE
+        node(i).input_node = <uint16_t>(i - 1)
+        node(i).deps_first, node(i).ndeps = <uint16_t>(i - 1), 1
+        deps_array(NODES)[i - 1] = <uint16_t>(i - 1)
+    return n
+
+cdef int attack(const char* name, uint64_t n) noexcept nogil:
+    cdef ResultSlot s
+    cdef uint32_t* counts = <uint32_t*>s.payload
+    cdef int status = wf.register(1, blob, n)
+    sdk.printf(b"attack %s: register %e\n", <uint64_t>name, <uint64_t><int64_t>status)
+    if status != abi.E_OK:
+        return 1
+    status = wf.run(1, &s, NULL)
+    sdk.printf(b"attack %s: run %e done %u failed %u cancelled %u\n", <uint64_t>name,
+               <uint64_t><int64_t>status, counts[0], counts[1], counts[2])
+    return 0
+
+cdef public int umain() noexcept nogil:
+    cdef char kind[32]
+    memset(blob, 0, sizeof(blob))
+    if sdk.arg(0, kind, sizeof(kind)) < 0:
+        sdk.puts(b"attack: say which: shared-deps | chain-cancel\n")
+        return 2
+    if kstr.equal(kind, b"shared-deps"):
+        return attack(kind, shared_deps())
+    if kstr.equal(kind, b"chain-cancel"):
+        return attack(kind, chain_cancel())
+    sdk.printf(b"attack: no attack '%s'\n", <uint64_t>kind)
+    return 2

@@ -1,0 +1,31 @@
+"""The safety audit's exploits (issue 11), each as the hostile user program
+`attack` booted against the real kernel: the kernel survives, the attacker
+gets its answer, and the heap walk at power-off finds nothing (conftest.boot
+asserts that on every boot)."""
+import pytest
+
+from conftest import boot
+from kwecli import qemu
+
+
+def test_nodes_sharing_one_dependency_entry_run_with_the_heap_intact():
+    b = boot("run=init init=attack args=shared-deps", timeout=120)
+    assert b.ok, b.log
+    assert "attack shared-deps: register E_OK" in b.log
+    assert "attack shared-deps: run E_OK: success done 4096 failed 0 cancelled 0" in b.log
+
+
+def test_a_failing_chain_is_cancelled_without_exhausting_the_kernel_stack():
+    b = boot("run=init init=attack args=chain-cancel", timeout=120)
+    assert b.ok, b.log
+    assert "done 0 failed 1 cancelled 4095" in b.log
+    assert "E_BADDATA" in b.log
+
+
+@pytest.mark.parametrize("kind,what", [("heap-overflow", "written past its end"),
+                                       ("heap-uaf", "written after it was freed")])
+def test_the_kernel_heap_walk_fails_a_boot_that_corrupted_it(kind, what):
+    b = qemu.boot(f"run=fault fault={kind}", timeout=60)
+    assert b.status == 1, b.log
+    assert "heap: CORRUPT" in b.log and what in b.log
+    assert "heap: walk at power-off" in b.log
