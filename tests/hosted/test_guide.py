@@ -124,3 +124,28 @@ def test_results_of_a_dead_process_are_dropped():
     guide.py_free_local(p.pid)
     settle()
     assert guide.py_in_flight() == 0
+
+
+def test_a_process_that_ends_takes_its_timers_and_queued_events_along():
+    """Nothing of a dead process stays pinned until its sleeps end (issue 11 #3),
+    and the other process's events, timers and queue order are untouched."""
+    a = start()
+    b = Local()
+    for ms in (50, 10, 30):
+        a.push(OP_SLEEP, args=(ms,))
+        b.push(OP_SLEEP, args=(ms + 5,))
+    a.submit()
+    b.submit()
+    a.push(OP_CRC32, payload=b"queued")
+    b.push(OP_CRC32, payload=b"queued")
+    a.push(OP_DJB2, payload=b"queued")
+    assert guide.py_take(a.pid) == 2 and guide.py_take(b.pid) == 1
+    assert guide.py_in_flight() == 9
+    assert guide.py_drop_process(a.pid) == 5
+    assert guide.py_in_flight() == 4
+    b.push(OP_CRC32, payload=b"after")                 # the queue's tail is still sound
+    b.submit()
+    settle()
+    out = b.results()
+    assert len(out) == 5 and all(r.status == 0 for r in out)
+    assert a.results() == []

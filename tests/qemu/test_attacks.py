@@ -29,3 +29,17 @@ def test_the_kernel_heap_walk_fails_a_boot_that_corrupted_it(kind, what):
     assert b.status == 1, b.log
     assert "heap: CORRUPT" in b.log and what in b.log
     assert "heap: walk at power-off" in b.log
+
+
+def test_memory_held_by_sleeping_events_comes_back_when_the_process_ends():
+    b = boot("run=init init=attack args=sleep-pin", timeout=120)
+    assert "attack sleep-pin: submitted 16, exiting" in b.log
+    assert b.ok and "kernel: every page came back" in b.log, b.log
+
+
+def test_an_rle_decode_cannot_ask_more_than_max_output():
+    b = boot("run=init init=attack args=rle-bomb", timeout=120)
+    assert b.ok, b.log
+    assert "attack rle-bomb: E_RANGE" in b.log
+    b = boot("run=init init=attack args=rle-bomb max_output=300000000", timeout=120)
+    assert "attack rle-bomb: E_NOMEM" in b.log or "attack rle-bomb: E_OK" in b.log, b.log

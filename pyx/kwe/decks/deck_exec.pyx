@@ -89,7 +89,9 @@ cdef void on_exit(Process* p) noexcept nogil:
     """Tell the parent (RF_CHILD_EXIT) and drop the process's workflows."""
     cdef Process* parent = proc.find(p.parent) if p.parent else NULL
     cdef ResultSlot r
-    workflow.drop_process(p.pid)
+    guide.drop_process(p.pid)                  # timers and queued events: freed now
+    p.inflight = 0
+    workflow.drop_process(p)
     fd.close_all(p)
     if parent == NULL or parent.space == NULL:
         return

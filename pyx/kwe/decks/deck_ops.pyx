@@ -8,9 +8,6 @@ from kwe.decks cimport simd
 from kwe.base cimport hal
 from kwe.events.guide cimport Event
 
-cdef enum:
-    DEFAULT_RLE_LIMIT = 16 << 20        # decoded bytes, unless arg[0] says otherwise
-
 cdef uint8_t* out_buffer(Event* e, size_t n) noexcept nogil:
     cdef uint8_t* out = <uint8_t*>heap.kmalloc(n if n else 1)
     if out == NULL:
@@ -23,7 +20,9 @@ cdef void rle_encode(Event* e) noexcept nogil:
         guide.set_output(e, out, <uint32_t>operations.rle_encode(e.input, e.input_len, out))
 
 cdef void rle_decode(Event* e) noexcept nogil:
-    cdef uint64_t limit = e.h.arg[0] if e.h.arg[0] else DEFAULT_RLE_LIMIT
+    cdef uint64_t limit = guide.output_limit()
+    if e.h.arg[0] and e.h.arg[0] < limit:
+        limit = e.h.arg[0]                  # the caller's bound, never above the kernel's
     cdef int64_t size = operations.rle_decoded_size(e.input, e.input_len)
     cdef uint8_t* out
     if size < 0:

@@ -67,6 +67,11 @@ cdef bint set_value(Event* e, uint64_t v, uint32_t nbytes) noexcept nogil
 cdef void run() noexcept nogil
 cdef bint pending() noexcept nogil
 cdef void release(Event* e) noexcept nogil
+# Release every event pid still has in a deck queue or waiting on a timer
+# (its process ended); returns how many.  Never allocates.
+cdef uint64_t drop_process(uint32_t pid) noexcept nogil
 cdef uint64_t in_flight() noexcept nogil
+# The most output one event may ask the kernel to hold (max_output=, bytes).
+cdef uint64_t output_limit() noexcept nogil
 cdef uint64_t processed() noexcept nogil
 cdef int opcode_deck(uint16_t opcode) noexcept nogil    # -1: unknown

@@ -13,6 +13,7 @@ from kwe.base.console cimport kprintf
 
 cdef enum:
     DEFAULT_MAX_INPUT = 4 << 20     # bytes of user-pointer input per event
+    DEFAULT_MAX_OUTPUT = 16 << 20   # bytes of output one event may ask for (an RLE decode)
 
 cdef struct Queue:
     Event* head
@@ -22,7 +23,7 @@ cdef Queue queues[abi.DECK_COUNT]
 cdef DeckHandler handlers[abi.DECK_COUNT]
 cdef hashmap.HashMap routing
 cdef Event* timers = NULL           # sorted by due_tick
-cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0
+cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0
 cdef bint work_pending = False
 
 # ---- queues ------------------------------------------------------------------
@@ -279,6 +280,33 @@ cdef void on_tick(uint64_t now) noexcept nogil:
         e.next = NULL
         resume(e)
 
+# ---- a process ends ---------------------------------------------------------------
+cdef uint64_t drop_from(Event** link, Event** tail, uint32_t pid) noexcept nogil:
+    """Unlink and release pid's events from the singly linked list at link
+    (tail, if not NULL, is kept pointing at the last event left)."""
+    cdef uint64_t n = 0
+    cdef Event* e
+    cdef Event* last = NULL
+    while link[0] != NULL:
+        e = link[0]
+        if e.pid == pid:
+            link[0] = e.next
+            release(e)
+            n += 1
+        else:
+            last = e
+            link = &e.next
+    if tail != NULL:
+        tail[0] = last
+    return n
+
+cdef uint64_t drop_process(uint32_t pid) noexcept nogil:
+    cdef uint64_t n = drop_from(&timers, NULL, pid)
+    cdef int deck
+    for deck in range(abi.DECK_COUNT):
+        n += drop_from(&queues[deck].head, &queues[deck].tail, pid)
+    return n
+
 # ---- setup and numbers -------------------------------------------------------------
 cdef void set_deck(int deck, DeckHandler h) noexcept nogil:
     handlers[deck] = h
@@ -286,11 +314,14 @@ cdef void set_deck(int deck, DeckHandler h) noexcept nogil:
 cdef uint64_t in_flight() noexcept nogil:
     return routing.count
 
+cdef uint64_t output_limit() noexcept nogil:
+    return max_output
+
 cdef uint64_t processed() noexcept nogil:
     return nprocessed
 
 cdef void init() noexcept nogil:
-    global max_input, timers, next_id, nprocessed, work_pending
+    global max_input, max_output, timers, next_id, nprocessed, work_pending
     memset(queues, 0, sizeof(queues))
     memset(handlers, 0, sizeof(handlers))
     timers = NULL
@@ -298,6 +329,9 @@ cdef void init() noexcept nogil:
     work_pending = False
     hashmap.init(&routing, 256)
     max_input = cmdline.get_u64(b"max_input", DEFAULT_MAX_INPUT)
+    max_output = cmdline.get_u64(b"max_output", DEFAULT_MAX_OUTPUT)
+    if max_output > 0xFFFFFFFFU:
+        max_output = 0xFFFFFFFFU                    # an output length is 32 bits
     pit.add_tick_hook(on_tick)
 
 # ---- hosted: a test plays the process's side of the rings -------------------------
@@ -353,6 +387,13 @@ def py_submit(uint32_t pid):
 
 def py_run():
     run()
+
+def py_take(uint32_t pid):
+    """kernel_notify's SUBMIT without running the Guide: the events wait in deck queues."""
+    return submit(local(pid))
+
+def py_drop_process(uint32_t pid):
+    return drop_process(pid)
 
 def py_in_flight():
     return in_flight()

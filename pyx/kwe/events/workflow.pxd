@@ -10,6 +10,7 @@
 # carries the first failure's node, deck and code.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from kwe.events.guide cimport Event
+from kwe.tasks.proc cimport Process
 
 cdef enum:
     DEFAULT_MAX_NODES = 4096
@@ -29,5 +30,6 @@ cdef int unregister(uint32_t pid, uint32_t wf) noexcept nogil
 cdef void node_finished(Event* e) noexcept nogil
 # -1: no such workflow; 0: registered, not running; 1: running.
 cdef int state(uint32_t pid, uint32_t wf) noexcept nogil
-cdef void drop_process(uint32_t pid) noexcept nogil
+# Forget p's workflows and runs (at exit; never allocates).
+cdef void drop_process(Process* p) noexcept nogil
 cdef uint64_t registered() noexcept nogil

@@ -12,6 +12,8 @@ from kwe.debug cimport trace
 from kwe.common.abi cimport GraphHeader, NodeDesc, EventHeader, ResultSlot
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
+cimport kwe.common.list as lists
+from kwe.common.list cimport ListNode
 
 cdef enum NodeState:
     PENDING = 0
@@ -21,6 +23,7 @@ cdef enum NodeState:
     CANCELLED = 4
 
 cdef struct Workflow:
+    ListNode link               # first: on its process's list of workflows
     uint32_t pid
     uint32_t id
     uint8_t* blob               # the graph, copied
@@ -201,7 +204,10 @@ cdef void free_workflow(Workflow* w) noexcept nogil:
 cdef int register(Event* e) noexcept nogil:
     cdef Workflow* w
     cdef GraphHeader* g
+    cdef Process* p = proc.find(e.pid)
     cdef int err
+    if p == NULL:
+        return abi.E_NOENT
     if e.h.workflow_id == 0:
         return abi.E_INVAL
     if hashmap.contains(&workflows, key(e.pid, e.h.workflow_id)):
@@ -229,15 +235,19 @@ cdef int register(Event* e) noexcept nogil:
             or not hashmap.put(&workflows, key(w.pid, w.id), w)):
         free_workflow(w)
         return abi.E_NOMEM
+    lists.push_front(&p.workflows, &w.link)
     return abi.E_OK
 
 cdef int unregister(uint32_t pid, uint32_t wf) noexcept nogil:
     cdef Workflow* w = <Workflow*>hashmap.get(&workflows, key(pid, wf))
+    cdef Process* p = proc.find(pid)
     if w == NULL:
         return abi.E_NOENT
     if w.run_id != 0:
         return abi.E_BUSY
     hashmap.remove(&workflows, key(pid, wf))
+    if p != NULL:
+        lists.remove(&p.workflows, &w.link)
     free_workflow(w)
     return abi.E_OK
 
@@ -505,34 +515,16 @@ cdef void node_finished(Event* e) noexcept nogil:
                     dispatch_node(r, c)
     complete_if_finished(r)
 
-cdef void drop_process(uint32_t pid) noexcept nogil:
-    """Forget pid's workflows; their running nodes find no run and are dropped."""
-    cdef uint64_t cursor = 0, n = 0, i
-    cdef hashmap.Entry* e = hashmap.next_entry(&workflows, &cursor, NULL)
-    cdef uint64_t* doomed
+cdef void drop_process(Process* p) noexcept nogil:
+    """Forget p's workflows; their running nodes find no run and are dropped."""
     cdef Workflow* w
-    while e != NULL:
-        if (<Workflow*>e.value).pid == pid:
-            n += 1
-        e = hashmap.next_entry(&workflows, &cursor, e)
-    if n == 0:
-        return
-    doomed = <uint64_t*>heap.kmalloc(n * 8)
-    if doomed == NULL:
-        return
-    cursor, i = 0, 0
-    e = hashmap.next_entry(&workflows, &cursor, NULL)
-    while e != NULL:
-        if (<Workflow*>e.value).pid == pid:
-            doomed[i] = e.key
-            i += 1
-        e = hashmap.next_entry(&workflows, &cursor, e)
-    for i in range(n):
-        w = <Workflow*>hashmap.remove(&workflows, doomed[i])
+    while not lists.empty(&p.workflows):
+        w = <Workflow*>p.workflows.head
+        lists.remove(&p.workflows, &w.link)
+        hashmap.remove(&workflows, key(w.pid, w.id))
         if w.run_id != 0:
             free_run(<Run*>hashmap.get(&runs, w.run_id))
         free_workflow(w)
-    heap.kfree(doomed)
 
 def py_validate(bytes graph, uint32_t limit_nodes=DEFAULT_MAX_NODES, uint64_t limit_bytes=DEFAULT_MAX_BYTES,
                 uint64_t limit_edges=DEFAULT_MAX_EDGES):

@@ -10,6 +10,7 @@ from kwe.mm.vmm cimport AddressSpace
 from kwe.common.ring cimport Ring
 from kwe.common.abi cimport ResultSlot
 from kwe.lib.hashmap cimport HashMap
+from kwe.common.list cimport List
 
 cdef enum ProcState:
     PROC_RUNNABLE = 1
@@ -57,6 +58,7 @@ cdef struct Process:
     uint64_t mem_next           # where the next OP_MEM_ALLOC goes
     HashMap allocs              # address -> pages, of OP_MEM_ALLOC blocks
     HashMap fds                 # file descriptors (kwe.tasks.fd)
+    List workflows              # its registered workflows (kwe.events.workflow), to drop at exit
     uint64_t ticks
     uint64_t switches
     uint64_t syscalls

@@ -6,6 +6,10 @@
 #                 array (the inverted index once overflowed a 2-byte object)
 #   chain-cancel  a 4,096-node chain whose first node fails: cancelling the
 #                 descendants once recursed a frame per node on a 16 KiB stack
+#   sleep-pin     16 day-long sleeps, each with a 4 MiB input, then exit: the
+#                 kernel once kept the 64 MiB until the sleeps ended
+#   rle-bomb      a 4 MiB RLE stream that decodes to 260 MiB, with no bound of
+#                 its own (arg[0] = 2^32 - 1): the kernel's max_output caps it
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk, wf
@@ -18,6 +22,7 @@ cdef enum:
     BLOB = sizeof(GraphHeader) + NODES * sizeof(NodeDesc) + NODES * 2 + DATA
 
 cdef uint8_t blob[BLOB]
+cdef uint8_t big[4 << 20]
 
 cdef NodeDesc* node(uint32_t i) noexcept nogil:
     return &(<NodeDesc*>(blob + sizeof(GraphHeader)))[i]
@@ -82,15 +87,42 @@ cdef int attack(const char* name, uint64_t n) noexcept nogil:
                <uint64_t><int64_t>status, counts[0], counts[1], counts[2])
     return 0
 
+cdef int sleep_pin() noexcept nogil:
+    cdef abi.EventSlot* e
+    cdef int i
+    for i in range(16):
+        e = sdk.event(abi.OP_SLEEP)
+        e.h.arg[0] = 86400000                   # a day, in ms
+        sdk.set_input(e, big, sizeof(big))
+        sdk.commit()
+    sdk.printf(b"attack sleep-pin: submitted %d, exiting\n", sdk.submit())
+    return 0
+
+cdef int rle_bomb() noexcept nogil:
+    cdef abi.EventSlot* e
+    cdef ResultSlot r
+    cdef uint64_t i
+    for i in range(0, sizeof(big), 2):
+        big[i], big[i + 1] = 255, 0x41          # a run of 130 'A's
+    e = sdk.event(abi.OP_RLE_DECODE)
+    e.h.arg[0] = 0xFFFFFFFFU
+    sdk.set_input(e, big, sizeof(big))
+    sdk.printf(b"attack rle-bomb: %e\n", <uint64_t><int64_t>sdk.call(e, &r))
+    return 0
+
 cdef public int umain() noexcept nogil:
     cdef char kind[32]
     memset(blob, 0, sizeof(blob))
     if sdk.arg(0, kind, sizeof(kind)) < 0:
-        sdk.puts(b"attack: say which: shared-deps | chain-cancel\n")
+        sdk.puts(b"attack: say which: shared-deps | chain-cancel | sleep-pin | rle-bomb\n")
         return 2
     if kstr.equal(kind, b"shared-deps"):
         return attack(kind, shared_deps())
     if kstr.equal(kind, b"chain-cancel"):
         return attack(kind, chain_cancel())
+    if kstr.equal(kind, b"sleep-pin"):
+        return sleep_pin()
+    if kstr.equal(kind, b"rle-bomb"):
+        return rle_bomb()
     sdk.printf(b"attack: no attack '%s'\n", <uint64_t>kind)
     return 2
