@@ -17,12 +17,13 @@ def e820(ram):
 def fresh(ram=16 * MiB, memory_map=None, kernel=KERNEL, with_vmm=True):
     """Reset the machine; returns the PMM's free page count."""
     from kwe.base import hal
-    from kwe.mm import heap, pmm, vmm
+    from kwe.mm import account, heap, pmm, vmm
     from kwe.arch import traps
     hal.reset(ram)
     traps.py_reset()
     heap.py_reset()
     assert pmm.py_init(memory_map or e820(ram), *kernel)
+    account.py_init()
     if with_vmm:
         assert vmm.py_init_kernel(0)
     return pmm.py_stats()["free_pages"]

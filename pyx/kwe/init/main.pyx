@@ -7,7 +7,7 @@ from kwe.base cimport serial, boot, cmdline, power, vga, console, hal
 from kwe.init cimport scenarios, engine
 from kwe.common cimport kstr
 from kwe.arch cimport gdt, traps, fpu
-from kwe.mm cimport pmm, vmm, kstack, heap
+from kwe.mm cimport pmm, vmm, kstack, heap, account
 from kwe.dev cimport irq, pit, keyboard, input, ata
 from kwe.tasks cimport programs
 from kwe.fs cimport rootfs
@@ -30,6 +30,7 @@ cdef void memory_init() noexcept nogil:
     pmm.stats(&s)
     if not vmm.init_kernel(s.max_phys):
         panic(b"vmm: out of memory building the kernel page tables")
+    account.init()
     pmm.stats(&s)
     kprintf(b"pmm: %u pages usable (%u MiB), %u free, %u kept back, top %p\n",
             s.total_pages, s.total_pages >> 8, s.free_pages, s.reserved_pages, s.max_phys)

@@ -12,6 +12,7 @@
 # poisons guards and free slots (kwe.base.sanitize): any access is reported
 # at once.
 from libc.stdint cimport uint64_t
+from kwe.mm.account cimport Account
 
 cdef enum:
     GUARD_MIN = 16
@@ -30,6 +31,11 @@ cdef struct HeapStats:
 
 cdef void* kmalloc(size_t n) noexcept nogil
 cdef void* kzalloc(size_t n) noexcept nogil
+# The same, charged to a process's account (RES_HEAP) until freed: NULL when
+# its limit or the limit over all processes would be passed.  The object
+# remembers its owner, so kfree gives the bytes back to the right account.
+cdef void* kmalloc_for(Account* owner, size_t n) noexcept nogil
+cdef void* kzalloc_for(Account* owner, size_t n) noexcept nogil
 cdef void* krealloc(void* p, size_t n) noexcept nogil
 cdef void kfree(void* p) noexcept nogil
 # The size an allocation was asked with (its usable size), 0 for a bad pointer.
@@ -38,6 +44,6 @@ cdef size_t ksize(void* p) noexcept nogil
 cdef void trim() noexcept nogil
 cdef void stats(HeapStats* out) noexcept nogil
 # Walk every slab and large allocation: headers, free counts, guard zones,
-# free-slot poison, and the totals against the stats.  Returns the number of
+# free-slot poison, and the totals against the stats and the accounts.  Returns the number of
 # problems found (each is printed, the first few in full).
 cdef uint64_t check() noexcept nogil

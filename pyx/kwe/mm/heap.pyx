@@ -1,6 +1,7 @@
 # See heap.pxd.
 #
-# A slab page is [64-byte header][slots][uint16 size of each slot's object];
+# A slab page is [64-byte header][slots][uint16 size of each slot's object]
+# [owner account of each slot's object];
 # the header holds the class, counts, list links and a bitmap of allocated
 # slots.  A large allocation starts with a 64-byte header too, so every
 # pointer handed out is 16-byte aligned and its page header says what it is.
@@ -12,7 +13,8 @@ from libc.string cimport memset, memcpy
 cimport kwe.common.list as lists
 from kwe.common.list cimport ListNode, List
 from kwe.base cimport hal, sanitize
-from kwe.mm cimport pmm
+from kwe.mm cimport pmm, account
+from kwe.mm.account cimport Account
 from kwe.base.console cimport kprintf
 
 cdef enum:
@@ -31,7 +33,7 @@ cdef struct Slab:                # 64 bytes, at the start of a slab page
     uint16_t nfree
     uint16_t pad0
     uint32_t pad1
-    uint64_t bitmap[4]           # 1 = allocated; 224 slots at most
+    uint64_t bitmap[4]           # 1 = allocated; 155 slots at most
 
 cdef struct Large:               # 64 bytes, at the start of a large allocation
     ListNode node
@@ -39,7 +41,8 @@ cdef struct Large:               # 64 bytes, at the start of a large allocation
     uint64_t size                # as requested
     uint32_t magic               # at Slab.magic's offset: neither header passes for the other
     uint32_t pad
-    uint64_t pad2[3]
+    Account* owner
+    uint64_t pad2[2]
 
 cdef List partial[CLASSES]       # per class, the slabs with at least one free slot
 cdef List full[CLASSES]
@@ -97,8 +100,17 @@ cdef size_t class_size(int c) noexcept nogil:
 cdef inline uint8_t* slot_at(Slab* s, int i) noexcept nogil:
     return <uint8_t*>s + HEADER + i * class_size(s.cls)
 
+cdef enum:
+    PER_SLOT = sizeof(uint16_t) + sizeof(Account*)      # size and owner, at the page's end
+
+cdef inline Account** owners_of(Slab* s) noexcept nogil:
+    return <Account**>(<uint8_t*>s + pmm.PAGE_SIZE - s.nslots * sizeof(Account*))
+
 cdef inline uint16_t* sizes_of(Slab* s) noexcept nogil:
-    return <uint16_t*>(<uint8_t*>s + pmm.PAGE_SIZE - s.nslots * sizeof(uint16_t))
+    return <uint16_t*>(<uint8_t*>owners_of(s) - s.nslots * sizeof(uint16_t))
+
+cdef inline uint16_t slots_per_page(int c) noexcept nogil:
+    return <uint16_t>((pmm.PAGE_SIZE - HEADER) / (class_size(c) + PER_SLOT))
 
 cdef inline bint slot_used(Slab* s, int i) noexcept nogil:
     return (s.bitmap[i >> 6] >> (i & 63)) & 1
@@ -118,7 +130,7 @@ cdef Slab* new_slab(int c) noexcept nogil:
     memset(s, 0, pmm.PAGE_SIZE)
     s.magic = SLAB_MAGIC
     s.cls = c
-    s.nslots = (pmm.PAGE_SIZE - HEADER) / (class_size(c) + sizeof(uint16_t))
+    s.nslots = slots_per_page(c)
     s.nfree = s.nslots
     for i in range(s.nslots):
         free_slot_fill(s, i)
@@ -133,7 +145,7 @@ cdef int first_free(Slab* s) noexcept nogil:
             return i
     return -1
 
-cdef void* slab_alloc(size_t n) noexcept nogil:
+cdef void* slab_alloc(size_t n, Account* owner) noexcept nogil:
     cdef int c = class_of(n + GUARD_MIN), i
     cdef Slab* s = <Slab*>partial[c].head
     cdef uint8_t* p
@@ -148,6 +160,7 @@ cdef void* slab_alloc(size_t n) noexcept nogil:
         report(p, b"written after it was freed", class_size(c))
     s.bitmap[i >> 6] |= (<uint64_t>1) << (i & 63)
     sizes_of(s)[i] = <uint16_t>n
+    owners_of(s)[i] = owner
     guard(p + n, class_size(c) - n)
     s.nfree -= 1
     if s.nfree == 0:
@@ -173,9 +186,10 @@ cdef void slab_free(Slab* s, int i) noexcept nogil:
     if not guard_intact(p + n, class_size(s.cls) - n):
         report(p, b"written past its end", n)
     s.bitmap[i >> 6] &= ~((<uint64_t>1) << (i & 63))
+    uncharge(owners_of(s)[i], n)
     sizes_of(s)[i] = 0
+    owners_of(s)[i] = NULL
     free_slot_fill(s, i)
-    st.bytes_in_use -= n
     if s.nfree == 0:
         lists.remove(&full[s.cls], &s.node)
         lists.push_front(&partial[s.cls], &s.node)
@@ -200,7 +214,7 @@ cdef inline Large* large_of(void* p) noexcept nogil:
 cdef inline size_t large_room(Large* l) noexcept nogil:
     return l.npages * pmm.PAGE_SIZE - HEADER
 
-cdef void* large_alloc(size_t n) noexcept nogil:
+cdef void* large_alloc(size_t n, Account* owner) noexcept nogil:
     cdef uint64_t npages = (n + GUARD_MIN + HEADER + pmm.PAGE_SIZE - 1) / pmm.PAGE_SIZE
     cdef uint64_t pa = pmm.alloc_pages(npages)
     cdef Large* l
@@ -211,6 +225,7 @@ cdef void* large_alloc(size_t n) noexcept nogil:
     l.magic = LARGE_MAGIC
     l.npages = npages
     l.size = n
+    l.owner = owner
     guard(<uint8_t*>l + HEADER + n, large_room(l) - n)
     st.large_pages += npages
     lists.push_front(&larges, &l.node)
@@ -221,28 +236,44 @@ cdef void large_free(Large* l) noexcept nogil:
         report(<uint8_t*>l + HEADER, b"written past its end", l.size)
     lists.remove(&larges, &l.node)
     st.large_pages -= l.npages
-    st.bytes_in_use -= l.size
+    uncharge(l.owner, l.size)
     l.magic = 0
     pmm.free_pages(hal.virt_to_phys(l), l.npages)
 
 # ---- the interface ---------------------------------------------------------------
-cdef void* kmalloc(size_t n) noexcept nogil:
+cdef void* kmalloc_for(Account* owner, size_t n) noexcept nogil:
     cdef void* p
     if n == 0:
         n = 1
-    if n > (<size_t>1 << 40):
+    if n > (<size_t>1 << 40) or not account.take(owner, account.RES_HEAP, n):
         return NULL
-    p = slab_alloc(n) if n + GUARD_MIN <= MAX_SMALL else large_alloc(n)
-    if p != NULL:
-        st.allocs += 1
-        st.bytes_in_use += n
+    p = slab_alloc(n, owner) if n + GUARD_MIN <= MAX_SMALL else large_alloc(n, owner)
+    if p == NULL:
+        account.give(owner, account.RES_HEAP, n)
+        return NULL
+    st.allocs += 1
+    st.bytes_in_use += n
+    if owner != NULL:
+        owner.objects += 1
     return p
 
-cdef void* kzalloc(size_t n) noexcept nogil:
-    cdef void* p = kmalloc(n)
+cdef void uncharge(Account* owner, size_t n) noexcept nogil:
+    st.bytes_in_use -= n
+    account.give(owner, account.RES_HEAP, n)
+    if owner != NULL:
+        owner.objects -= 1
+
+cdef void* kmalloc(size_t n) noexcept nogil:
+    return kmalloc_for(NULL, n)
+
+cdef void* kzalloc_for(Account* owner, size_t n) noexcept nogil:
+    cdef void* p = kmalloc_for(owner, n)
     if p != NULL:
         memset(p, 0, n)
     return p
+
+cdef void* kzalloc(size_t n) noexcept nogil:
+    return kzalloc_for(NULL, n)
 
 cdef void refuse(void* p, const char* why) noexcept nogil:
     st.bad_frees += 1
@@ -291,6 +322,13 @@ cdef size_t ksize(void* p) noexcept nogil:
         return 0
     return sizes_of(s)[slot]
 
+cdef Account* owner_of(void* p) noexcept nogil:
+    """The account p is charged to (ksize(p) must be non-zero)."""
+    cdef int slot
+    if large_of(p) != NULL:
+        return large_of(p).owner
+    return owners_of(slab_of(p, &slot))[slot]
+
 cdef void* krealloc(void* p, size_t n) noexcept nogil:
     cdef size_t have
     cdef void* q
@@ -302,7 +340,7 @@ cdef void* krealloc(void* p, size_t n) noexcept nogil:
         return NULL
     if n == have:
         return p
-    q = kmalloc(n)
+    q = kmalloc_for(owner_of(p), n)
     if q == NULL:
         return NULL
     memcpy(q, p, have if have < n else n)
@@ -326,12 +364,23 @@ cdef void stats(HeapStats* out) noexcept nogil:
     out.objects_in_use = st.allocs - st.frees
 
 # ---- the walk ----------------------------------------------------------------------
-cdef uint64_t check_slot(Slab* s, int i, uint64_t* bytes) noexcept nogil:
+cdef struct Tally:
+    uint64_t objects
+    uint64_t bytes
+    uint64_t charged             # bytes of objects with an owner
+
+cdef void count(Tally* t, uint64_t n, Account* owner) noexcept nogil:
+    t.objects += 1
+    t.bytes += n
+    if owner != NULL:
+        t.charged += n
+
+cdef uint64_t check_slot(Slab* s, int i, Tally* t) noexcept nogil:
     cdef uint8_t* p = slot_at(s, i)
     cdef size_t n = sizes_of(s)[i], size = class_size(s.cls)
     cdef bint ok
     if slot_used(s, i):
-        bytes[0] += n
+        count(t, n, owners_of(s)[i])
         if n + GUARD_MIN > size or not guard_intact(p + n, size - n):
             report(p, b"written past its end (found by the heap walk)", n)
             return 1
@@ -343,37 +392,35 @@ cdef uint64_t check_slot(Slab* s, int i, uint64_t* bytes) noexcept nogil:
         report(p, b"written after it was freed (found by the heap walk)", size)
     return 0 if ok else 1
 
-cdef uint64_t check_slab(Slab* s, int c, bint is_full, uint64_t* objects, uint64_t* bytes) noexcept nogil:
+cdef uint64_t check_slab(Slab* s, int c, bint is_full, Tally* t) noexcept nogil:
     cdef uint64_t bad = 0, used = 0
     cdef int i
-    if s.magic != SLAB_MAGIC or s.cls != c or s.nslots != (pmm.PAGE_SIZE - HEADER) / (class_size(c) + 2):
+    if s.magic != SLAB_MAGIC or s.cls != c or s.nslots != slots_per_page(c):
         report(s, b"slab header overwritten", pmm.PAGE_SIZE)
         return 1
     for i in range(s.nslots):
         used += slot_used(s, i)
-        bad += check_slot(s, i, bytes)
+        bad += check_slot(s, i, t)
     if used + s.nfree != s.nslots or is_full != (s.nfree == 0):
         report(s, b"slab counts disagree with its bitmap", pmm.PAGE_SIZE)
         bad += 1
-    objects[0] += used
     return bad
 
-cdef uint64_t check_list(List* l, int c, bint is_full, uint64_t* objects, uint64_t* bytes) noexcept nogil:
+cdef uint64_t check_list(List* l, int c, bint is_full, Tally* t) noexcept nogil:
     cdef uint64_t bad = 0
     cdef ListNode* n = l.head
     while n != NULL:
-        bad += check_slab(<Slab*>n, c, is_full, objects, bytes)
+        bad += check_slab(<Slab*>n, c, is_full, t)
         n = n.next
     return bad
 
-cdef uint64_t check_larges(uint64_t* objects, uint64_t* bytes) noexcept nogil:
+cdef uint64_t check_larges(Tally* t) noexcept nogil:
     cdef uint64_t bad = 0
     cdef ListNode* n = larges.head
     cdef Large* l
     while n != NULL:
         l = <Large*>n
-        objects[0] += 1
-        bytes[0] += l.size
+        count(t, l.size, l.owner)
         if l.magic != LARGE_MAGIC or l.size + GUARD_MIN > large_room(l):
             report(<uint8_t*>l + HEADER, b"large header overwritten", l.size)
             bad += 1
@@ -384,15 +431,21 @@ cdef uint64_t check_larges(uint64_t* objects, uint64_t* bytes) noexcept nogil:
     return bad
 
 cdef uint64_t check() noexcept nogil:
-    cdef uint64_t bad = 0, objects = 0, bytes = 0
+    cdef uint64_t bad = 0
+    cdef Tally t
     cdef int c
+    memset(&t, 0, sizeof(t))
     for c in range(CLASSES):
-        bad += check_list(&partial[c], c, False, &objects, &bytes)
-        bad += check_list(&full[c], c, True, &objects, &bytes)
-    bad += check_larges(&objects, &bytes)
-    if objects != st.allocs - st.frees or bytes != st.bytes_in_use:
+        bad += check_list(&partial[c], c, False, &t)
+        bad += check_list(&full[c], c, True, &t)
+    bad += check_larges(&t)
+    if t.objects != st.allocs - st.frees or t.bytes != st.bytes_in_use:
         kprintf(b"heap: walk found %u objects, %u bytes; the counters say %u, %u\n",
-                objects, bytes, st.allocs - st.frees, st.bytes_in_use)
+                t.objects, t.bytes, st.allocs - st.frees, st.bytes_in_use)
+        bad += 1
+    if t.charged != account.total().used[account.RES_HEAP]:
+        kprintf(b"heap: walk found %u bytes charged to processes; their accounts say %u\n",
+                t.charged, account.total().used[account.RES_HEAP])
         bad += 1
     return bad
 
