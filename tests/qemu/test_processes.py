@@ -96,3 +96,14 @@ def test_malformed_events_and_bad_pointers_get_error_results():
 def test_a_program_that_is_not_there():
     b = boot("run=init init=no-such-program")
     assert b.status == 1 and "cannot start 'no-such-program': E_NOENT: no such file" in b.log
+
+
+def test_nt_and_ac_from_ring3_stay_out_of_the_kernel():
+    # Issue 11: SYSCALL let a user NT into the kernel, whose next iretq (into
+    # the counter, preempted or new) then raised #GP in ring 0.
+    b = boot("run=init init=parallel args=counter,Z,5,20;rflags,40", timeout=120)
+    assert b.ok, b.log
+    assert "rflags: 40 calls with NT and AC set, 0 came back without them" in b.log
+    assert "counter Z done" in b.log and "KWE CPU EXCEPTION" not in b.log
+    assert all(s == 0 for s in exits(b.log).values())
+    assert_clean_end(b)

@@ -21,7 +21,9 @@ cdef enum:
     MSR_LSTAR = 0xC0000082
     MSR_FMASK = 0xC0000084
     EFER_SCE = 1
-    FMASK_BITS = 0x40700        # TF, IF, DF, AC cleared on SYSCALL
+    # Cleared on SYSCALL, so no user RFLAGS bit reaches kernel code: TF, IF, DF,
+    # IOPL, NT (the kernel's next iretq would #GP) and AC (it would turn SMAP off).
+    FMASK_BITS = 0x47700
     RFLAGS_USER = 0x202         # IF set
     QUANTUM_TICKS = 5
     FRAME_WORDS = 22            # struct TrapFrame
