@@ -1,7 +1,9 @@
-"""GDT, TSS and IDT as the CPU will read them (decoded from the bytes loaded)."""
+"""GDT, TSS and IDT as the CPU will read them (decoded from the bytes loaded), and CR4's protections."""
 import struct
 
-from kwe.arch import gdt, idt
+import pytest
+
+from kwe.arch import cpu, gdt, idt
 from kwe.base import hal
 
 
@@ -47,3 +49,17 @@ def test_idt_has_256_gates_to_the_stubs_with_ist_for_critical_faults(machine):
         # not #PF (14): a #PF while handling one would restart the IST stack
         # at its top and overwrite the first one's frames (issue 11)
         assert ist == {8: 1, 2: 2, 18: 3}.get(v, 0), v
+
+
+SMEP, SMAP, UMIP = 1 << 20, 1 << 21, 1 << 11
+
+
+@pytest.mark.parametrize("ebx,ecx,on,line", [
+    (1 << 7 | 1 << 20, 1 << 2, SMEP | SMAP | UMIP, "cpu: smep smap umip on"),
+    (1 << 7, 0, SMEP, "cpu: smep on; smap umip not in CPUID"),
+    (0, 0, 0, "cpu: smep smap umip not in CPUID"),
+])
+def test_cpu_protections_are_those_cpuid_reports(machine, ebx, ecx, on, line):
+    machine.set_cpuid_leaf7(ebx, ecx)                      # CPUID.7.0: EBX 7 SMEP, 20 SMAP; ECX 2 UMIP
+    assert cpu.py_protect() & (SMEP | SMAP | UMIP) == on
+    assert line + "\r\n" in machine.serial_output().decode()

@@ -107,3 +107,22 @@ def test_nt_and_ac_from_ring3_stay_out_of_the_kernel():
     assert "counter Z done" in b.log and "KWE CPU EXCEPTION" not in b.log
     assert all(s == 0 for s in exits(b.log).values())
     assert_clean_end(b)
+
+
+UMIP_KINDS = ("sgdt", "sidt", "sldt", "smsw", "str")
+
+
+def test_umip_instructions_kill_the_process_that_runs_them():
+    # Issue 11: with UMIP on, ring 3 cannot read where the GDT, IDT, LDT and
+    # TSS are, nor CR0's low bits: each of these is a #GP that ends only it.
+    b = boot("run=init init=parallel args=" + ";".join(f"fault,{k}" for k in UMIP_KINDS)
+             + ";counter,Z,3,10", timeout=120)
+    assert b.ok, b.log
+    statuses = exits(b.log)
+    for kind in UMIP_KINDS:
+        pid = int(re.search(rf"started 'fault {kind}' as pid (\d+)", b.log).group(1))
+        assert re.search(rf"proc: pid {pid} \(fault\) killed: #GP general protection at rip=0x0000000000400",
+                         b.log), kind
+        assert statuses[pid] == 128 + 13, kind
+    assert "fault: still alive?" not in b.log and "counter Z done" in b.log
+    assert_clean_end(b)
