@@ -126,3 +126,15 @@ def test_umip_instructions_kill_the_process_that_runs_them():
         assert statuses[pid] == 128 + 13, kind
     assert "fault: still alive?" not in b.log and "counter Z done" in b.log
     assert_clean_end(b)
+
+
+def test_a_spawn_refused_half_way_leaves_the_live_count_right():
+    # Issue 11: a spawn that failed at UserInfo ended the half-built process
+    # with kill() before it was counted, so the live count went one too low
+    # (the kernel thought everything had ended while malformed still ran).
+    b = boot("run=init init=malformed")
+    assert b.ok, b.log
+    assert "spawn with more args than UserInfo holds -> E_TOOBIG (want E_TOOBIG) ok" in b.log
+    assert list(exits(b.log).values()) == [0]              # no exit for the child never made
+    assert re.search(r"all processes ended \(init status 0\); peak 1 live", b.log), b.log
+    assert_clean_end(b)
