@@ -11,8 +11,7 @@ cdef enum:
     CR4_SMAP = 1 << 21
     CR4_PROTECTIONS = CR4_UMIP | CR4_SMEP | CR4_SMAP
 
-# Turn on those the CPU has and say which at boot.  Only once the kernel's own
-# page tables are active: the boot ones may map kernel memory as user memory.
+# Turn on those the CPU has, and say which on the console.
 cdef void protect() noexcept nogil
 # The CR4_PROTECTIONS bits this CPU supports (CPUID leaf 7).
 cdef uint64_t supported() noexcept nogil

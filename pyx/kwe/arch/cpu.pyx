@@ -50,6 +50,3 @@ cdef void protect() noexcept nogil:
 def py_protect():
     protect()
     return hal.read_cr(4)
-
-def py_supported():
-    return supported()
