@@ -35,7 +35,10 @@ trap_stubs:
 
 trap_common:
         SAVE_REGS
-        cld
+        /* Kernel RFLAGS from a clean slate.  Entry clears only IF, TF, NT and
+         * RF: a DF or AC from ring 3 would still be set, and AC turns SMAP off. */
+        push    2
+        popfq
         mov     rdi, rsp
         call    kwe_trap
         .globl trap_return

@@ -1,7 +1,9 @@
-"""GDT, TSS and IDT as the CPU will read them (decoded from the bytes loaded)."""
+"""GDT, TSS and IDT as the CPU will read them (decoded from the bytes loaded), and CR4's protections."""
 import struct
 
-from kwe.arch import gdt, idt
+import pytest
+
+from kwe.arch import cpu, gdt, idt
 from kwe.base import hal
 
 
@@ -31,8 +33,8 @@ def test_tss_descriptor_points_at_a_tss_with_ist_stacks(machine):
     tss, tops = gdt.py_tss()
     assert len(tss) == 104
     ist = struct.unpack_from("<7Q", tss, 36)
-    assert list(ist[:4]) == tops and all(top % 16 == 0 for top in tops)
-    assert len(set(tops)) == 4 and min(b - a for a, b in zip(sorted(tops), sorted(tops)[1:])) >= 16384
+    assert list(ist[:3]) == tops and all(top % 16 == 0 for top in tops) and not any(ist[3:])
+    assert len(set(tops)) == 3 and min(b - a for a, b in zip(sorted(tops), sorted(tops)[1:])) >= 16384
     assert struct.unpack_from("<H", tss, 102)[0] == 104   # no I/O bitmap
 
 
@@ -44,4 +46,20 @@ def test_idt_has_256_gates_to_the_stubs_with_ist_for_critical_faults(machine):
         lo16, sel, ist, attr, mid16, hi32, _ = struct.unpack_from("<HHBBHII", t["idt"], 16 * v)
         assert lo16 | mid16 << 16 | hi32 << 32 == t["trap_stubs"] + 16 * v
         assert sel == 0x08 and attr == 0x8E                # present, ring 0, interrupt gate
-        assert ist == {8: 1, 2: 2, 18: 3, 14: 4}.get(v, 0), v
+        # not #PF (14): a #PF while handling one would restart the IST stack
+        # at its top and overwrite the first one's frames (issue 11)
+        assert ist == {8: 1, 2: 2, 18: 3}.get(v, 0), v
+
+
+SMEP, SMAP, UMIP = 1 << 20, 1 << 21, 1 << 11
+
+
+@pytest.mark.parametrize("ebx,ecx,on,line", [
+    (1 << 7 | 1 << 20, 1 << 2, SMEP | SMAP | UMIP, "cpu: smep smap umip on"),
+    (1 << 7, 0, SMEP, "cpu: smep on; smap umip not in CPUID"),
+    (0, 0, 0, "cpu: smep smap umip not in CPUID"),
+])
+def test_cpu_protections_are_those_cpuid_reports(machine, ebx, ecx, on, line):
+    machine.set_cpuid_leaf7(ebx, ecx)                      # CPUID.7.0: EBX 7 SMEP, 20 SMAP; ECX 2 UMIP
+    assert cpu.py_protect() & (SMEP | SMAP | UMIP) == on
+    assert line + "\r\n" in machine.serial_output().decode()

@@ -15,7 +15,10 @@ def test_memory_totals_are_printed():
 
 
 def test_in_kernel_memory_selftests():
-    assert_ktap_passed(boot("run=selftest"), at_least=25)
+    b = boot("run=selftest")
+    assert_ktap_passed(b, at_least=25)
+    # -cpu max has all three; the selftest checked CR4 against CPUID
+    assert "cpu: smep smap umip on" in b.log, b.log
 
 
 @pytest.mark.parametrize("kind,name,vector", [

@@ -1,4 +1,5 @@
 """GDB attaches to the booted kernel, breaks on a Cython function, reads variables."""
+import re
 import struct
 
 from kwecli import gdb
@@ -28,3 +29,30 @@ def test_break_on_cython_function_and_read_arguments():
 def test_kbreak_by_bare_function_name():
     out = gdb.batch(["kbreak kmain", "continue", "info symbol $pc"], cmdline="run=hello")
     assert "kmain in section .text" in out, out
+
+
+def test_a_user_page_fault_is_handled_on_the_process_kernel_stack():
+    # Issue 11: #PF ran on an IST stack, which the CPU restarts at its top on
+    # every #PF: one nested in the handling of another overwrote its frames.
+    out = gdb.batch(["kbreak proc.on_user_fault", "continue",
+                     "printf \"frame at %lx\\n\", (unsigned long)__pyx_v_f",
+                     "printf \"vector %lu\\n\", __pyx_v_f->vector"],
+                    cmdline="run=init init=fault args=pf")
+    assert "vector 14" in out, out
+    frame = int(re.search(r"frame at ([0-9a-f]+)", out).group(1), 16)
+    assert 0xFFFFFF0000000000 <= frame < 0xFFFFFF8000000000, out      # KSTACK region, not .bss
+
+
+def test_an_interrupt_from_ring3_with_ac_set_enters_the_kernel_with_ac_clear():
+    # Issue 11: interrupt entry clears IF, TF, NT and RF but not AC, and AC
+    # switches SMAP off: trap_common must clear it (rflags spins with AC set).
+    out = gdb.batch(["kbreak kwe_trap",
+                     "condition 1 (__pyx_v_f->cs & 3) == 3 && (__pyx_v_f->rflags & 0x40000) != 0",
+                     "continue",
+                     "printf \"ring 3 rflags %lx\\n\", __pyx_v_f->rflags",
+                     "info registers eflags"],
+                    cmdline="run=init init=rflags args=2,300")
+    user = re.search(r"ring 3 rflags ([0-9a-f]+)", out)
+    kernel = re.search(r"eflags\s+0x([0-9a-f]+)", out)
+    assert user and kernel, out
+    assert int(user.group(1), 16) & 0x40000 and not int(kernel.group(1), 16) & 0x40000, out

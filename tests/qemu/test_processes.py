@@ -96,3 +96,45 @@ def test_malformed_events_and_bad_pointers_get_error_results():
 def test_a_program_that_is_not_there():
     b = boot("run=init init=no-such-program")
     assert b.status == 1 and "cannot start 'no-such-program': E_NOENT: no such file" in b.log
+
+
+def test_nt_and_ac_from_ring3_stay_out_of_the_kernel():
+    # Issue 11: SYSCALL let a user NT into the kernel, whose next iretq (into
+    # the counter, preempted or new) then raised #GP in ring 0.
+    b = boot("run=init init=parallel args=counter,Z,5,20;rflags,40", timeout=120)
+    assert b.ok, b.log
+    assert "rflags: 40 calls with NT and AC set, 0 came back without them" in b.log
+    assert "counter Z done" in b.log and "KWE CPU EXCEPTION" not in b.log
+    assert all(s == 0 for s in exits(b.log).values())
+    assert_clean_end(b)
+
+
+UMIP_KINDS = ("sgdt", "sidt", "sldt", "smsw", "str")
+
+
+def test_umip_instructions_kill_the_process_that_runs_them():
+    # Issue 11: with UMIP on, ring 3 cannot read where the GDT, IDT, LDT and
+    # TSS are, nor CR0's low bits: each of these is a #GP that ends only it.
+    b = boot("run=init init=parallel args=" + ";".join(f"fault,{k}" for k in UMIP_KINDS)
+             + ";counter,Z,3,10", timeout=120)
+    assert b.ok, b.log
+    statuses = exits(b.log)
+    for kind in UMIP_KINDS:
+        pid = int(re.search(rf"started 'fault {kind}' as pid (\d+)", b.log).group(1))
+        assert re.search(rf"proc: pid {pid} \(fault\) killed: #GP general protection at rip=0x0000000000400",
+                         b.log), kind
+        assert statuses[pid] == 128 + 13, kind
+    assert "fault: still alive?" not in b.log and "counter Z done" in b.log
+    assert_clean_end(b)
+
+
+def test_a_spawn_refused_half_way_leaves_the_live_count_right():
+    # Issue 11: a spawn that failed at UserInfo ended the half-built process
+    # with kill() before it was counted, so the live count went one too low
+    # (the kernel thought everything had ended while malformed still ran).
+    b = boot("run=init init=malformed")
+    assert b.ok, b.log
+    assert "spawn with more args than UserInfo holds -> E_TOOBIG (want E_TOOBIG) ok" in b.log
+    assert list(exits(b.log).values()) == [0]              # no exit for the child never made
+    assert re.search(r"all processes ended \(init status 0\); peak 1 live", b.log), b.log
+    assert_clean_end(b)

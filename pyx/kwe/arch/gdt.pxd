@@ -13,8 +13,7 @@ cdef enum:
     IST_DOUBLE_FAULT = 1
     IST_NMI = 2
     IST_MACHINE_CHECK = 3
-    IST_PAGE_FAULT = 4
-    IST_COUNT = 4
+    IST_COUNT = 3
     IST_STACK_SIZE = 16384
 
 cdef void init() noexcept nogil

@@ -1,6 +1,7 @@
 # The IDT: 256 interrupt gates into runtime/isr.S's stubs, which all lead to
-# kwe.arch.traps.  Double fault, NMI, machine check and page fault run on their
-# own IST stacks (kwe.arch.gdt), so a kernel stack overflow is still reported.
+# kwe.arch.traps.  Double fault, NMI and machine check run on their own IST
+# stacks (kwe.arch.gdt).  A kernel stack overflow is still reported: the page
+# fault cannot push its frame on the guard page, which makes it a double fault.
 from libc.stdint cimport uint8_t
 
 cdef void init() noexcept nogil

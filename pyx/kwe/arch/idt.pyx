@@ -17,7 +17,6 @@ cdef Gate gates[256]
 cdef enum:
     VEC_NMI = 2
     VEC_DOUBLE_FAULT = 8
-    VEC_PAGE_FAULT = 14
     VEC_MACHINE_CHECK = 18
     INTERRUPT_GATE = 0x8E
 
@@ -31,14 +30,16 @@ cdef void set_gate(int v, uint64_t handler, uint8_t ist, uint8_t dpl) noexcept n
     gates[v].reserved = 0
 
 cdef uint8_t ist_for(int v) noexcept nogil:
+    # Only what may arrive on a broken stack or at any instruction gets an IST
+    # stack.  Not #PF: the CPU restarts an IST stack at its top on every
+    # entry, so a #PF inside a #PF's handling would overwrite the first one's
+    # frames.  A #PF on an overflowed kernel stack becomes a #DF instead.
     if v == VEC_DOUBLE_FAULT:
         return gdt.IST_DOUBLE_FAULT
     if v == VEC_NMI:
         return gdt.IST_NMI
     if v == VEC_MACHINE_CHECK:
         return gdt.IST_MACHINE_CHECK
-    if v == VEC_PAGE_FAULT:
-        return gdt.IST_PAGE_FAULT
     return 0
 
 cdef void init() noexcept nogil:

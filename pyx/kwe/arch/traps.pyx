@@ -66,11 +66,16 @@ cdef void describe_page_fault(uint64_t error) noexcept nogil:
             pick(error & 8, b", reserved bit set", b""),
             pick(error & 16, b", instruction fetch", b""))
 
+cdef bint cr2_counts(TrapFrame* f) noexcept nogil:
+    """CR2 may describe this fault: a #PF's address, or a #DF's when it is a
+    #PF the CPU could not deliver (no room for its frame on an overflowed stack)."""
+    return f.vector == VEC_PAGE_FAULT or f.vector == VEC_DOUBLE_FAULT
+
 cdef void dump(TrapFrame* f) noexcept nogil:
     kprintf(b"KWE CPU EXCEPTION %s (vector %d) in ring %d\n",
             <uint64_t>exception_name(f.vector), f.vector, f.cs & 3)
     kprintf(b"  error=%p", f.error)
-    if f.vector == VEC_PAGE_FAULT:
+    if cr2_counts(f):
         kprintf(b" cr2=%p", hal.read_cr(2))
     kprintf(b"\n  rip=%p cs=%lx rflags=%p rsp=%p ss=%lx\n", f.rip, f.cs, f.rflags, f.rsp, f.ss)
     kprintf(b"  rax=%p rbx=%p rcx=%p rdx=%p\n", f.rax, f.rbx, f.rcx, f.rdx)
@@ -82,7 +87,7 @@ cdef void dump(TrapFrame* f) noexcept nogil:
 
 cdef void fatal(TrapFrame* f) noexcept nogil:
     kputs(b"\n")
-    if f.vector == VEC_PAGE_FAULT and kstack.is_guard(hal.read_cr(2)):
+    if cr2_counts(f) and kstack.is_guard(hal.read_cr(2)):
         kputs(b"KWE: kernel stack overflow (guard page hit)\n")
     dump(f)
     dump_backtrace(f.rbp)

@@ -44,6 +44,8 @@ cdef uint64_t msr_value[64]
 cdef int msr_count = 0
 cdef bint irq_on = False
 cdef uint64_t halts = 0
+cdef bint cpuid_leaf7_set = False       # a test chose CPUID.7.0's EBX and ECX
+cdef uint32_t cpuid_leaf7[2]
 cdef uint64_t machine_generation = 0    # bumped by reset(): objects of an old machine are dead
 # fw_cfg: item 0 is the signature, FWCFG_DIR the directory, files from 0x20
 cdef uint8_t* fw_item[MAX_FILES + FWCFG_FIRST_FILE]
@@ -116,6 +118,10 @@ cdef uint64_t rdtsc() noexcept nogil:
 
 cdef void cpuid(uint32_t leaf, uint32_t sub, uint32_t* regs) noexcept nogil:
     arch_cpuid(leaf, sub, regs)
+    if cpuid_leaf7_set and leaf == 0 and regs[0] < 7:
+        regs[0] = 7
+    if cpuid_leaf7_set and leaf == 7 and sub == 0:
+        regs[1], regs[2] = cpuid_leaf7[0], cpuid_leaf7[1]
 
 cdef uint64_t read_cr(int n) noexcept nogil:
     return cr[n] if 0 <= n <= 4 else 0
@@ -249,8 +255,9 @@ cdef void kernel_layout(KernelLayout* out) noexcept nogil:
 def reset(uint64_t mem_bytes=0):
     """Power-cycle the machine: new RAM of mem_bytes (rounded up to pages), empty serial, no fw_cfg files."""
     global ram, ram_size, out_len, in_buf, in_len, in_pos, exit_code, msr_count, irq_on, halts
-    global machine_generation
+    global machine_generation, cpuid_leaf7_set
     machine_generation += 1
+    cpuid_leaf7_set = False
     if ram != NULL:
         munmap(ram, ram_size + GUARD)
         ram = NULL
@@ -281,6 +288,12 @@ def descriptor_tables():
             "idt": i[:idt_limit + 1] if idt_base else b"",
             "tss_selector": tss_selector, "code": code_sel, "data": data_sel,
             "trap_stubs": SIM_TRAP_STUBS}
+
+def set_cpuid_leaf7(uint32_t ebx, uint32_t ecx):
+    """Make CPUID.7.0 report these feature bits (the host's until reset)."""
+    global cpuid_leaf7_set
+    cpuid_leaf7[0], cpuid_leaf7[1] = ebx, ecx
+    cpuid_leaf7_set = True
 
 def generation():
     """Changes on every reset(): Python objects holding kernel memory of an

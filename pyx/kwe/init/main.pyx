@@ -6,8 +6,13 @@ from libc.stdint cimport uint32_t, uint64_t
 from kwe.base cimport serial, boot, cmdline, power, vga, console, hal
 from kwe.init cimport scenarios, engine
 from kwe.common cimport kstr
+<<<<<<< HEAD
 from kwe.arch cimport gdt, traps, fpu
 from kwe.mm cimport pmm, vmm, kstack, heap, account
+=======
+from kwe.arch cimport gdt, traps, fpu, cpu
+from kwe.mm cimport pmm, vmm, kstack
+>>>>>>> arch
 from kwe.dev cimport irq, pit, keyboard, input, ata
 from kwe.tasks cimport programs
 from kwe.fs cimport rootfs
@@ -89,6 +94,7 @@ cdef public void kmain(uint64_t bootinfo_phys) noexcept nogil:
     traps.init()
     fpu.init()
     memory_init()
+    cpu.protect()
     main_stack_top = kstack.alloc(MAIN_STACK_PAGES)
     if main_stack_top == 0:
         panic(b"no memory for the kernel stack")

@@ -6,7 +6,7 @@ from kwe.common cimport kstr, operations
 from kwe.debug cimport ktest, trace
 from kwe.mm cimport pmm, vmm, heap, kstack
 from kwe.dev cimport pit, rtc, input
-from kwe.arch cimport traps
+from kwe.arch cimport traps, cpu
 from kwe.tasks cimport proc, programs
 from kwe.events cimport guide
 from kwe.init cimport engine
@@ -119,6 +119,12 @@ cdef void check_heap() noexcept nogil:
     heap.trim()
     ktest.check(pmm.free_count() == before - 257, b"heap_pages_back_but_the_leak")
 
+cdef void check_cpu() noexcept nogil:
+    cdef uint64_t want = cpu.supported(), on = hal.read_cr(4)
+    ktest.check(((on ^ want) & cpu.CR4_SMEP) == 0, b"cpu_smep_on_if_cpuid_has_it")
+    ktest.check(((on ^ want) & cpu.CR4_SMAP) == 0, b"cpu_smap_on_if_cpuid_has_it")
+    ktest.check(((on ^ want) & cpu.CR4_UMIP) == 0, b"cpu_umip_on_if_cpuid_has_it")
+
 cdef int run_selftest() noexcept nogil:
     cdef char buf[64]
     ktest.begin(b"kernel")
@@ -130,6 +136,7 @@ cdef int run_selftest() noexcept nogil:
     check_pmm()
     check_vmm()
     check_heap()
+    check_cpu()
     return power.EXIT_OK if ktest.end() == 0 else power.EXIT_FAILED
 
 # ---- faults on purpose (run=fault fault=KIND) -------------------------------

@@ -1,7 +1,8 @@
 # Kernel stacks, each in its own 64 KiB slot of the KSTACK region with the
 # pages below it left unmapped: running off the end faults on the guard
-# instead of overwriting a neighbour (the fault is taken on an IST stack, so
-# it is still reported).
+# instead of overwriting a neighbour.  The page fault's own frame then does
+# not fit either, so the CPU raises a double fault, which runs on an IST
+# stack and reports the overflow (kwe.arch.traps).
 from libc.stdint cimport uint64_t
 
 cdef enum:

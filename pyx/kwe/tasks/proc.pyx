@@ -21,7 +21,9 @@ cdef enum:
     MSR_LSTAR = 0xC0000082
     MSR_FMASK = 0xC0000084
     EFER_SCE = 1
-    FMASK_BITS = 0x40700        # TF, IF, DF, AC cleared on SYSCALL
+    # Cleared on SYSCALL, so no user RFLAGS bit reaches kernel code: TF, IF, DF,
+    # IOPL, NT (the kernel's next iretq would #GP) and AC (it would turn SMAP off).
+    FMASK_BITS = 0x47700
     RFLAGS_USER = 0x202         # IF set
     QUANTUM_TICKS = 5
     FRAME_WORDS = 22            # struct TrapFrame
@@ -187,11 +189,13 @@ cdef void unmap_ring(uint64_t kva, uint32_t npages) noexcept nogil:
         vmm.unmap(vmm.kernel_space(), kva + i * pmm.PAGE_SIZE, NULL)
     kmap.release(kva, npages)
 
-cdef bint write_info(Process* p, const char* name, const char* args) noexcept nogil:
+cdef int write_info(Process* p, const char* name, const char* args) noexcept nogil:
     cdef uint64_t pa
     cdef UserInfo* info
+    if kstr.length(args) >= sizeof(info.args):        # cut short, they would mean something else
+        return abi.E_TOOBIG
     if vmm.map_new(p.space, abi.USER_INFO, 1, vmm.MAP_USER) != vmm.VMM_OK:
-        return False
+        return abi.E_NOMEM
     vmm.translate(p.space, abi.USER_INFO, &pa, NULL)
     info = <UserInfo*>hal.phys_to_virt(pa)
     info.magic = <uint64_t>0x315245535545574BU          # "KWEUSER1", little-endian
@@ -206,7 +210,7 @@ cdef bint write_info(Process* p, const char* name, const char* args) noexcept no
     info.result_ring = abi.USER_RESULT_RING
     kstr.copy(info.name, name, sizeof(info.name))
     kstr.copy(info.args, args, sizeof(info.args))
-    return True
+    return abi.E_OK
 
 cdef void build_first_frames(Process* p, uint64_t entry) noexcept nogil:
     """Make the kernel stack look as if p had been switched out just before
@@ -251,6 +255,31 @@ cdef void release_resources(Process* p) noexcept nogil:
     p.fpu_block = p.fpu = NULL
     hashmap.destroy(&p.allocs)
 
+cdef int build(Process* p, const char* name, const char* args, const uint8_t* image, uint64_t size,
+               uint32_t evsize, uint32_t ressize, uint32_t stack) noexcept nogil:
+    """Everything a new process owns, the table entry last.  A process is only
+    live (counted, killable) once this succeeded: on failure the caller gives
+    back whatever was made, as for a process that never existed."""
+    cdef int err
+    p.space = vmm.create()
+    p.fpu_block = heap.kmalloc(512 + 16)
+    p.kstack_top = kstack.alloc(KSTACK_PAGES)
+    if (p.space == NULL or p.fpu_block == NULL or p.kstack_top == 0
+            or elf.load(p.space, image, size) != elf.ELF_OK
+            or vmm.map_new(p.space, abi.USER_STACK_TOP - stack * pmm.PAGE_SIZE, stack,
+                           vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK
+            or not map_ring(p, abi.USER_EVENT_RING, evsize, &p.event_kva, &p.event_pages)
+            or not map_ring(p, abi.USER_RESULT_RING, ressize, &p.result_kva, &p.result_pages)):
+        return abi.E_NOMEM
+    ring.attach_consumer(&p.events, <void*>p.event_kva, evsize, SLOT_SIZE)
+    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, SLOT_SIZE)
+    err = write_info(p, name, args)
+    if err != abi.E_OK:
+        return err
+    if not hashmap.put(&table, p.pid, p):
+        return abi.E_NOMEM
+    return abi.E_OK
+
 cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_t size,
                SpawnArgs* a, uint32_t* pid_out) noexcept nogil:
     global next_pid, nlive, npeak
@@ -272,26 +301,13 @@ cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_
     p.pid = next_pid
     p.parent = a.parent
     kstr.copy(p.name, name, sizeof(p.name))
-    p.space = vmm.create()
-    p.fpu_block = heap.kmalloc(512 + 16)
-    p.kstack_top = kstack.alloc(KSTACK_PAGES)
-    if (p.space == NULL or p.fpu_block == NULL or p.kstack_top == 0
-            or elf.load(p.space, image, size) != elf.ELF_OK
-            or vmm.map_new(p.space, abi.USER_STACK_TOP - stack * pmm.PAGE_SIZE, stack,
-                           vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK
-            or not map_ring(p, abi.USER_EVENT_RING, evsize, &p.event_kva, &p.event_pages)
-            or not map_ring(p, abi.USER_RESULT_RING, ressize, &p.result_kva, &p.result_pages)
-            or not hashmap.put(&table, p.pid, p)):
+    err = build(p, name, args, image, size, evsize, ressize, stack)
+    if err != abi.E_OK:
         release_resources(p)
         if p.kstack_top:
             kstack.free(p.kstack_top)
         heap.kfree(p)
-        return abi.E_NOMEM
-    ring.attach_consumer(&p.events, <void*>p.event_kva, evsize, SLOT_SIZE)
-    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, SLOT_SIZE)
-    if not write_info(p, name, args):
-        kill(p, abi.E_NOMEM)
-        return abi.E_NOMEM
+        return err
     p.mem_next = abi.USER_HEAP
     p.fpu = <void*>((<uint64_t>p.fpu_block + 15) & ~<uint64_t>15)
     memcpy(p.fpu, fpu.clean_state(), 512)

@@ -4,7 +4,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset
 from user cimport sdk
-from kwe.common cimport abi, errors
+from kwe.common cimport abi, errors, kstr
 from kwe.common.abi cimport EventSlot, ResultSlot
 
 cdef int cases = 0, passed = 0
@@ -39,6 +39,14 @@ cdef void input_at(EventSlot* e, uint64_t address, uint64_t length) noexcept nog
 cdef int submit_one(EventSlot* e) noexcept nogil:
     cdef ResultSlot r
     return sdk.call(e, &r)
+
+cdef int64_t spawn_with_long_args() noexcept nogil:
+    """The kernel refuses it only once the process is half built (UserInfo)."""
+    cdef char cmd[320]
+    kstr.copy(cmd, b"hello ", sizeof(cmd))
+    memset(cmd + 6, c'a', 300)
+    cmd[306] = 0
+    return sdk.spawn(cmd, 0, 0, 0)
 
 cdef public int umain() noexcept nogil:
     cdef EventSlot* e
@@ -97,6 +105,7 @@ cdef public int umain() noexcept nogil:
         e.h.event_id = 1000 + i
         e.h.flags &= ~abi.EVF_NO_RESULT
         expect(b"garbage slot is refused", submit_one(e) < 0, 1)
+    expect(b"spawn with more args than UserInfo holds", spawn_with_long_args(), abi.E_TOOBIG)
     # the system call itself
     expect(b"unknown notify flags", sdk.kernel_notify(0, 0x80), abi.E_INVAL)
     expect(b"WAIT on a workflow that does not exist", sdk.kernel_notify(4242, abi.NOTIFY_WAIT), abi.E_NOENT)
