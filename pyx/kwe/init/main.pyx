@@ -6,13 +6,8 @@ from libc.stdint cimport uint32_t, uint64_t
 from kwe.base cimport serial, boot, cmdline, power, vga, console, hal
 from kwe.init cimport scenarios, engine
 from kwe.common cimport kstr
-<<<<<<< HEAD
-from kwe.arch cimport gdt, traps, fpu
-from kwe.mm cimport pmm, vmm, kstack, heap, account
-=======
 from kwe.arch cimport gdt, traps, fpu, cpu
-from kwe.mm cimport pmm, vmm, kstack
->>>>>>> arch
+from kwe.mm cimport pmm, vmm, kstack, heap, account
 from kwe.dev cimport irq, pit, keyboard, input, ata
 from kwe.tasks cimport programs
 from kwe.fs cimport rootfs
