@@ -3,6 +3,7 @@
 # under 1/8, so a burst does not leave its memory behind.  Used for the
 # process table, the Guide's routing table and the workflow registry.
 from libc.stdint cimport uint64_t
+from kwe.mm.account cimport Account
 
 cdef struct Entry:
     uint64_t key
@@ -14,8 +15,11 @@ cdef struct HashMap:
     uint64_t nbuckets           # a power of two
     uint64_t count
     uint64_t min_buckets        # never shrinks below what init() asked for
+    Account* owner              # the process its memory is charged to (NULL: the kernel)
 
 cdef bint init(HashMap* m, uint64_t capacity) noexcept nogil
+# The same, its buckets and entries charged to owner (a process's map).
+cdef bint init_for(HashMap* m, uint64_t capacity, Account* owner) noexcept nogil
 cdef void destroy(HashMap* m) noexcept nogil
 # Insert or replace.  False only when memory runs out (the map is unchanged).
 cdef bint put(HashMap* m, uint64_t key, void* value) noexcept nogil

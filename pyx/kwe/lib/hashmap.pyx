@@ -1,6 +1,7 @@
 # See hashmap.pxd.
 from libc.stdint cimport uint64_t
 from kwe.mm cimport heap
+from kwe.mm.account cimport Account
 
 cdef inline uint64_t mix(uint64_t k) noexcept nogil:
     # splitmix64's finaliser: sequential pids and ids spread over all buckets
@@ -10,11 +11,16 @@ cdef inline uint64_t mix(uint64_t k) noexcept nogil:
     k *= <uint64_t>0x94D049BB133111EBU
     return k ^ (k >> 31)
 
+cdef bint init_for(HashMap* m, uint64_t capacity, Account* owner) noexcept nogil:
+    m.owner = owner
+    return init(m, capacity)
+
 cdef bint init(HashMap* m, uint64_t capacity) noexcept nogil:
+    """m.owner is kept: put() calls this on a map that was only zeroed."""
     cdef uint64_t n = 8
     while n < capacity:
         n <<= 1
-    m.buckets = <Entry**>heap.kzalloc(n * sizeof(Entry*))
+    m.buckets = <Entry**>heap.kzalloc_for(m.owner, n * sizeof(Entry*))
     m.nbuckets = n if m.buckets != NULL else 0
     m.min_buckets = n
     m.count = 0
@@ -46,7 +52,7 @@ cdef Entry* find(HashMap* m, uint64_t key) noexcept nogil:
 cdef void resize(HashMap* m, uint64_t n) noexcept nogil:
     """Rehash into n buckets; on failure keep the old ones (still correct)."""
     cdef uint64_t i
-    cdef Entry** nb = <Entry**>heap.kzalloc(n * sizeof(Entry*))
+    cdef Entry** nb = <Entry**>heap.kzalloc_for(m.owner, n * sizeof(Entry*))
     cdef Entry* e
     cdef Entry* nxt
     if nb == NULL:
@@ -70,7 +76,7 @@ cdef bint put(HashMap* m, uint64_t key, void* value) noexcept nogil:
         return True
     if m.nbuckets == 0 and not init(m, 8):
         return False
-    e = <Entry*>heap.kmalloc(sizeof(Entry))
+    e = <Entry*>heap.kmalloc_for(m.owner, sizeof(Entry))
     if e == NULL:
         return False
     b = mix(key) & (m.nbuckets - 1)

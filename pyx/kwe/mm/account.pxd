@@ -43,7 +43,12 @@ cdef bint close(Account* a) noexcept nogil
 # either limit would be passed.  a may be NULL: the kernel's own use.
 cdef bint take(Account* a, int r, uint64_t n) noexcept nogil
 cdef void give(Account* a, int r, uint64_t n) noexcept nogil
+# Move a charge from one account to another; the total does not change.
+cdef void transfer(Account* src, Account* dst, int r, uint64_t n) noexcept nogil
 cdef Account* total() noexcept nogil
+# Holds what processes that ended left to live children (their RES_PROCS
+# charges): no per-process limit, still counted in the total.
+cdef Account* orphans() noexcept nogil
 cdef const char* name(int r) noexcept nogil
 # Accounts closed with something still charged (each one is a kernel bug).
 cdef uint64_t leaked() noexcept nogil

@@ -9,6 +9,7 @@ from kwe.base.console cimport kprintf
 cdef const char* names[RES_COUNT]
 cdef uint64_t per_process[RES_COUNT]     # limits a new account starts with
 cdef Account all_processes
+cdef Account orphanage
 cdef uint64_t nleaked = 0
 
 cdef void defaults(uint64_t ram) noexcept nogil:
@@ -40,6 +41,8 @@ cdef void init() noexcept nogil:
     global nleaked
     pmm.stats(&s)
     memset(&all_processes, 0, sizeof(Account))
+    memset(&orphanage, 0, sizeof(Account))
+    memset(orphanage.limit, 0xFF, sizeof(orphanage.limit))
     nleaked = 0
     defaults(s.total_pages * pmm.PAGE_SIZE)
 
@@ -94,6 +97,15 @@ cdef void give(Account* a, int r, uint64_t n) noexcept nogil:
         n = a.used[r] if a.used[r] < all_processes.used[r] else all_processes.used[r]
     a.used[r] -= n
     all_processes.used[r] -= n
+
+cdef void transfer(Account* src, Account* dst, int r, uint64_t n) noexcept nogil:
+    if src == NULL or dst == NULL or n > src.used[r]:
+        return
+    src.used[r] -= n
+    dst.used[r] += n
+
+cdef Account* orphans() noexcept nogil:
+    return &orphanage
 
 cdef Account* total() noexcept nogil:
     return &all_processes

@@ -11,6 +11,7 @@ from kwe.common.ring cimport Ring
 from kwe.common.abi cimport ResultSlot
 from kwe.lib.hashmap cimport HashMap
 from kwe.common.list cimport List
+from kwe.mm.account cimport Account
 
 cdef enum ProcState:
     PROC_RUNNABLE = 1
@@ -59,6 +60,8 @@ cdef struct Process:
     HashMap allocs              # address -> pages, of OP_MEM_ALLOC blocks
     HashMap fds                 # file descriptors (kwe.tasks.fd)
     List workflows              # its registered workflows (kwe.events.workflow), to drop at exit
+    Account* account            # what it holds in the kernel (kwe.mm.account)
+    Account* spawner            # charged RES_PROCS for it: its parent's (or orphans())
     uint64_t ticks
     uint64_t switches
     uint64_t syscalls

@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 from kwe.base cimport hal
-from kwe.mm cimport heap, pmm, vmm, kstack, kmap
+from kwe.mm cimport heap, pmm, vmm, kstack, kmap, account
 from kwe.tasks cimport elf, sched
 from kwe.common cimport ring, kstr, abi
 from kwe.lib cimport hashmap
@@ -90,7 +90,15 @@ cdef void reap() noexcept nogil:
         zombies = <Process*>p.run.node.next
         if p.kstack_top:
             kstack.free(p.kstack_top)
-        heap.kfree(p)
+        forget(p)
+
+cdef void forget(Process* p) noexcept nogil:
+    """The last of a process: its account must be empty by now (close()
+    reports it if not), and its spawner gets its RES_PROCS back."""
+    account.give(p.spawner, account.RES_PROCS, 1)
+    if p.account != NULL:
+        account.close(p.account)
+    heap.kfree(p)
 
 cdef void switch_to(Process* next) noexcept nogil:
     global running, nswitches
@@ -262,7 +270,7 @@ cdef int build(Process* p, const char* name, const char* args, const uint8_t* im
     back whatever was made, as for a process that never existed."""
     cdef int err
     p.space = vmm.create()
-    p.fpu_block = heap.kmalloc(512 + 16)
+    p.fpu_block = heap.kmalloc_for(p.account, 512 + 16)
     p.kstack_top = kstack.alloc(KSTACK_PAGES)
     if (p.space == NULL or p.fpu_block == NULL or p.kstack_top == 0
             or elf.load(p.space, image, size) != elf.ELF_OK
@@ -280,6 +288,30 @@ cdef int build(Process* p, const char* name, const char* args, const uint8_t* im
         return abi.E_NOMEM
     return abi.E_OK
 
+cdef Process* new_process(uint32_t parent, int* err) noexcept nogil:
+    """A zeroed Process with a pid and an account, charged to its parent's
+    RES_PROCS (children per parent, and processes in all)."""
+    global next_pid
+    cdef Process* by = find(parent) if parent else NULL
+    cdef Process* p
+    err[0] = abi.E_QUOTA
+    if by != NULL and not account.take(by.account, account.RES_PROCS, 1):
+        return NULL
+    err[0] = abi.E_NOMEM
+    p = <Process*>heap.kzalloc(sizeof(Process))
+    if p != NULL:
+        next_pid += 1
+        p.pid = next_pid
+        p.parent = parent
+        p.account = account.create(p.pid)
+        p.spawner = by.account if by != NULL else NULL
+        p.allocs.owner = p.fds.owner = p.account
+    if p == NULL or p.account == NULL:
+        account.give(by.account if by != NULL else NULL, account.RES_PROCS, 1)
+        heap.kfree(p)
+        return NULL
+    return p
+
 cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_t size,
                SpawnArgs* a, uint32_t* pid_out) noexcept nogil:
     global next_pid, nlive, npeak
@@ -294,19 +326,16 @@ cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_
         return abi.E_INVAL
     if not ring.valid_size(evsize) or not ring.valid_size(ressize) or stack > MAX_STACK_PAGES:
         return abi.E_RANGE
-    p = <Process*>heap.kzalloc(sizeof(Process))
+    p = new_process(a.parent, &err)
     if p == NULL:
-        return abi.E_NOMEM
-    next_pid += 1
-    p.pid = next_pid
-    p.parent = a.parent
+        return err
     kstr.copy(p.name, name, sizeof(p.name))
     err = build(p, name, args, image, size, evsize, ressize, stack)
     if err != abi.E_OK:
         release_resources(p)
         if p.kstack_top:
             kstack.free(p.kstack_top)
-        heap.kfree(p)
+        forget(p)
         return err
     p.mem_next = abi.USER_HEAP
     p.fpu = <void*>((<uint64_t>p.fpu_block + 15) & ~<uint64_t>15)
@@ -321,15 +350,13 @@ cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_
     return abi.E_OK
 
 cdef Process* new_local(uint32_t evsize, uint32_t ressize, bint with_space) noexcept nogil:
-    global next_pid
     cdef Process* p
+    cdef int err
     if not ring.valid_size(evsize) or not ring.valid_size(ressize):
         return NULL
-    p = <Process*>heap.kzalloc(sizeof(Process))
+    p = new_process(0, &err)
     if p == NULL:
         return NULL
-    next_pid += 1
-    p.pid = next_pid
     p.local = True
     p.state = PROC_BLOCKED
     p.mem_next = abi.USER_HEAP
@@ -341,7 +368,7 @@ cdef Process* new_local(uint32_t evsize, uint32_t ressize, bint with_space) noex
     if (p.event_kva == 0 or p.result_kva == 0 or (with_space and p.space == NULL)
             or not hashmap.put(&table, p.pid, p)):
         release_resources(p)
-        heap.kfree(p)
+        forget(p)
         return NULL
     ring.format(<void*>p.event_kva, evsize, SLOT_SIZE)
     ring.format(<void*>p.result_kva, ressize, SLOT_SIZE)
@@ -354,7 +381,7 @@ cdef void free_local(Process* p) noexcept nogil:
         exit_hook(p)
     hashmap.remove(&table, p.pid)
     release_resources(p)
-    heap.kfree(p)
+    forget(p)
 
 # ---- ending ------------------------------------------------------------------
 cdef ExitHook exit_hook = NULL
@@ -364,8 +391,16 @@ cdef void orphan_children(uint32_t pid) noexcept nogil:
     cdef hashmap.Entry* e = hashmap.next_entry(&table, &cursor, NULL)
     while e != NULL:
         if (<Process*>e.value).parent == pid:
-            (<Process*>e.value).parent = 0
+            orphan(<Process*>e.value)
         e = hashmap.next_entry(&table, &cursor, e)
+
+cdef void orphan(Process* c) noexcept nogil:
+    """Its parent ended: its RES_PROCS charge moves to the orphans' account,
+    so the parent's account can close empty and the total still counts it."""
+    c.parent = 0
+    account.transfer(c.spawner, account.orphans(), account.RES_PROCS, 1)
+    if c.spawner != NULL:
+        c.spawner = account.orphans()
 
 cdef void kill(Process* p, int status) noexcept nogil:
     global nlive, zombies, watched_exit
