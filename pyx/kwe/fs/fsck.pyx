@@ -1,5 +1,5 @@
 # See fsck.pxd.
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset
 from kwe.common cimport abi
 from kwe.mm cimport heap
@@ -39,14 +39,22 @@ cdef bint claim(Walk* w, uint64_t bno, const char* what) noexcept nogil:
     w.seen[bno >> 3] |= <uint8_t>(1 << (bno & 7))
     return True
 
-cdef uint64_t walk_node(Walk* w, int tree, uint64_t bno, uint64_t lo, uint64_t hi, bint bounded,
-                        int depth) noexcept nogil:
-    """Check the subtree at bno (keys in [lo, hi)); returns its entry count."""
+# An internal node whose children are being walked: one a level of the tree.
+cdef struct Pending:
+    const uint8_t* n
+    uint64_t lo, hi                 # its keys' range
+    uint64_t entries                # counted so far under it
+    uint16_t count, next            # its keys; the next child to walk
+    bint bounded
+
+cdef int64_t enter(Walk* w, int tree, uint64_t bno, uint64_t lo, uint64_t hi, bint bounded,
+                   int depth, Pending* p) noexcept nogil:
+    """Check the node at bno itself (keys in [lo, hi)).  Returns a leaf's entry
+    count, 0 for a node not to go into, or -1 for an internal node: then p is
+    set up for the caller to walk its children."""
     cdef const uint8_t* n
     cdef uint16_t level, count, i
     cdef const uint64_t* k
-    cdef const uint32_t* child
-    cdef uint64_t entries = 0
     if depth > btree.BT_MAX_DEPTH or not claim(w, bno, b"tree"):
         return 0
     w.r.tree_blocks += 1
@@ -70,17 +78,45 @@ cdef uint64_t walk_node(Walk* w, int tree, uint64_t bno, uint64_t lo, uint64_t h
     if count > INTERNAL_CAP:
         problem(w.r, b"tree %d: node %u claims %u keys", tree, bno, count)
         return 0
-    child = <const uint32_t*>(n + NODE_HEADER + 8 * INTERNAL_CAP)
-    for i in range(count + 1):
-        entries += walk_node(w, tree, child[i], lo if i == 0 else k[i - 1],
-                             k[i] if i < count else hi, bounded or i < count, depth + 1)
-    return entries
+    p.n, p.lo, p.hi, p.bounded = n, lo, hi, bounded
+    p.entries, p.count, p.next = 0, count, 0
+    return -1
 
 cdef uint64_t walk_tree(Walk* w, int tree) noexcept nogil:
+    """Check one tree; returns its entry count.  Depth first, children in key
+    order, with one Pending a level instead of recursion (the kernel never
+    recurses): enter() refuses a node below BT_MAX_DEPTH, so the stack holds."""
+    cdef Pending stack[btree.BT_MAX_DEPTH + 1]
+    cdef Pending* p
+    cdef const uint64_t* k
+    cdef const uint32_t* child
+    cdef int top = 0
+    cdef uint16_t i
+    cdef int64_t got
     w.leaf_depth = -1
     if w.fs.trees[tree].root == 0:
         return 0
-    return walk_node(w, tree, w.fs.trees[tree].root, 0, 0, False, 0)
+    got = enter(w, tree, w.fs.trees[tree].root, 0, 0, False, 0, &stack[0])
+    while got < 0:
+        p = &stack[top]
+        if p.next > p.count:                    # all its children done: add up into the parent
+            if top == 0:
+                return p.entries
+            top -= 1
+            stack[top].entries += p.entries
+            continue
+        i = p.next
+        p.next += 1
+        k = <const uint64_t*>(p.n + NODE_HEADER)
+        child = <const uint32_t*>(p.n + NODE_HEADER + 8 * INTERNAL_CAP)
+        got = enter(w, tree, child[i], p.lo if i == 0 else k[i - 1], k[i] if i < p.count else p.hi,
+                    p.bounded or i < p.count, top + 1, &stack[top + 1] if top < btree.BT_MAX_DEPTH else NULL)
+        if got >= 0:
+            p.entries += <uint64_t>got
+            got = -1                            # go on with this node's next child
+        else:
+            top += 1
+    return <uint64_t>got
 
 cdef void check_extents(Walk* w) noexcept nogil:
     cdef Cursor cur

@@ -83,7 +83,21 @@ cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, u
     return err
 
 cdef int replay(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* replayed) noexcept nogil:
-    cdef uint8_t first[BLOCK]
+    # The first block goes on the heap: on the stack it would be a quarter of a
+    # kernel stack (tools/build/stackcheck.py bounds frames).  No memory is an
+    # I/O error, as for the other buffers replay needs.
+    cdef uint8_t* first = <uint8_t*>heap.kmalloc(BLOCK)
+    cdef int err
+    replayed[0] = 0
+    if first == NULL:
+        return JOURNAL_IO
+    err = replay_from(d, jstart, jblocks, replayed, first)
+    heap.kfree(first)
+    return err
+
+cdef int replay_from(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* replayed,
+                     uint8_t* first) noexcept nogil:
+    """replay(), with a block-sized buffer for the journal's first block."""
     cdef Descriptor* h = <Descriptor*>first
     cdef uint8_t* descs = NULL
     cdef uint8_t* cblk = NULL

@@ -9,6 +9,7 @@ from kwe.fs.btree cimport Cursor
 
 cdef enum:
     PROBE_RATIO = 8              # probe instead of merging when the other side is this much bigger
+    INLINE_LEVELS = 4            # parentheses nested this deep need no heap
 
 # A partial answer: `ids`, or everything but `ids` when neg.
 cdef struct Value:
@@ -120,22 +121,6 @@ cdef void tag_value(Parser* ps, Value* v) noexcept nogil:
     elif err != abi.E_NOENT:                       # no file has it: the empty set
         ps.err = err
 
-cdef void factor(Parser* ps, Value* v) noexcept nogil:
-    skip_space(ps)
-    if keyword(ps, b"NOT"):
-        factor(ps, v)
-        v.neg = not v.neg
-    elif ps.p[0] == c'(':
-        ps.p += 1
-        expression(ps, v)
-        skip_space(ps)
-        if ps.p[0] != c')':
-            ps.err = abi.E_INVAL
-        else:
-            ps.p += 1
-    else:
-        tag_value(ps, v)
-
 cdef void combine(Parser* ps, Value* a, Value* b, bint is_and) noexcept nogil:
     """a = a AND b (or a OR b), with either side possibly a complement."""
     cdef Value r
@@ -189,40 +174,140 @@ cdef bint probe_tag(Parser* ps, Value* a) noexcept nogil:
     a.s.n = kept
     return True
 
-cdef void term(Parser* ps, Value* v) noexcept nogil:
-    cdef Value rhs
-    factor(ps, v)
+# ---- nesting without recursion -----------------------------------------------------------------
+# The grammar nests, the kernel never recurses (tools/build/stackcheck.py): what
+# the recursive descent (query -> term -> factor -> "(" query ")") kept on the
+# call stack is one Level a pair of open parentheses, and evaluate() takes the
+# same steps in the same order, so answers and errors are the same.
+cdef struct Level:
+    Value query                     # OR of the finished terms
+    Value term                      # AND of the term's finished factors
+    bint has_query, has_term
+    bint negate                     # an odd number of NOTs before the factor being read
+
+cdef void add_factor(Parser* ps, Level* lv, Value* f) noexcept nogil:
+    """A factor is read: apply its NOTs and AND it into the term."""
+    if lv.negate:
+        f.neg = not f.neg
+    lv.negate = False
+    if lv.has_term:
+        combine(ps, &lv.term, f, True)
+    else:
+        lv.term, lv.has_term = f[0], True
+    memset(f, 0, sizeof(Value))
+
+cdef bint term_goes_on(Parser* ps, Level* lv) noexcept nogil:
+    """After a factor: True when another factor of the term follows (its AND
+    read, if written).  False at the term's end -- the query's end, a ")" or an
+    OR (read) -- or on an error.  A rare tag after a short term is probed here."""
     while ps.err == abi.E_OK:
         skip_space(ps)
         if ps.p[0] == 0 or ps.p[0] == c')' or keyword(ps, b"OR"):
-            break                                   # the OR (if any) is consumed for expression()
+            return False
         keyword(ps, b"AND")
-        if probe_tag(ps, v):
-            continue
-        factor(ps, &rhs)
-        if ps.err != abi.E_OK:
-            release(&rhs.s)
-            break
-        combine(ps, v, &rhs, True)
+        if not probe_tag(ps, &lv.term):
+            return True
+    return False
 
-cdef void expression(Parser* ps, Value* v) noexcept nogil:
-    cdef Value rhs
-    term(ps, v)
-    while ps.err == abi.E_OK and ps.p[0] != 0 and ps.p[0] != c')':
-        term(ps, &rhs)
-        if ps.err != abi.E_OK:
-            release(&rhs.s)
-            break
-        combine(ps, v, &rhs, False)
+cdef void end_term(Parser* ps, Level* lv) noexcept nogil:
+    """The term is finished: OR it into the query."""
+    if lv.has_query:
+        combine(ps, &lv.query, &lv.term, False)
+    else:
+        lv.query, lv.has_query = lv.term, True
+    memset(&lv.term, 0, sizeof(Value))
+    lv.has_term = False
+
+cdef bint close_group(Parser* ps) noexcept nogil:
+    """The ")" after a parenthesised query (also when it failed: the error
+    becomes E_INVAL when the ")" is missing)."""
+    skip_space(ps)
+    if ps.p[0] != c')':
+        ps.err = abi.E_INVAL
+        return False
+    ps.p += 1
+    return True
+
+cdef void give_up(Parser* ps, Level* levels, int depth) noexcept nogil:
+    """An error: close the open parentheses as the returning calls did, free it all."""
+    cdef int d
+    for d in range(depth, -1, -1):
+        if d > 0:
+            close_group(ps)
+        release(&levels[d].query.s)
+        release(&levels[d].term.s)
+
+cdef bint read_factor(Parser* ps, Level* levels, int* depth, Value* f) noexcept nogil:
+    """Read a factor's NOTs and then a tag (into f: True) or a "(" (one level
+    deeper: False)."""
+    cdef Level* lv = &levels[depth[0]]
+    skip_space(ps)
+    while keyword(ps, b"NOT"):
+        lv.negate = not lv.negate
+    if ps.p[0] == c'(':
+        ps.p += 1
+        depth[0] += 1
+        memset(&levels[depth[0]], 0, sizeof(Level))
+        return False
+    tag_value(ps, f)
+    return True
+
+cdef void evaluate(Parser* ps, Level* levels, Value* out) noexcept nogil:
+    """The whole query into out; levels has room for one Level more than the
+    query has "(".  On an error out stays empty and everything is freed."""
+    cdef int depth = 0
+    cdef Value f
+    memset(&levels[0], 0, sizeof(Level))
+    while True:
+        if not read_factor(ps, levels, &depth, &f):
+            continue
+        while True:                             # f is read: finish what it finishes
+            if ps.err != abi.E_OK:
+                release(&f.s)
+                give_up(ps, levels, depth)
+                return
+            add_factor(ps, &levels[depth], &f)
+            if term_goes_on(ps, &levels[depth]):
+                break                           # the next factor
+            if ps.err == abi.E_OK:
+                end_term(ps, &levels[depth])
+            if ps.err != abi.E_OK:
+                give_up(ps, levels, depth)
+                return
+            if ps.p[0] != 0 and ps.p[0] != c')':
+                break                           # after an OR: the next term
+            if depth == 0:
+                out[0] = levels[0].query
+                return
+            f = levels[depth].query             # a "(" query ")" is the next factor out
+            depth -= 1
+            close_group(ps)
+
+cdef Level* levels_for(const char* query, Level* inline_levels) noexcept nogil:
+    """Room for the deepest nesting the query can have: one Level a "(", and
+    one.  A few fit on the stack; more come from the heap (NULL: no memory)."""
+    cdef size_t n = 1, i = 0
+    while query[i]:
+        n += (query[i] == c'(')
+        i += 1
+    if n <= INLINE_LEVELS:
+        return inline_levels
+    return <Level*>heap.kmalloc(n * sizeof(Level))
 
 cdef int run(FS* fs, const char* query, IdSet* out) noexcept nogil:
     cdef Parser ps
     cdef Value v
     cdef IdSet everything
+    cdef Level inline_levels[INLINE_LEVELS]
+    cdef Level* levels = levels_for(query, inline_levels)
     ps.fs, ps.p, ps.err = fs, query, abi.E_OK
     memset(out, 0, sizeof(IdSet))
     memset(&v, 0, sizeof(Value))
-    expression(&ps, &v)
+    if levels == NULL:
+        return abi.E_NOMEM
+    evaluate(&ps, levels, &v)
+    if levels != inline_levels:
+        heap.kfree(levels)
     skip_space(&ps)
     if ps.err == abi.E_OK and ps.p[0] != 0:
         ps.err = abi.E_INVAL                        # a stray ')'

@@ -230,21 +230,30 @@ cdef AddressSpace* create() noexcept nogil:
     return s
 
 cdef void free_tree(AddressSpace* s, uint64_t pa, int level) noexcept nogil:
-    """Free the table at pa (a level-`level` table) and everything below it."""
-    cdef uint64_t* t = table(pa)
+    """Free the table at pa (a level-`level` table, level <= 3) and everything below it.
+    Depth first with one cursor a level instead of recursion (the kernel never
+    recurses, tools/build/stackcheck.py): children before their table, as before."""
+    cdef uint64_t tables[4]                     # tables[l]: the level-l table being walked
+    cdef int next_entry[4]                      # and its next entry
+    cdef int l = level
     cdef uint64_t e
-    cdef int i
-    for i in range(ENTRIES):
-        e = t[i]
+    tables[l], next_entry[l] = pa, 0
+    while l <= level:
+        if next_entry[l] == ENTRIES:            # done with this table: free it, go back up
+            pmm.free_page(tables[l] & PTE_ADDR)
+            s.table_pages -= 1
+            l += 1
+            continue
+        e = table(tables[l])[next_entry[l]]
+        next_entry[l] += 1
         if not (e & PTE_PRESENT):
             continue
-        if level == 1 or (e & PTE_HUGE):
+        if l == 1 or (e & PTE_HUGE):
             if e & PTE_OWNED:
                 pmm.free_page(e & PTE_ADDR)
-        else:
-            free_tree(s, e, level - 1)
-    pmm.free_page(pa & PTE_ADDR)
-    s.table_pages -= 1
+        else:                                   # a table below: walk it first
+            l -= 1
+            tables[l], next_entry[l] = e, 0
 
 cdef void destroy(AddressSpace* s) noexcept nogil:
     cdef uint64_t* top = table(s.pml4)
