@@ -37,8 +37,11 @@ HEAP_WALK = re.compile(r"heap: walk at power-off: \d+ objects, \d+ bytes, (\d+) 
 
 
 def assert_heap_sound(log):
-    """No heap problem reported, and if the kernel reached power-off, its walk found none."""
+    """No heap problem and no account left non-zero reported, and if the
+    kernel reached power-off, its heap walk found nothing."""
     assert "heap: CORRUPT" not in log, log
+    assert "ended still holding" not in log, log            # an account not back to zero
+    assert "it does not hold" not in log, log               # given back twice
     for m in HEAP_WALK.finditer(log):
         assert m.group(1) == "0" and m.group(2) == "0", log
 

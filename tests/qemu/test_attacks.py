@@ -2,6 +2,8 @@
 `attack` booted against the real kernel: the kernel survives, the attacker
 gets its answer, and the heap walk at power-off finds nothing (conftest.boot
 asserts that on every boot)."""
+import re
+
 import pytest
 
 from conftest import boot
@@ -43,3 +45,22 @@ def test_an_rle_decode_cannot_ask_more_than_max_output():
     assert "attack rle-bomb: E_RANGE" in b.log
     b = boot("run=init init=attack args=rle-bomb max_output=300000000", timeout=120)
     assert "attack rle-bomb: E_NOMEM" in b.log or "attack rle-bomb: E_OK" in b.log, b.log
+
+
+def test_children_per_parent_are_capped():
+    b = boot("run=init init=spawner args=20,sleeper,50 quota_procs=8", timeout=120)
+    assert "spawner: spawn 8 failed: E_QUOTA" in b.log, b.log
+    assert "spawner: started 8 of 20" in b.log and "spawner: all 8 ended, 0 failed" in b.log
+    assert "kernel: every page came back" in b.log
+
+
+def test_memory_hogs_are_stopped_by_their_quotas_and_the_machine_keeps_going():
+    """Eight processes each asking for all the memory they can get: each is
+    held to its own quota, together they are held below all of RAM, the
+    kernel keeps running and every page comes back."""
+    b = boot("run=init init=spawner args=8,attack,mem-hog quota_pages=8192", timeout=180)
+    got = [int(m) for m in re.findall(r"attack mem-hog: pid \d+ took (\d+) MiB, then E_(?:QUOTA|NOMEM)", b.log)]
+    assert len(got) == 8, b.log
+    assert max(got) <= 32 and sum(got) <= 256 * 3 // 4, got
+    assert "spawner: all 8 ended, 0 failed" in b.log
+    assert b.ok and "kernel: every page came back" in b.log, b.log

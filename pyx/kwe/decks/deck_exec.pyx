@@ -14,7 +14,7 @@ cdef void nop(Event* e) noexcept nogil:
     cdef uint8_t* out
     if e.input_len == 0:
         return
-    out = <uint8_t*>heap.kmalloc(e.input_len)
+    out = <uint8_t*>guide.alloc_for(e, e.input_len)
     if out == NULL:
         e.status = abi.E_NOMEM
         return

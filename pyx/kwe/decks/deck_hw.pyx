@@ -28,8 +28,9 @@ cdef int handle(Event* e) noexcept nogil:
             e.status = abi.E_RANGE
             return guide.DECK_DONE
         e.value = e.h.arg[0]
-        guide.defer(e, ms_to_ticks(e.h.arg[0]), False)
-        return guide.DECK_HELD
+        if guide.defer(e, ms_to_ticks(e.h.arg[0]), False):
+            return guide.DECK_HELD
+        return guide.DECK_DONE                  # E_QUOTA: no more timers for its owner
     if op == abi.OP_TICKS:
         guide.set_value(e, pit.ticks(), 8)
     elif op == abi.OP_TSC:

@@ -9,7 +9,7 @@ from kwe.base cimport hal
 from kwe.events.guide cimport Event
 
 cdef uint8_t* out_buffer(Event* e, size_t n) noexcept nogil:
-    cdef uint8_t* out = <uint8_t*>heap.kmalloc(n if n else 1)
+    cdef uint8_t* out = <uint8_t*>guide.alloc_for(e, n if n else 1)
     if out == NULL:
         e.status = abi.E_NOMEM
     return out

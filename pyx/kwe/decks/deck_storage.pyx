@@ -1,10 +1,10 @@
 # See deck_storage.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from kwe.common cimport abi
 from kwe.events cimport guide
 from kwe.tasks cimport proc, fd
-from kwe.mm cimport vmm, pmm, heap
+from kwe.mm cimport vmm, pmm, heap, account
 from kwe.lib cimport hashmap
 from kwe.base cimport cmdline
 from kwe.fs cimport rootfs, tagfs, tagquery
@@ -33,8 +33,8 @@ cdef void mem_alloc(Event* e, Process* p) noexcept nogil:
         e.status = abi.E_NOENT
     elif n == 0:
         e.status = abi.E_INVAL
-    elif n > quota_pages - p.mem_pages:
-        e.status = abi.E_QUOTA
+    elif n > quota_pages - p.mem_pages or not account.room(p.account, account.RES_PAGES, n + 1):
+        e.status = abi.E_QUOTA                          # + 1: a page table it may need
     elif vmm.map_new(p.space, va, n, vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK:
         e.status = abi.E_NOMEM
     elif not hashmap.put(&p.allocs, va, <void*>n):
@@ -60,7 +60,7 @@ cdef void mem_free(Event* e, Process* p) noexcept nogil:
 # ---- files ------------------------------------------------------------------------------------
 cdef char* input_string(Event* e) noexcept nogil:
     """The input as a C string (heap; the caller frees), or NULL with e.status set."""
-    cdef char* s = <char*>heap.kmalloc(e.input_len + 1)
+    cdef char* s = <char*>guide.alloc_for(e, e.input_len + 1)
     if s == NULL:
         e.status = abi.E_NOMEM
         return NULL
@@ -83,7 +83,7 @@ cdef void output_bytes(Event* e, FS* fs, uint64_t id, uint64_t offset, uint64_t 
     if want > max_read:
         e.status = abi.E_RANGE
         return
-    buf = <uint8_t*>heap.kmalloc(want if want else 1)
+    buf = <uint8_t*>guide.alloc_for(e, want if want else 1)
     if buf == NULL:
         e.status = abi.E_NOMEM
         return
@@ -114,12 +114,29 @@ cdef void tags(Event* e, FS* fs) noexcept nogil:
     if n < 0:
         e.status = <int>n
         return
-    buf = <char*>heap.kmalloc(n + 1)
+    buf = <char*>guide.alloc_for(e, n + 1)
     if buf == NULL:
         e.status = abi.E_NOMEM
         return
     tagfs.tags(fs, e.h.arg[0], buf, n + 1)
     guide.set_output(e, <uint8_t*>buf, <uint32_t>n)
+
+cdef void create(Event* e, FS* fs) noexcept nogil:
+    """A new file: one of the RES_FILES its owner may make in its life."""
+    cdef uint64_t id = 0
+    cdef char* s
+    if not account.take(e.account, account.RES_FILES, 1):
+        e.status = abi.E_QUOTA
+        return
+    s = input_string(e)
+    if s == NULL:
+        account.give(e.account, account.RES_FILES, 1)
+        return
+    e.status = tagfs.create(fs, s, &id)
+    e.value = id
+    heap.kfree(s)
+    if e.status != abi.E_OK:
+        account.give(e.account, account.RES_FILES, 1)
 
 cdef void stat(Event* e, FS* fs) noexcept nogil:
     cdef FileRec rec
@@ -127,10 +144,11 @@ cdef void stat(Event* e, FS* fs) noexcept nogil:
     e.status = tagfs.stat(fs, e.h.arg[0], &rec)
     if e.status != abi.E_OK:
         return
-    st = <FileStat*>heap.kzalloc(sizeof(FileStat))
+    st = <FileStat*>guide.alloc_for(e, sizeof(FileStat))
     if st == NULL:
         e.status = abi.E_NOMEM
         return
+    memset(st, 0, sizeof(FileStat))
     st.id, st.size, st.ctime, st.mtime, st.ntags = e.h.arg[0], rec.size, rec.ctime, rec.mtime, rec.ntags
     guide.set_output(e, <uint8_t*>st, sizeof(FileStat))
     e.value = rec.size
@@ -148,11 +166,7 @@ cdef void file_op(Event* e, Process* p, FS* fs) noexcept nogil:
             e.status = abi.E_BADF
             return
     if op == abi.OP_FS_CREATE:
-        s = input_string(e)
-        if s != NULL:
-            e.status = tagfs.create(fs, s, &id)
-            e.value = id
-            heap.kfree(s)
+        create(e, fs)
     elif op == abi.OP_FS_OPEN:
         e.status = tagfs.stat(fs, e.h.arg[0], &rec)
         if e.status == abi.E_OK:

@@ -13,6 +13,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from kwe.common.abi cimport EventHeader, PAYLOAD_MAX
 from kwe.tasks.proc cimport Process
+from kwe.mm.account cimport Account
 
 cdef enum:
     DECK_DONE = 0               # this deck is done with the event: move on
@@ -22,6 +23,7 @@ cdef enum:
 cdef struct Event:
     uint64_t id                 # key in the routing table
     uint32_t pid                # owner
+    Account* account            # the owner's: charged for the event and its buffers
     uint32_t node               # workflow node index (when run_id != 0)
     uint64_t run_id             # workflow run, 0 for a standalone event
     EventHeader h               # the validated header
@@ -49,8 +51,12 @@ cdef void init() noexcept nogil
 cdef void set_deck(int deck, DeckHandler h) noexcept nogil
 # Take the process's new events (returns how many, or E_CORRUPT).
 cdef int submit(Process* p) noexcept nogil
-# A fresh event owned by pid (for the workflow engine), not yet queued.
+# A fresh event owned by pid (for the workflow engine), not yet queued;
+# NULL if pid's account or memory refused it (refusal() says which).
 cdef Event* new_event(uint32_t pid) noexcept nogil
+cdef int refusal() noexcept nogil               # E_QUOTA or E_NOMEM
+# A buffer for e (its output, a copy of its input), charged to e's owner.
+cdef void* alloc_for(Event* e, size_t n) noexcept nogil
 # Check e's opcode and route (E_OK or E_BADOP / E_BADROUTE / E_RANGE).
 cdef int check(EventHeader* h) noexcept nogil
 # Queue e at its first deck (or straight at Execution if e.status < 0).
@@ -58,7 +64,8 @@ cdef void dispatch(Event* e) noexcept nogil
 # A deck that held e is done with it.
 cdef void resume(Event* e) noexcept nogil
 # Hold e for `ticks` timer ticks, then resume it (restart: from its first hop).
-cdef void defer(Event* e, uint64_t ticks, bint restart) noexcept nogil
+# False, with e.status = E_QUOTA, if its owner may hold no more timers.
+cdef bint defer(Event* e, uint64_t ticks, bint restart) noexcept nogil
 # Give the event an output buffer (taken over; freed with the event).
 cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil
 # A scalar result: value, and as output its nbytes little-endian bytes.

@@ -2,7 +2,8 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from kwe.common cimport abi, ring
-from kwe.mm cimport heap, uaccess, vmm
+from kwe.mm cimport heap, uaccess, vmm, account
+from kwe.tasks cimport proc as _proc
 from kwe.lib cimport hashmap
 from kwe.base cimport hal, cmdline
 from kwe.dev cimport pit
@@ -25,6 +26,7 @@ cdef hashmap.HashMap routing
 cdef Event* timers = NULL           # sorted by due_tick
 cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0
 cdef bint work_pending = False
+cdef int last_refusal = 0           # why the last new_event() failed
 
 # ---- queues ------------------------------------------------------------------
 cdef void push(int deck, Event* e) noexcept nogil:
@@ -86,26 +88,43 @@ cdef int check(EventHeader* h) noexcept nogil:
 
 # ---- events --------------------------------------------------------------------
 cdef Event* new_event(uint32_t pid) noexcept nogil:
-    global next_id
-    cdef Event* e = <Event*>heap.kmalloc(sizeof(Event))
+    global next_id, last_refusal
+    cdef Process* p = _proc.find(pid)
+    cdef Account* a = p.account if p != NULL else NULL
+    cdef Event* e
+    last_refusal = abi.E_QUOTA
+    if not account.take(a, account.RES_EVENTS, 1):
+        return NULL
+    last_refusal = abi.E_NOMEM
+    e = <Event*>heap.kmalloc_for(a, sizeof(Event))
     if e == NULL:
+        account.give(a, account.RES_EVENTS, 1)
         return NULL
     memset(e, 0, sizeof(Event) - abi.PAYLOAD_MAX)     # the inline buffer needs no clearing
     next_id += 1
     e.id = next_id
     e.pid = pid
+    e.account = a
     e.fail_deck = NO_DECK
     e.tsc_submit = hal.rdtsc()
     if not hashmap.put(&routing, e.id, e):
         heap.kfree(e)
+        account.give(a, account.RES_EVENTS, 1)
         return NULL
     return e
+
+cdef int refusal() noexcept nogil:
+    return last_refusal
+
+cdef void* alloc_for(Event* e, size_t n) noexcept nogil:
+    return heap.kmalloc_for(e.account, n)
 
 cdef void release(Event* e) noexcept nogil:
     trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
     hashmap.remove(&routing, e.id)
     heap.kfree(e.input_owned)
     heap.kfree(e.output)
+    account.give(e.account, account.RES_EVENTS, 1)
     heap.kfree(e)
 
 cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil:
@@ -114,7 +133,7 @@ cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil:
     e.output_len = n
 
 cdef bint set_value(Event* e, uint64_t v, uint32_t nbytes) noexcept nogil:
-    cdef uint8_t* out = <uint8_t*>heap.kmalloc(nbytes)
+    cdef uint8_t* out = <uint8_t*>alloc_for(e, nbytes)
     cdef uint32_t i
     e.value = v
     if out == NULL:
@@ -138,7 +157,7 @@ cdef void load_input(Process* p, Event* e) noexcept nogil:
         if n > max_input:
             fail(e, abi.E_RANGE, abi.DECK_EXECUTION)
             return
-        e.input_owned = <uint8_t*>heap.kmalloc(n if n else 1)
+        e.input_owned = <uint8_t*>alloc_for(e, n if n else 1)
         if e.input_owned == NULL:
             fail(e, abi.E_NOMEM, abi.DECK_EXECUTION)
             return
@@ -190,7 +209,7 @@ cdef int submit(Process* p) noexcept nogil:
             break
         e = take(p, slot)
         if e == NULL:
-            return abi.E_NOMEM if n == 0 else n         # the rest stays in the ring
+            return last_refusal if n == 0 else n        # the rest stays in the ring
         ring.consume(&p.events)
         p.inflight += 1
         trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
@@ -261,15 +280,19 @@ cdef bint pending() noexcept nogil:
     return work_pending
 
 # ---- time ------------------------------------------------------------------------
-cdef void defer(Event* e, uint64_t ticks, bint restart) noexcept nogil:
+cdef bint defer(Event* e, uint64_t ticks, bint restart) noexcept nogil:
     global timers
     cdef Event** link = &timers
+    if not account.take(e.account, account.RES_TIMERS, 1):
+        e.status = abi.E_QUOTA
+        return False
     e.due_tick = pit.ticks() + (ticks if ticks else 1)
     e.restart = restart
     while link[0] != NULL and link[0].due_tick <= e.due_tick:
         link = &link[0].next
     e.next = link[0]
     link[0] = e
+    return True
 
 cdef void on_tick(uint64_t now) noexcept nogil:
     global timers
@@ -278,10 +301,11 @@ cdef void on_tick(uint64_t now) noexcept nogil:
         e = timers
         timers = e.next
         e.next = NULL
+        account.give(e.account, account.RES_TIMERS, 1)
         resume(e)
 
 # ---- a process ends ---------------------------------------------------------------
-cdef uint64_t drop_from(Event** link, Event** tail, uint32_t pid) noexcept nogil:
+cdef uint64_t drop_from(Event** link, Event** tail, uint32_t pid, bint on_timer) noexcept nogil:
     """Unlink and release pid's events from the singly linked list at link
     (tail, if not NULL, is kept pointing at the last event left)."""
     cdef uint64_t n = 0
@@ -291,6 +315,8 @@ cdef uint64_t drop_from(Event** link, Event** tail, uint32_t pid) noexcept nogil
         e = link[0]
         if e.pid == pid:
             link[0] = e.next
+            if on_timer:
+                account.give(e.account, account.RES_TIMERS, 1)
             release(e)
             n += 1
         else:
@@ -301,10 +327,10 @@ cdef uint64_t drop_from(Event** link, Event** tail, uint32_t pid) noexcept nogil
     return n
 
 cdef uint64_t drop_process(uint32_t pid) noexcept nogil:
-    cdef uint64_t n = drop_from(&timers, NULL, pid)
+    cdef uint64_t n = drop_from(&timers, NULL, pid, True)
     cdef int deck
     for deck in range(abi.DECK_COUNT):
-        n += drop_from(&queues[deck].head, &queues[deck].tail, pid)
+        n += drop_from(&queues[deck].head, &queues[deck].tail, pid, False)
     return n
 
 # ---- setup and numbers -------------------------------------------------------------
@@ -335,7 +361,6 @@ cdef void init() noexcept nogil:
     pit.add_tick_hook(on_tick)
 
 # ---- hosted: a test plays the process's side of the rings -------------------------
-from kwe.tasks cimport proc as _proc
 
 cdef Process* local(uint32_t pid) except NULL:
     cdef Process* p = _proc.find(pid)

@@ -47,7 +47,7 @@ cdef bint post(Process* p, ResultSlot* r) noexcept nogil:
         memcpy(slot, r, sizeof(ResultSlot))
         ring.produce(&p.results)
     else:
-        b = <Backlog*>heap.kmalloc(sizeof(Backlog))
+        b = <Backlog*>heap.kmalloc_for(p.account, sizeof(Backlog))
         if b == NULL:
             nlost += 1
             kprintf(b"results: out of memory, a result for pid %u is lost\n", p.pid)

@@ -11,6 +11,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
+from kwe.mm.account cimport Account
 
 cdef enum:
     DEFAULT_MAX_NODES = 4096
@@ -22,7 +23,7 @@ cdef enum:
 cdef void init() noexcept nogil
 # Check a graph without registering it (E_OK or the reason).
 cdef int validate(const uint8_t* blob, uint64_t n, uint32_t max_nodes, uint64_t max_bytes,
-                  uint64_t max_edges) noexcept nogil
+                  uint64_t max_edges, Account* a) noexcept nogil     # scratch charged to a
 cdef int register(Event* e) noexcept nogil      # OP_WF_REGISTER: e.input is the graph
 cdef int start(Event* e) noexcept nogil         # OP_WF_RUN
 cdef int unregister(uint32_t pid, uint32_t wf) noexcept nogil

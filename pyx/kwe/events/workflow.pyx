@@ -3,7 +3,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from libc.string cimport memcpy, memset
 from kwe.common cimport abi
 from kwe.events cimport guide, results
-from kwe.mm cimport heap
+from kwe.mm cimport heap, account
+from kwe.mm.account cimport Account
 from kwe.lib cimport hashmap
 from kwe.tasks cimport proc
 from kwe.dev cimport pit
@@ -26,6 +27,7 @@ cdef struct Workflow:
     ListNode link               # first: on its process's list of workflows
     uint32_t pid
     uint32_t id
+    Account* account            # its process's: charged for everything below and its runs
     uint8_t* blob               # the graph, copied
     NodeDesc* nodes
     uint16_t* deps
@@ -110,13 +112,13 @@ cdef uint64_t count_edges(NodeDesc* nodes, uint32_t n) noexcept nogil:
     return total
 
 cdef bint children_index(NodeDesc* nodes, uint16_t* deps, uint32_t n, uint64_t nedges,
-                         uint32_t** start_out, uint16_t** children_out) noexcept nogil:
+                         uint32_t** start_out, uint16_t** children_out, Account* a) noexcept nogil:
     """Invert the dependency lists: for each node, the nodes that wait for it
     (children[start[i] : start[i+1]]); nedges is count_edges(nodes, n)."""
     cdef uint32_t i, k, d
-    cdef uint32_t* start = <uint32_t*>heap.kzalloc((n + 1) * sizeof(uint32_t))
-    cdef uint16_t* children = <uint16_t*>heap.kmalloc((nedges if nedges else 1) * sizeof(uint16_t))
-    cdef uint32_t* fill = <uint32_t*>heap.kzalloc((n + 1) * sizeof(uint32_t))
+    cdef uint32_t* start = <uint32_t*>heap.kzalloc_for(a, (n + 1) * sizeof(uint32_t))
+    cdef uint16_t* children = <uint16_t*>heap.kmalloc_for(a, (nedges if nedges else 1) * sizeof(uint16_t))
+    cdef uint32_t* fill = <uint32_t*>heap.kzalloc_for(a, (n + 1) * sizeof(uint32_t))
     if start == NULL or children == NULL or fill == NULL:
         heap.kfree(start)
         heap.kfree(children)
@@ -137,15 +139,15 @@ cdef bint children_index(NodeDesc* nodes, uint16_t* deps, uint32_t n, uint64_t n
     children_out[0] = children
     return True
 
-cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps, uint64_t nedges) noexcept nogil:
+cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps, uint64_t nedges, Account* a) noexcept nogil:
     """Kahn's algorithm: E_OK if every node can run after its dependencies."""
     cdef uint32_t n = g.nnodes, i, k, c, head = 0, tail = 0
     cdef uint32_t* start
     cdef uint16_t* children
-    cdef uint32_t* indeg = <uint32_t*>heap.kmalloc(n * sizeof(uint32_t))
-    cdef uint32_t* order = <uint32_t*>heap.kmalloc(n * sizeof(uint32_t))
+    cdef uint32_t* indeg = <uint32_t*>heap.kmalloc_for(a, n * sizeof(uint32_t))
+    cdef uint32_t* order = <uint32_t*>heap.kmalloc_for(a, n * sizeof(uint32_t))
     cdef int result = abi.E_NOMEM
-    if indeg != NULL and order != NULL and children_index(nodes, deps, n, nedges, &start, &children):
+    if indeg != NULL and order != NULL and children_index(nodes, deps, n, nedges, &start, &children, a):
         for i in range(n):
             indeg[i] = nodes[i].ndeps
             if indeg[i] == 0:
@@ -168,7 +170,7 @@ cdef int acyclic(GraphHeader* g, NodeDesc* nodes, uint16_t* deps, uint64_t nedge
     return result
 
 cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_t limit_bytes,
-                  uint64_t limit_edges) noexcept nogil:
+                  uint64_t limit_edges, Account* a) noexcept nogil:
     cdef GraphHeader* g = <GraphHeader*>blob
     cdef NodeDesc* nodes
     cdef uint16_t* deps
@@ -192,14 +194,28 @@ cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_
             return err
     if count_edges(nodes, g.nnodes) > limit_edges:
         return abi.E_TOOBIG
-    return acyclic(g, nodes, deps, count_edges(nodes, g.nnodes))
+    return acyclic(g, nodes, deps, count_edges(nodes, g.nnodes), a)
 
 # ---- registry ---------------------------------------------------------------------
+cdef void uncharge(Account* a, uint32_t nnodes) noexcept nogil:
+    account.give(a, account.RES_NODES, nnodes)
+    account.give(a, account.RES_WORKFLOWS, 1)
+
 cdef void free_workflow(Workflow* w) noexcept nogil:
+    uncharge(w.account, w.nnodes)
     heap.kfree(w.blob)
     heap.kfree(w.child_start)
     heap.kfree(w.children)
     heap.kfree(w)
+
+cdef int charge(Account* a, uint32_t nnodes) noexcept nogil:
+    """Take a workflow of nnodes nodes from a's quotas (E_QUOTA if over)."""
+    if not account.take(a, account.RES_WORKFLOWS, 1):
+        return abi.E_QUOTA
+    if not account.take(a, account.RES_NODES, nnodes):
+        account.give(a, account.RES_WORKFLOWS, 1)
+        return abi.E_QUOTA
+    return abi.E_OK
 
 cdef int register(Event* e) noexcept nogil:
     cdef Workflow* w
@@ -212,13 +228,19 @@ cdef int register(Event* e) noexcept nogil:
         return abi.E_INVAL
     if hashmap.contains(&workflows, key(e.pid, e.h.workflow_id)):
         return abi.E_EXIST
-    err = validate(e.input, e.input_len, <uint32_t>max_nodes, max_bytes, max_edges)
+    err = validate(e.input, e.input_len, <uint32_t>max_nodes, max_bytes, max_edges, p.account)
     if err != abi.E_OK:
         return err
-    w = <Workflow*>heap.kzalloc(sizeof(Workflow))
+    err = charge(p.account, (<GraphHeader*>e.input).nnodes)
+    if err != abi.E_OK:
+        return err
+    w = <Workflow*>heap.kzalloc_for(p.account, sizeof(Workflow))
     if w == NULL:
+        uncharge(p.account, (<GraphHeader*>e.input).nnodes)
         return abi.E_NOMEM
-    w.blob = <uint8_t*>heap.kmalloc(e.input_len)
+    w.account = p.account
+    w.nnodes = (<GraphHeader*>e.input).nnodes
+    w.blob = <uint8_t*>heap.kmalloc_for(p.account, e.input_len)
     if w.blob == NULL:
         free_workflow(w)
         return abi.E_NOMEM
@@ -231,7 +253,7 @@ cdef int register(Event* e) noexcept nogil:
     w.deps = <uint16_t*>(<uint8_t*>w.nodes + <uint64_t>g.nnodes * sizeof(NodeDesc))
     w.data = <uint8_t*>w.deps + <uint64_t>g.ndeps * 2
     w.nedges = count_edges(w.nodes, w.nnodes)
-    if (not children_index(w.nodes, w.deps, w.nnodes, w.nedges, &w.child_start, &w.children)
+    if (not children_index(w.nodes, w.deps, w.nnodes, w.nedges, &w.child_start, &w.children, w.account)
             or not hashmap.put(&workflows, key(w.pid, w.id), w)):
         free_workflow(w)
         return abi.E_NOMEM
@@ -277,18 +299,18 @@ cdef void free_run(Run* r) noexcept nogil:
 
 cdef Run* new_run(Workflow* w) noexcept nogil:
     global next_run
-    cdef Run* r = <Run*>heap.kzalloc(sizeof(Run))
+    cdef Run* r = <Run*>heap.kzalloc_for(w.account, sizeof(Run))
     cdef uint32_t i
     if r == NULL:
         return NULL
     next_run += 1
     r.id = next_run
     r.wf = w
-    r.state = <uint8_t*>heap.kzalloc(w.nnodes)
-    r.remaining = <uint32_t*>heap.kmalloc(w.nnodes * sizeof(uint32_t))
-    r.work = <uint32_t*>heap.kmalloc(w.nnodes * sizeof(uint32_t))
-    r.outputs = <uint8_t**>heap.kzalloc(w.nnodes * sizeof(uint8_t*))
-    r.output_lens = <uint32_t*>heap.kzalloc(w.nnodes * sizeof(uint32_t))
+    r.state = <uint8_t*>heap.kzalloc_for(w.account, w.nnodes)
+    r.remaining = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
+    r.work = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
+    r.outputs = <uint8_t**>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint8_t*))
+    r.output_lens = <uint32_t*>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint32_t))
     if (r.state == NULL or r.remaining == NULL or r.work == NULL or r.outputs == NULL
             or r.output_lens == NULL or not hashmap.put(&runs, r.id, r)):
         w.run_id = 0
@@ -318,7 +340,7 @@ cdef bint node_input(Run* r, NodeDesc* nd, Event* e) noexcept nogil:
     elif nd.input_kind == abi.INPUT_PARENTS:
         for k in range(nd.deps_first, nd.deps_first + nd.ndeps):
             total += r.output_lens[w.deps[k]]
-        e.input_owned = <uint8_t*>heap.kmalloc(total if total else 1)
+        e.input_owned = <uint8_t*>guide.alloc_for(e, total if total else 1)
         if e.input_owned == NULL:
             return False
         for k in range(nd.deps_first, nd.deps_first + nd.ndeps):
@@ -334,7 +356,7 @@ cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
     cdef NodeDesc* nd = &r.wf.nodes[i]
     cdef Event* e = guide.new_event(r.wf.pid)
     if e == NULL:
-        fail_node(r, i, abi.E_NOMEM, abi.DECK_EXECUTION)
+        fail_node(r, i, guide.refusal(), abi.DECK_EXECUTION)
         return
     e.run_id = r.id
     e.node = i
@@ -493,8 +515,9 @@ cdef void node_finished(Event* e) noexcept nogil:
         e.status = abi.E_OK
         e.fail_deck = guide.NO_DECK
         guide.set_output(e, NULL, 0)
-        guide.defer(e, backoff_ticks(nd, e.attempts), True)
-        return
+        if guide.defer(e, backoff_ticks(nd, e.attempts), True):
+            return
+        e.fail_deck = abi.DECK_EXECUTION        # no timer left for the backoff: E_QUOTA
     post_node(r, e)
     status, deck = e.status, e.fail_deck
     if status >= 0:
@@ -528,4 +551,4 @@ cdef void drop_process(Process* p) noexcept nogil:
 
 def py_validate(bytes graph, uint32_t limit_nodes=DEFAULT_MAX_NODES, uint64_t limit_bytes=DEFAULT_MAX_BYTES,
                 uint64_t limit_edges=DEFAULT_MAX_EDGES):
-    return validate(<const uint8_t*><const char*>graph, len(graph), limit_nodes, limit_bytes, limit_edges)
+    return validate(<const uint8_t*><const char*>graph, len(graph), limit_nodes, limit_bytes, limit_edges, NULL)

@@ -4,7 +4,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe.base cimport fwcfg, power, boot, cmdline, hal
 from kwe.common cimport kstr, operations
 from kwe.debug cimport ktest, trace
-from kwe.mm cimport pmm, vmm, heap, kstack
+from kwe.mm cimport pmm, vmm, heap, kstack, account
 from kwe.dev cimport pit, rtc, input
 from kwe.arch cimport traps, cpu
 from kwe.tasks cimport proc, programs
@@ -311,6 +311,9 @@ cdef int run_init(const char* default_program) noexcept nogil:
     # long-lived object lands in may change; that is layout, not a leak.)
     if after + h1.slab_pages != before + h0.slab_pages or h1.bytes_in_use != h0.bytes_in_use:
         kputs(b"kernel: memory did not come back\n")
+        return power.EXIT_FAILED
+    if account.leaked() != 0:
+        kprintf(b"kernel: %u processes ended still holding something\n", account.leaked())
         return power.EXIT_FAILED
     kputs(b"kernel: every page came back\n")
     return power.EXIT_OK if status == 0 else power.EXIT_FAILED

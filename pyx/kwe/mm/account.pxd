@@ -43,6 +43,8 @@ cdef bint close(Account* a) noexcept nogil
 # either limit would be passed.  a may be NULL: the kernel's own use.
 cdef bint take(Account* a, int r, uint64_t n) noexcept nogil
 cdef void give(Account* a, int r, uint64_t n) noexcept nogil
+# Would take(a, r, n) succeed?  (For an E_QUOTA answer before trying.)
+cdef bint room(Account* a, int r, uint64_t n) noexcept nogil
 # Move a charge from one account to another; the total does not change.
 cdef void transfer(Account* src, Account* dst, int r, uint64_t n) noexcept nogil
 cdef Account* total() noexcept nogil

@@ -78,10 +78,14 @@ cdef bint close(Account* a) noexcept nogil:
     kprintf(b" (%u heap objects)\n", a.objects)
     return False
 
+cdef bint room(Account* a, int r, uint64_t n) noexcept nogil:
+    return a == NULL or (n <= a.limit[r] - a.used[r] and
+                         n <= all_processes.limit[r] - all_processes.used[r])
+
 cdef bint take(Account* a, int r, uint64_t n) noexcept nogil:
     if a == NULL:
         return True
-    if n > a.limit[r] - a.used[r] or n > all_processes.limit[r] - all_processes.used[r]:
+    if not room(a, r, n):
         a.refused[r] += 1
         all_processes.refused[r] += 1
         return False
@@ -119,7 +123,11 @@ cdef uint64_t leaked() noexcept nogil:
     return nleaked
 
 # ---- hosted -------------------------------------------------------------------
+cdef Account* hosted_accounts[64]
+
 def py_init():
+    """Hosted: after the simulated machine was reset (kwecli.hosted.fresh)."""
+    memset(hosted_accounts, 0, sizeof(hosted_accounts))
     init()
 
 def py_limits():
@@ -127,3 +135,40 @@ def py_limits():
     for r in range(RES_COUNT):
         out[(<bytes>names[r]).decode()] = (per_process[r], all_processes.limit[r])
     return out
+
+def py_create(uint32_t pid):
+    """A new account in slot i of a small hosted table; returns i."""
+    cdef int i
+    for i in range(64):
+        if hosted_accounts[i] == NULL:
+            hosted_accounts[i] = create(pid)
+            return i
+    raise MemoryError()
+
+def py_take(int i, int r, uint64_t n):
+    return take(hosted_accounts[i] if i >= 0 else NULL, r, n)
+
+def py_give(int i, int r, uint64_t n):
+    give(hosted_accounts[i] if i >= 0 else NULL, r, n)
+
+def py_used(int i):
+    cdef Account* a = hosted_accounts[i] if i >= 0 else &all_processes
+    return [a.used[r] for r in range(RES_COUNT)], a.objects
+
+def py_close(int i):
+    cdef bint ok = close(hosted_accounts[i])
+    hosted_accounts[i] = NULL
+    return ok
+
+def py_malloc_for(int i, size_t n):
+    return <uint64_t>heap.kmalloc_for(hosted_accounts[i], n)
+
+def py_pointer(int i):
+    return <uint64_t>hosted_accounts[i]
+
+def py_leaked():
+    return nleaked
+
+RESOURCES = {"heap": RES_HEAP, "pages": RES_PAGES, "events": RES_EVENTS, "timers": RES_TIMERS,
+             "workflows": RES_WORKFLOWS, "nodes": RES_NODES, "fds": RES_FDS, "files": RES_FILES,
+             "procs": RES_PROCS}

@@ -9,6 +9,7 @@
 #   KSTACK_BASE  0xFFFFFF0000000000      kernel stacks, each over a guard page
 #   KERNEL_VMA   0xFFFFFFFF80000000      the kernel image (text RX, rest NX)
 from libc.stdint cimport uint32_t, uint64_t
+from kwe.mm.account cimport Account
 
 cdef extern from *:
     """
@@ -44,6 +45,7 @@ cdef struct AddressSpace:
     uint64_t pml4               # physical address of the top table
     uint64_t table_pages        # page-table pages below the user half's PML4 slots
     uint64_t user_pages         # user pages mapped
+    Account* owner              # charged RES_PAGES for its own pages (NULL: the kernel)
 
 # The kernel's space: identity of all RAM at DIRECT_MAP (up to max_phys) and
 # the kernel image with per-section permissions; becomes the active one.
@@ -51,6 +53,9 @@ cdef bint init_kernel(uint64_t max_phys) noexcept nogil
 cdef AddressSpace* kernel_space() noexcept nogil
 # A new user space (kernel half shared); NULL when memory runs out.
 cdef AddressSpace* create() noexcept nogil
+# The same, every page it allocates for itself (its top table, the user half's
+# tables, MAP_OWNED pages) charged to owner's RES_PAGES: VMM_NO_MEMORY past its limit.
+cdef AddressSpace* create_for(Account* owner) noexcept nogil
 # Free every page-table page and every MAP_OWNED page of the user half.
 # Must not be the active space.
 cdef void destroy(AddressSpace* s) noexcept nogil

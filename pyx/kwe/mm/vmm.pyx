@@ -2,7 +2,7 @@
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memset
 from kwe.base cimport hal
-from kwe.mm cimport pmm, heap
+from kwe.mm cimport pmm, heap, account
 
 cdef extern from *:
     """
@@ -72,6 +72,21 @@ cdef uint32_t map_flags(uint64_t e) noexcept nogil:
         f |= MAP_NOCACHE
     return f
 
+cdef uint64_t page_for(AddressSpace* s, bint charged) noexcept nogil:
+    """A zeroed page for s; charged to s's owner unless it is shared (kernel half)."""
+    cdef uint64_t pa
+    if charged and not account.take(s.owner, account.RES_PAGES, 1):
+        return 0
+    pa = pmm.alloc_zeroed(1)
+    if pa == 0 and charged:
+        account.give(s.owner, account.RES_PAGES, 1)
+    return pa
+
+cdef void unpage(AddressSpace* s, uint64_t pa, bint charged) noexcept nogil:
+    pmm.free_page(pa)
+    if charged:
+        account.give(s.owner, account.RES_PAGES, 1)
+
 cdef uint64_t* walk(AddressSpace* s, uint64_t va, bint create, int* err) noexcept nogil:
     """The level-1 entry for va, making missing tables if create.  NULL with *err set otherwise."""
     cdef uint64_t* t = table(s.pml4)
@@ -83,7 +98,7 @@ cdef uint64_t* walk(AddressSpace* s, uint64_t va, bint create, int* err) noexcep
             if not create:
                 err[0] = VMM_NOT_MAPPED
                 return NULL
-            pa = pmm.alloc_zeroed(1)
+            pa = page_for(s, va < USER_TOP)
             if pa == 0:
                 err[0] = VMM_NO_MEMORY
                 return NULL
@@ -146,7 +161,7 @@ cdef void prune(AddressSpace* s, uint64_t va) noexcept nogil:
             break
         if not table_empty(path[level]):
             break
-        pmm.free_page(hal.virt_to_phys(path[level]))
+        unpage(s, hal.virt_to_phys(path[level]), va < USER_TOP)
         path[level + 1][index(va, level + 1)] = 0
         if va < USER_TOP:
             s.table_pages -= 1
@@ -170,7 +185,7 @@ cdef int unmap(AddressSpace* s, uint64_t va, uint64_t* pa_out) noexcept nogil:
     if va < USER_TOP:
         s.user_pages -= 1
     if e & PTE_OWNED:
-        pmm.free_page(e & PTE_ADDR)
+        unpage(s, e & PTE_ADDR, True)
     if pa_out != NULL:
         pa_out[0] = e & PTE_ADDR
     return VMM_OK
@@ -199,13 +214,13 @@ cdef int map_new(AddressSpace* s, uint64_t va, uint64_t n, uint32_t flags) noexc
     cdef uint64_t k, pa
     cdef int err
     for k in range(n):
-        pa = pmm.alloc_zeroed(1)
+        pa = page_for(s, True)
         if pa == 0:
             err = VMM_NO_MEMORY
         else:
             err = map(s, va + k * pmm.PAGE_SIZE, pa, flags | MAP_OWNED)
             if err != VMM_OK:
-                pmm.free_page(pa)
+                unpage(s, pa, True)
         if err != VMM_OK:
             while k:                            # undo: all or nothing
                 k -= 1
@@ -214,13 +229,17 @@ cdef int map_new(AddressSpace* s, uint64_t va, uint64_t n, uint32_t flags) noexc
     return VMM_OK
 
 cdef AddressSpace* create() noexcept nogil:
-    cdef AddressSpace* s = <AddressSpace*>heap.kzalloc(sizeof(AddressSpace))
+    return create_for(NULL)
+
+cdef AddressSpace* create_for(Account* owner) noexcept nogil:
+    cdef AddressSpace* s = <AddressSpace*>heap.kzalloc_for(owner, sizeof(AddressSpace))
     cdef uint64_t* top
     cdef uint64_t* ktop = table(kspace.pml4)
     cdef int i
     if s == NULL:
         return NULL
-    s.pml4 = pmm.alloc_zeroed(1)
+    s.owner = owner
+    s.pml4 = page_for(s, True)
     if s.pml4 == 0:
         heap.kfree(s)
         return NULL
@@ -240,7 +259,7 @@ cdef void free_tree(AddressSpace* s, uint64_t pa, int level) noexcept nogil:
     tables[l], next_entry[l] = pa, 0
     while l <= level:
         if next_entry[l] == ENTRIES:            # done with this table: free it, go back up
-            pmm.free_page(tables[l] & PTE_ADDR)
+            unpage(s, tables[l] & PTE_ADDR, True)
             s.table_pages -= 1
             l += 1
             continue
@@ -250,7 +269,7 @@ cdef void free_tree(AddressSpace* s, uint64_t pa, int level) noexcept nogil:
             continue
         if l == 1 or (e & PTE_HUGE):
             if e & PTE_OWNED:
-                pmm.free_page(e & PTE_ADDR)
+                unpage(s, e & PTE_ADDR, True)
         else:                                   # a table below: walk it first
             l -= 1
             tables[l], next_entry[l] = e, 0
@@ -263,7 +282,7 @@ cdef void destroy(AddressSpace* s) noexcept nogil:
     for i in range(KERNEL_SLOT):
         if top[i] & PTE_PRESENT:
             free_tree(s, top[i], 3)
-    pmm.free_page(s.pml4)
+    unpage(s, s.pml4, True)
     heap.kfree(s)
 
 cdef void activate(AddressSpace* s) noexcept nogil:
@@ -363,6 +382,10 @@ def py_init_kernel(uint64_t max_phys=0):
 
 def py_create():
     return <uint64_t>create()
+
+def py_create_for(uint64_t owner):
+    """A space charged to the Account at address owner (account.py_pointer)."""
+    return <uint64_t>create_for(<Account*>owner)
 
 def py_destroy(uint64_t handle):
     destroy(as_ptr(handle))

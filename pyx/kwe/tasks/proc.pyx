@@ -269,7 +269,7 @@ cdef int build(Process* p, const char* name, const char* args, const uint8_t* im
     live (counted, killable) once this succeeded: on failure the caller gives
     back whatever was made, as for a process that never existed."""
     cdef int err
-    p.space = vmm.create()
+    p.space = vmm.create_for(p.account)
     p.fpu_block = heap.kmalloc_for(p.account, 512 + 16)
     p.kstack_top = kstack.alloc(KSTACK_PAGES)
     if (p.space == NULL or p.fpu_block == NULL or p.kstack_top == 0
@@ -364,7 +364,7 @@ cdef Process* new_local(uint32_t evsize, uint32_t ressize, bint with_space) noex
     p.event_kva = <uint64_t>heap.kzalloc(ring.bytes_for(evsize, SLOT_SIZE))
     p.result_kva = <uint64_t>heap.kzalloc(ring.bytes_for(ressize, SLOT_SIZE))
     if with_space:
-        p.space = vmm.create()
+        p.space = vmm.create_for(p.account)
     if (p.event_kva == 0 or p.result_kva == 0 or (with_space and p.space == NULL)
             or not hashmap.put(&table, p.pid, p)):
         release_resources(p)

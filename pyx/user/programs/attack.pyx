@@ -10,6 +10,9 @@
 #                 kernel once kept the 64 MiB until the sleeps ended
 #   rle-bomb      a 4 MiB RLE stream that decodes to 260 MiB, with no bound of
 #                 its own (arg[0] = 2^32 - 1): the kernel's max_output caps it
+#   mem-hog       takes memory 1 MiB at a time until refused, holds it a
+#                 while, exits (run many with spawner: quotas per process
+#                 and over all processes keep the machine alive)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk, wf
@@ -110,11 +113,28 @@ cdef int rle_bomb() noexcept nogil:
     sdk.printf(b"attack rle-bomb: %e\n", <uint64_t><int64_t>sdk.call(e, &r))
     return 0
 
+cdef int mem_hog() noexcept nogil:
+    cdef abi.EventSlot* e
+    cdef ResultSlot r
+    cdef int status = abi.E_OK
+    cdef uint64_t mib = 0
+    while status == abi.E_OK:
+        e = sdk.event(abi.OP_MEM_ALLOC)
+        e.h.arg[0] = 1 << 20
+        status = sdk.call(e, &r)
+        mib += status == abi.E_OK
+    sdk.printf(b"attack mem-hog: pid %u took %u MiB, then %e\n", sdk.info().pid, mib,
+               <uint64_t><int64_t>status)
+    e = sdk.event(abi.OP_SLEEP)
+    e.h.arg[0] = 200
+    sdk.call(e, &r)
+    return 0 if status == abi.E_QUOTA or status == abi.E_NOMEM else 1
+
 cdef public int umain() noexcept nogil:
     cdef char kind[32]
     memset(blob, 0, sizeof(blob))
     if sdk.arg(0, kind, sizeof(kind)) < 0:
-        sdk.puts(b"attack: say which: shared-deps | chain-cancel | sleep-pin | rle-bomb\n")
+        sdk.puts(b"attack: say which: shared-deps | chain-cancel | sleep-pin | rle-bomb | mem-hog\n")
         return 2
     if kstr.equal(kind, b"shared-deps"):
         return attack(kind, shared_deps())
@@ -124,5 +144,7 @@ cdef public int umain() noexcept nogil:
         return sleep_pin()
     if kstr.equal(kind, b"rle-bomb"):
         return rle_bomb()
+    if kstr.equal(kind, b"mem-hog"):
+        return mem_hog()
     sdk.printf(b"attack: no attack '%s'\n", <uint64_t>kind)
     return 2
