@@ -36,6 +36,9 @@ def cmd_run(a):
 
 
 def cmd_test(a):
+    if a.asan:
+        from . import asan
+        return asan.test(a.pytest_args)
     if not kbuild.build(quiet=True):
         return 1
     env = dict(os.environ)
@@ -125,6 +128,8 @@ def main(argv=None):
     p.set_defaults(fn=cmd_build)
 
     p = sub.add_parser("test", help="build and run every test (arguments go to pytest)")
+    p.add_argument("--asan", action="store_true",
+                   help="the hosted tests against build-asan/ (ASan+UBSan) instead")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_test)
 
@@ -159,6 +164,9 @@ def main(argv=None):
         ap.error("unrecognized arguments: " + " ".join(extra))
     if a.cmd == "test":
         a.pytest_args = extra + a.pytest_args
+        if "--asan" in a.pytest_args:       # after a pytest option: still ours
+            a.pytest_args.remove("--asan")
+            a.asan = True
     return a.fn(a)
 
 

@@ -6,3 +6,5 @@ BUILD = ROOT / "build"
 KERNEL_ELF = BUILD / "kernel.elf"
 IMAGE = BUILD / "kwe.img"
 HOSTED = BUILD / "pyx"          # importable: the hosted package kwe lives here
+BUILD_ASAN = ROOT / "build-asan"  # hosted modules only, under ASan+UBSan (kwecli.asan)
+HOSTED_ASAN = BUILD_ASAN / "pyx"

@@ -6,6 +6,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
+from kwe.base cimport sanitize
 
 cdef extern from "arch.h" nogil:
     uint64_t arch_rdtsc()
@@ -259,6 +260,9 @@ def reset(uint64_t mem_bytes=0):
     machine_generation += 1
     cpuid_leaf7_set = False
     if ram != NULL:
+        # The allocators poisoned parts of it; ASan's shadow outlives the
+        # mapping and would make a later mmap at this address look poisoned.
+        sanitize.unpoison(ram, ram_size)
         munmap(ram, ram_size + GUARD)
         ram = NULL
     ram_size = (mem_bytes + 4095) & ~<uint64_t>4095

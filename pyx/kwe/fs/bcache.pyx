@@ -6,7 +6,7 @@ from kwe.dev cimport blockdev
 from kwe.lib cimport hashmap
 from kwe.mm cimport heap, pmm
 from kwe.fs cimport journal
-from kwe.base cimport hal
+from kwe.base cimport hal, sanitize
 from kwe.dev.blockdev cimport BlockDev, BLOCK
 
 cdef bint init(Cache* c, BlockDev* dev, uint64_t cap) noexcept nogil:
@@ -15,6 +15,10 @@ cdef bint init(Cache* c, BlockDev* dev, uint64_t cap) noexcept nogil:
     c.cap = cap if cap else 1024
     return hashmap.init(&c.map, 256)
 
+# A block fills its page (BLOCK == PAGE_SIZE), so there is no slack after it
+# to guard: the next page is someone else's, or free and poisoned by the PMM.
+# A dropped block's page goes back to the PMM, poisoned, so a pointer from
+# get() or modify() kept past the block's eviction is reported (hosted ASan).
 cdef uint8_t* page() noexcept nogil:
     """A block's memory: one whole page (4 KiB, no heap header)."""
     cdef uint64_t pa = pmm.alloc_page()
@@ -91,6 +95,7 @@ cdef bint save_undo(Cache* c, uint64_t bno, CBlock* b) noexcept nogil:
             heap.kfree(u)
             return False
         memcpy(u.data, b.data, BLOCK)
+        sanitize.poison(u.data, BLOCK)          # only end_op may touch the copy
         u.dirty = b.dirty
     u.next = c.undo
     c.undo = u
@@ -130,6 +135,8 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil:
     while c.undo != NULL:
         u = c.undo
         c.undo = u.next
+        if u.data != NULL:
+            sanitize.unpoison(u.data, BLOCK)
         if not ok:
             b = <CBlock*>hashmap.get(&c.map, u.bno)
             if b != NULL and u.data == NULL:
@@ -189,3 +196,33 @@ cdef void trim(Cache* c) noexcept nogil:
         if not b.dirty:
             drop(c, b)
         b = prev
+
+# ---- hosted helpers --------------------------------------------------------
+cdef class BlockCache:
+    """A block cache on a MemDisk, for hosted tests; blocks by address.
+    close() it before the machine is reset (its blocks live in that RAM)."""
+    cdef Cache c
+    cdef object disk
+
+    def __cinit__(self, disk, uint64_t cap=0):
+        self.disk = disk
+        if not init(&self.c, <BlockDev*><uint64_t>disk.device(), cap):
+            raise MemoryError("block cache")
+
+    def get(self, uint64_t bno):
+        return <uint64_t>get(&self.c, bno)
+
+    def modify(self, uint64_t bno):
+        return <uint64_t>modify(&self.c, bno)
+
+    def begin_op(self):
+        begin_op(&self.c)
+
+    def end_op(self, bint ok):
+        end_op(&self.c, ok)
+
+    def drop_clean(self):
+        drop_clean(&self.c)
+
+    def close(self):
+        destroy(&self.c)

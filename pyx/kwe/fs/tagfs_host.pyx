@@ -1,6 +1,7 @@
 # The hosted face of TagFS, for tests and `tools/kwe fs`: the very same
 # filesystem code (tagfs, tagquery, fsck) over a blockdev.MemDisk.
 # Hosted only -- the kernel links none of this.
+cimport cython
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
@@ -42,6 +43,9 @@ cdef check(int64_t err, what):
 def mkfs(disk, uint64_t journal_blocks=0):
     check(tagfs.mkfs(<BlockDev*><uint64_t>disk.device(), journal_blocks, clock_value), "mkfs")
 
+# __dealloc__ unmounts through self.disk's BlockDev: when a Volume dies in a
+# reference cycle, the collector must not drop the disk (and free it) first.
+@cython.no_gc_clear
 cdef class Volume:
     """A mounted TagFS on a MemDisk (keep the disk alive while mounted)."""
     cdef FS fs

@@ -1,7 +1,7 @@
 # See pmm.pxd.
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memset
-from kwe.base cimport hal
+from kwe.base cimport hal, sanitize
 from kwe.base.boot cimport E820Entry, E820_USABLE
 from kwe.base.console cimport kprintf
 
@@ -28,6 +28,31 @@ cdef uint64_t page_up(uint64_t a) noexcept nogil:
 
 cdef uint64_t page_down(uint64_t a) noexcept nogil:
     return a & ~<uint64_t>(PAGE_SIZE - 1)
+
+# ---- poisoning (hosted ASan build only; no-ops elsewhere) -----------------------
+# Free pages are poisoned, so a stray access from kernel code running hosted
+# (an overflow off the end of a page, a use after free) is reported where it
+# happens.  Pages in use and everything the allocator never hands out (low
+# memory, the kernel image, the bitmaps, E820 holes) stay accessible: the boot
+# code, hal_sim and the tests read and write them directly.
+
+cdef inline void handed_out(uint64_t pa, uint64_t n) noexcept nogil:
+    if sanitize.KWE_ASAN:                 # not even the phys_to_virt call otherwise
+        sanitize.unpoison(hal.phys_to_virt(pa), n * PAGE_SIZE)
+
+cdef inline void taken_back(uint64_t pa, uint64_t n) noexcept nogil:
+    if sanitize.KWE_ASAN:
+        sanitize.poison(hal.phys_to_virt(pa), n * PAGE_SIZE)
+
+cdef void poison_free_pages() noexcept nogil:
+    """Make every page's poisoning match the bitmap, whatever an earlier
+    machine or init left behind."""
+    cdef uint64_t i
+    for i in range(npages):
+        if test(used, i):
+            handed_out(i << PAGE_SHIFT, 1)
+        else:
+            taken_back(i << PAGE_SHIFT, 1)
 
 cdef void reserve_range(uint64_t start, uint64_t end) noexcept nogil:
     """Mark [start, end) reserved and used (page-rounded outward)."""
@@ -92,6 +117,8 @@ cdef bint init(const E820Entry* map, uint32_t count, uint64_t reserve_start,
     reserve_range(reserve_start, reserve_end)
     reserve_range(at, at + 2 * words * 8)
     lowest_free = 0
+    if sanitize.KWE_ASAN:
+        poison_free_pages()
     return True
 
 cdef uint64_t find_free(uint64_t from_page) noexcept nogil:
@@ -118,6 +145,7 @@ cdef uint64_t alloc_page() noexcept nogil:
     set_bit(used, i)
     st.free_pages -= 1
     lowest_free = i + 1
+    handed_out(i << PAGE_SHIFT, 1)
     return i << PAGE_SHIFT
 
 cdef uint64_t alloc_pages(uint64_t n) noexcept nogil:
@@ -140,6 +168,7 @@ cdef uint64_t alloc_pages(uint64_t n) noexcept nogil:
             st.free_pages -= n
             if i == lowest_free:
                 lowest_free = i + n
+            handed_out(i << PAGE_SHIFT, n)
             return i << PAGE_SHIFT
         i += run
 
@@ -176,6 +205,7 @@ cdef int free_pages(uint64_t pa, uint64_t n) noexcept nogil:
             return err
     for k in range(n):
         clear_bit(used, (pa >> PAGE_SHIFT) + k)
+    taken_back(pa, n)
     st.free_pages += n
     if (pa >> PAGE_SHIFT) < lowest_free:
         lowest_free = pa >> PAGE_SHIFT
