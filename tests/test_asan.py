@@ -11,7 +11,7 @@ import pytest
 from kwecli import asan
 
 # What the snippets and the clean-run test files import.
-MODULES = ["kwe.base.hal", "kwe.base.sanitize", "kwe.mm.pmm", "kwe.mm.heap", "kwe.mm.vmm",
+MODULES = ["kwe.base.hal", "kwe.base.sanitize", "kwe.mm.pmm", "kwe.mm.account", "kwe.mm.heap", "kwe.mm.vmm",
            "kwe.arch.traps", "kwe.dev.blockdev", "kwe.fs.bcache", "kwe.fs.tagfs_host"]
 CLEAN_FILES = ["tests/hosted/test_pmm.py", "tests/hosted/test_tagfs.py"]
 
@@ -71,6 +71,33 @@ def test_a_write_past_an_allocated_page_into_a_free_one_is_reported():
     """)
     assert_reported(r)
     assert "WRITE of size 1" in r.stderr
+
+
+@pytest.mark.parametrize("n", [40, 3000])              # a slab slot, a large allocation
+def test_a_write_into_a_heap_objects_guard_zone_is_reported(n):
+    r = run(f"""
+        from kwe.mm import heap
+        fresh()
+        p = heap.py_malloc({n})
+        heap.py_write(p + {n} - 1, b"x")              # its last byte: fine
+        print("reached", flush=True)
+        heap.py_write(p + {n}, b"x")                  # one past it: the guard zone
+    """)
+    assert_reported(r)
+    assert "WRITE of size 1" in r.stderr
+
+
+def test_a_read_of_a_freed_heap_object_is_reported():
+    r = run("""
+        from kwe.mm import heap
+        fresh()
+        p = heap.py_malloc(100)
+        heap.py_read(p, 100)
+        heap.py_free(p)
+        print("reached", flush=True)
+        heap.py_read(p, 16)                          # (1 byte would be a cached bytes object)
+    """)
+    assert_reported(r)
 
 
 def test_a_read_of_a_freed_page_is_reported():

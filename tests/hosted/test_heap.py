@@ -81,11 +81,11 @@ def test_every_object_has_a_guard_zone_and_frees_are_poisoned():
     for n in [1, 15, 16, 17, 100, 1000, 1008, 1009, 4000, 4032, 70000]:
         p = heap.py_malloc(n)
         assert heap.py_size(p) == n
-        assert heap.py_read(p + n, GUARD_MIN) == bytes([GUARD_BYTE]) * GUARD_MIN, n
+        assert heap.py_peek(p + n, GUARD_MIN) == bytes([GUARD_BYTE]) * GUARD_MIN, n
         heap.py_free(p)
     q = heap.py_malloc(40)
     heap.py_free(q)
-    assert heap.py_read(q, 40) == bytes([FREE_BYTE]) * 40
+    assert heap.py_peek(q, 40) == bytes([FREE_BYTE]) * 40
     assert heap.py_check() == 0 and corruptions() == 0
 
 
