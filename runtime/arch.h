@@ -47,6 +47,8 @@ static inline void arch_sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void arch_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 /* sti takes effect after the next instruction, so no interrupt is lost between the two */
 static inline void arch_sti_hlt(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
+/* an interrupt window: one pending interrupt (a timer tick) is taken at the nop */
+static inline void arch_sti_nop_cli(void) { __asm__ volatile("sti; nop; cli" ::: "memory"); }
 static inline void arch_pause(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void arch_invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
 static inline void arch_barrier(void) { __asm__ volatile("" ::: "memory"); }

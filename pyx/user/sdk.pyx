@@ -188,9 +188,8 @@ cdef void exit(int status) noexcept nogil:
     cdef EventSlot* e = event(abi.OP_EXIT)
     e.h.arg[0] = <uint64_t><int64_t>status
     commit()
-    while True:                             # the kernel ends us on the way out
-        kernel_notify(0, abi.NOTIFY_SUBMIT)
-        __builtin_trap()
+    while True:                             # the kernel ends us once the Guide reaches it
+        kernel_notify(0, abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT)
 
 cdef uint64_t tsc() noexcept nogil:
     return __builtin_ia32_rdtsc()

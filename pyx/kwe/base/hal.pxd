@@ -24,6 +24,8 @@ cdef void irq_enable() noexcept nogil
 cdef bint irq_enabled() noexcept nogil
 # Enable interrupts, halt until one arrives, disable again (no lost wake-up).
 cdef void wait_for_interrupt() noexcept nogil
+# Enable interrupts for one instruction: take what is pending, halt for nothing.
+cdef void take_interrupts() noexcept nogil
 cdef void cpu_relax() noexcept nogil
 cdef void halt_forever() noexcept nogil
 # Switch to the stack whose top is `top` and call fn there (never returns).

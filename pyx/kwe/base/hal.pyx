@@ -26,6 +26,7 @@ cdef extern from "arch.h" nogil:
     void arch_cli()
     void arch_sti()
     void arch_sti_hlt()
+    void arch_sti_nop_cli()
     void arch_hlt()
     void arch_pause()
     void arch_invlpg(uint64_t)
@@ -120,6 +121,9 @@ cdef bint irq_enabled() noexcept nogil:
 
 cdef void wait_for_interrupt() noexcept nogil:
     arch_sti_hlt()
+
+cdef void take_interrupts() noexcept nogil:
+    arch_sti_nop_cli()
 
 cdef void cpu_relax() noexcept nogil:
     arch_pause()

@@ -170,6 +170,9 @@ cdef void wait_for_interrupt() noexcept nogil:
     global halts
     halts += 1
 
+cdef void take_interrupts() noexcept nogil:
+    pass
+
 cdef void cpu_relax() noexcept nogil:
     pass
 

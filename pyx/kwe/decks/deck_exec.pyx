@@ -89,7 +89,7 @@ cdef void on_exit(Process* p) noexcept nogil:
     """Tell the parent (RF_CHILD_EXIT) and drop the process's workflows."""
     cdef Process* parent = proc.find(p.parent) if p.parent else NULL
     cdef ResultSlot r
-    guide.drop_process(p.pid)                  # timers and queued events: freed now
+    guide.drop_process(p)                      # timers and queued events: freed now
     p.inflight = 0
     workflow.drop_process(p)
     fd.close_all(p)

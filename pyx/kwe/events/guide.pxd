@@ -24,6 +24,7 @@ cdef struct Event:
     uint64_t id                 # key in the routing table
     uint32_t pid                # owner
     Account* account            # the owner's: charged for the event and its buffers
+    void* lanes                 # the owner's queues, one per deck (guide.pyx: Lanes)
     uint32_t node               # workflow node index (when run_id != 0)
     uint64_t run_id             # workflow run, 0 for a standalone event
     EventHeader h               # the validated header
@@ -70,13 +71,21 @@ cdef bint defer(Event* e, uint64_t ticks, bint restart) noexcept nogil
 cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil
 # A scalar result: value, and as output its nbytes little-endian bytes.
 cdef bint set_value(Event* e, uint64_t v, uint32_t nbytes) noexcept nogil
-# Process queued events until every deck queue is empty.
+# Process queued events, round robin over the decks and, within a deck,
+# over the processes with events there, until every queue is empty or the
+# work budget of one kernel entry (guide_budget_us=, default 2000 µs of
+# TSC time) is spent or a step woke a process; pending() then stays true and
+# the next kernel entry (a system call, the way back to ring 3, the idle
+# loop) goes on.  Every step's cycles are charged to the event's owner.
 cdef void run() noexcept nogil
+# The same for p's own events only (its SUBMIT: what it asked for starts at
+# once, whoever else has work queued).
+cdef void run_own(Process* p) noexcept nogil
 cdef bint pending() noexcept nogil
 cdef void release(Event* e) noexcept nogil
-# Release every event pid still has in a deck queue or waiting on a timer
-# (its process ended); returns how many.  Never allocates.
-cdef uint64_t drop_process(uint32_t pid) noexcept nogil
+# Release every event p still has in a deck queue or waiting on a timer
+# (it ended), and its queues; returns how many events.  Never allocates.
+cdef uint64_t drop_process(Process* p) noexcept nogil
 cdef uint64_t in_flight() noexcept nogil
 # The most output one event may ask the kernel to hold (max_output=, bytes).
 cdef uint64_t output_limit() noexcept nogil

@@ -9,46 +9,68 @@ from kwe.base cimport hal, cmdline
 from kwe.dev cimport pit
 from kwe.debug cimport trace
 from kwe.common.abi cimport EventSlot, EventHeader, ResultSlot, RingHeader
+cimport kwe.common.list as lists
+from kwe.common.list cimport ListNode, List
 from kwe.tasks.proc cimport Process
 from kwe.base.console cimport kprintf
 
 cdef enum:
     DEFAULT_MAX_INPUT = 4 << 20     # bytes of user-pointer input per event
+    DEFAULT_BUDGET_US = 2000        # Guide work per kernel entry
     DEFAULT_MAX_OUTPUT = 16 << 20   # bytes of output one event may ask for (an RLE decode)
 
-cdef struct Queue:
+cdef struct Lane:                   # one process's events queued at one deck
+    ListNode link                   # first: on turns[deck] while it has events
     Event* head
     Event* tail
 
-cdef Queue queues[abi.DECK_COUNT]
+cdef struct Lanes:                  # a process's lanes (Process.guide_lanes)
+    Lane at[abi.DECK_COUNT]
+
+cdef List turns[abi.DECK_COUNT]     # per deck, the lanes with events, whose turn is next first
 cdef DeckHandler handlers[abi.DECK_COUNT]
 cdef hashmap.HashMap routing
 cdef Event* timers = NULL           # sorted by due_tick
-cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0
+cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0, budget = 0
 cdef bint work_pending = False
 cdef int last_refusal = 0           # why the last new_event() failed
+cdef int turn = 0                   # the deck run() steps next
 
 # ---- queues ------------------------------------------------------------------
 cdef void push(int deck, Event* e) noexcept nogil:
     global work_pending
-    cdef Queue* q = &queues[deck]
+    cdef Lane* l = &(<Lanes*>e.lanes).at[deck]
     e.next = NULL
-    if q.tail != NULL:
-        q.tail.next = e
+    if l.tail != NULL:
+        l.tail.next = e
     else:
-        q.head = e
-    q.tail = e
+        l.head = e
+        lists.push_back(&turns[deck], &l.link)      # its turn comes after the others'
+    l.tail = e
     work_pending = True
 
-cdef Event* pop(int deck) noexcept nogil:
-    cdef Queue* q = &queues[deck]
-    cdef Event* e = q.head
-    if e != NULL:
-        q.head = e.next
-        if q.head == NULL:
-            q.tail = NULL
-        e.next = NULL
+cdef Event* pop(int deck, Lanes* only) noexcept nogil:
+    """The first event of the lane whose turn it is (or of only's lane at
+    this deck); the lane goes to the back of the turns."""
+    cdef Lane* l = <Lane*>turns[deck].head if only == NULL else &only.at[deck]
+    cdef Event* e
+    if l == NULL or l.head == NULL:
+        return NULL
+    e = l.head
+    l.head = e.next
+    lists.remove(&turns[deck], &l.link)
+    if l.head == NULL:
+        l.tail = NULL
+    else:
+        lists.push_back(&turns[deck], &l.link)
+    e.next = NULL
     return e
+
+cdef Lanes* lanes_of(Process* p) noexcept nogil:
+    """p's queues, made at its first event (charged to it, freed when it ends)."""
+    if p.guide_lanes == NULL:
+        p.guide_lanes = heap.kzalloc_for(p.account, sizeof(Lanes))
+    return <Lanes*>p.guide_lanes
 
 # ---- opcodes and routes ------------------------------------------------------
 cdef int opcode_deck(uint16_t op) noexcept nogil:
@@ -90,26 +112,30 @@ cdef int check(EventHeader* h) noexcept nogil:
 cdef Event* new_event(uint32_t pid) noexcept nogil:
     global next_id, last_refusal
     cdef Process* p = _proc.find(pid)
-    cdef Account* a = p.account if p != NULL else NULL
     cdef Event* e
+    last_refusal = abi.E_NOENT
+    if p == NULL:
+        return NULL                                 # every event has a live owner
     last_refusal = abi.E_QUOTA
-    if not account.take(a, account.RES_EVENTS, 1):
+    if not account.take(p.account, account.RES_EVENTS, 1):
         return NULL
     last_refusal = abi.E_NOMEM
-    e = <Event*>heap.kmalloc_for(a, sizeof(Event))
-    if e == NULL:
-        account.give(a, account.RES_EVENTS, 1)
+    e = <Event*>heap.kmalloc_for(p.account, sizeof(Event))
+    if e == NULL or lanes_of(p) == NULL:
+        heap.kfree(e)
+        account.give(p.account, account.RES_EVENTS, 1)
         return NULL
     memset(e, 0, sizeof(Event) - abi.PAYLOAD_MAX)     # the inline buffer needs no clearing
     next_id += 1
     e.id = next_id
     e.pid = pid
-    e.account = a
+    e.account = p.account
+    e.lanes = p.guide_lanes
     e.fail_deck = NO_DECK
     e.tsc_submit = hal.rdtsc()
     if not hashmap.put(&routing, e.id, e):
         heap.kfree(e)
-        account.give(a, account.RES_EVENTS, 1)
+        account.give(p.account, account.RES_EVENTS, 1)
         return NULL
     return e
 
@@ -247,12 +273,15 @@ cdef void step(Event* e, int deck) noexcept nogil:
     cdef uint64_t id = e.id, run = e.run_id
     cdef uint32_t pid = e.pid
     cdef uint16_t node = <uint16_t>e.node
+    cdef Account* owner = e.account
+    cdef uint64_t t0 = hal.rdtsc()
     if e.tsc_pickup == 0:
         e.tsc_pickup = hal.rdtsc()
         trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
     nprocessed += 1
     trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
     r = handlers[deck](e) if handlers[deck] != NULL else DECK_DONE
+    owner.kernel_cycles += hal.rdtsc() - t0             # its kernel time, whoever's entry it was
     if deck == abi.DECK_EXECUTION:                      # Execution released or kept it: e is gone
         trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, 0)
         return
@@ -262,19 +291,36 @@ cdef void step(Event* e, int deck) noexcept nogil:
     if r == DECK_DONE:
         advance(e)
 
+cdef bint steps(Lanes* only, int* turn) noexcept nogil:
+    """One step at a time, deck after deck (*turn stays where a budget ran
+    out, so no deck waits behind another across kernel entries), until the
+    queues are empty (True), the budget is spent or a step woke a process
+    that may now run (False: the rest at the next kernel entry)."""
+    cdef uint64_t start = hal.rdtsc(), woken = _proc.wakeups()
+    cdef int idle = 0                                   # decks in a row with nothing queued
+    cdef Event* e
+    while idle < abi.DECK_COUNT:
+        e = pop(turn[0], only)
+        if e == NULL:
+            idle += 1
+        else:
+            idle = 0
+            step(e, turn[0])
+        turn[0] = (turn[0] + 1) % abi.DECK_COUNT
+        if e != NULL and ((budget and hal.rdtsc() - start >= budget) or _proc.wakeups() != woken):
+            return False
+    return True
+
 cdef void run() noexcept nogil:
     global work_pending
-    cdef bint progress = True
-    cdef int deck
-    cdef Event* e
-    while progress:
-        progress = False
-        work_pending = False
-        for deck in range(abi.DECK_COUNT):
-            e = pop(deck)
-            if e != NULL:
-                progress = True
-                step(e, deck)
+    work_pending = False
+    if not steps(NULL, &turn):
+        work_pending = True
+
+cdef void run_own(Process* p) noexcept nogil:
+    cdef int t = 0
+    if p.guide_lanes != NULL and not steps(<Lanes*>p.guide_lanes, &t):
+        work_pending = True
 
 cdef bint pending() noexcept nogil:
     return work_pending
@@ -326,11 +372,18 @@ cdef uint64_t drop_from(Event** link, Event** tail, uint32_t pid, bint on_timer)
         tail[0] = last
     return n
 
-cdef uint64_t drop_process(uint32_t pid) noexcept nogil:
-    cdef uint64_t n = drop_from(&timers, NULL, pid, True)
+cdef uint64_t drop_process(Process* p) noexcept nogil:
+    cdef uint64_t n = drop_from(&timers, NULL, p.pid, True)
+    cdef Lanes* ls = <Lanes*>p.guide_lanes
     cdef int deck
+    if ls == NULL:
+        return n
     for deck in range(abi.DECK_COUNT):
-        n += drop_from(&queues[deck].head, &queues[deck].tail, pid, False)
+        if ls.at[deck].head != NULL:
+            lists.remove(&turns[deck], &ls.at[deck].link)
+        n += drop_from(&ls.at[deck].head, &ls.at[deck].tail, p.pid, False)
+    heap.kfree(ls)
+    p.guide_lanes = NULL
     return n
 
 # ---- setup and numbers -------------------------------------------------------------
@@ -347,8 +400,8 @@ cdef uint64_t processed() noexcept nogil:
     return nprocessed
 
 cdef void init() noexcept nogil:
-    global max_input, max_output, timers, next_id, nprocessed, work_pending
-    memset(queues, 0, sizeof(queues))
+    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending
+    memset(turns, 0, sizeof(turns))
     memset(handlers, 0, sizeof(handlers))
     timers = NULL
     next_id = nprocessed = 0
@@ -356,6 +409,7 @@ cdef void init() noexcept nogil:
     hashmap.init(&routing, 256)
     max_input = cmdline.get_u64(b"max_input", DEFAULT_MAX_INPUT)
     max_output = cmdline.get_u64(b"max_output", DEFAULT_MAX_OUTPUT)
+    budget = cmdline.get_u64(b"guide_budget_us", DEFAULT_BUDGET_US) * pit.tsc_hz() / 1000000
     if max_output > 0xFFFFFFFFU:
         max_output = 0xFFFFFFFFU                    # an output length is 32 bits
     pit.add_tick_hook(on_tick)
@@ -407,18 +461,21 @@ def py_pop_result(uint32_t pid):
 def py_submit(uint32_t pid):
     """kernel_notify(SUBMIT): take the EventRing's events and run the Guide."""
     cdef int n = submit(local(pid))
-    run()
+    py_run()
     return n
 
 def py_run():
+    """Run the Guide until no work is left (budget or not)."""
     run()
+    while pending():
+        run()
 
 def py_take(uint32_t pid):
     """kernel_notify's SUBMIT without running the Guide: the events wait in deck queues."""
     return submit(local(pid))
 
 def py_drop_process(uint32_t pid):
-    return drop_process(pid)
+    return drop_process(local(pid))
 
 def py_in_flight():
     return in_flight()

@@ -35,7 +35,7 @@ cdef public void kwe_syscall(TrapFrame* f) noexcept nogil:
     else:
         if flags & abi.NOTIFY_SUBMIT:
             ret = guide.submit(p)
-            guide.run()
+            guide.run_own(p)                    # others' work: idle loop, timer returns
         if (flags & abi.NOTIFY_WAIT) and ret >= 0:
             w = wait(p, <uint32_t>wf)
             if w < 0:
@@ -43,8 +43,8 @@ cdef public void kwe_syscall(TrapFrame* f) noexcept nogil:
         if flags & abi.NOTIFY_YIELD:
             proc.yield_current()
     f.rax = <uint64_t>ret
-    if guide.pending():                         # completions that arrived meanwhile
-        guide.run()
+    if guide.pending():                         # its own completions that arrived meanwhile
+        guide.run_own(p)
     if f.rip >= vmm.USER_TOP:                   # SYSRET to it would fault in ring 0
         proc.request_exit(p, proc.EXIT_KILLED + 13)
     proc.preempt_point()

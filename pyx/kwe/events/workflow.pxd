@@ -17,6 +17,7 @@ cdef enum:
     DEFAULT_MAX_NODES = 4096
     DEFAULT_MAX_BYTES = 1 << 20
     DEFAULT_MAX_EDGES = 65536       # dependency entries named by all nodes together
+    DEFAULT_MAX_INFLIGHT = 64       # a run's nodes in the Guide at once (wf_max_inflight=)
     MAX_RETRIES = 16
     MAX_BACKOFF_MS = 60000
 

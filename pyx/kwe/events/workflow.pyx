@@ -47,6 +47,9 @@ cdef struct Run:
     uint8_t* state
     uint32_t* remaining         # dependencies not done yet
     uint32_t* work              # cancel_descendants' stack: each node is pushed at most once
+    uint32_t* ready             # nodes whose dependencies are done, not yet dispatched (a FIFO)
+    uint32_t ready_head, ready_count
+    uint32_t inflight           # its nodes' events in the Guide (at most max_inflight)
     uint8_t** outputs
     uint32_t* output_lens
     uint32_t ndone, nfailed, ncancelled
@@ -56,18 +59,21 @@ cdef struct Run:
 
 cdef hashmap.HashMap workflows         # (pid << 32 | id) -> Workflow*
 cdef hashmap.HashMap runs              # run id -> Run*
-cdef uint64_t next_run = 0, max_nodes = 0, max_bytes = 0, max_edges = 0
+cdef uint64_t next_run = 0, max_nodes = 0, max_bytes = 0, max_edges = 0, max_inflight = 0
 
 cdef inline uint64_t key(uint32_t pid, uint32_t wf) noexcept nogil:
     return (<uint64_t>pid << 32) | wf
 
 cdef void init() noexcept nogil:
-    global max_nodes, max_bytes, max_edges
+    global max_nodes, max_bytes, max_edges, max_inflight
     hashmap.init(&workflows, 64)
     hashmap.init(&runs, 64)
     max_nodes = cmdline.get_u64(b"wf_max_nodes", DEFAULT_MAX_NODES)
     max_bytes = cmdline.get_u64(b"wf_max_bytes", DEFAULT_MAX_BYTES)
     max_edges = cmdline.get_u64(b"wf_max_edges", DEFAULT_MAX_EDGES)
+    max_inflight = cmdline.get_u64(b"wf_max_inflight", DEFAULT_MAX_INFLIGHT)
+    if max_inflight == 0:
+        max_inflight = 1
 
 # ---- checking a graph -------------------------------------------------------------
 cdef int check_node(NodeDesc* nd, uint32_t i, GraphHeader* g, uint16_t* deps) noexcept nogil:
@@ -293,6 +299,7 @@ cdef void free_run(Run* r) noexcept nogil:
     heap.kfree(r.state)
     heap.kfree(r.remaining)
     heap.kfree(r.work)
+    heap.kfree(r.ready)
     hashmap.remove(&runs, r.id)
     r.wf.run_id = 0
     heap.kfree(r)
@@ -309,14 +316,16 @@ cdef Run* new_run(Workflow* w) noexcept nogil:
     r.state = <uint8_t*>heap.kzalloc_for(w.account, w.nnodes)
     r.remaining = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
     r.work = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
+    r.ready = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
     r.outputs = <uint8_t**>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint8_t*))
     r.output_lens = <uint32_t*>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint32_t))
-    if (r.state == NULL or r.remaining == NULL or r.work == NULL or r.outputs == NULL
+    if (r.state == NULL or r.remaining == NULL or r.work == NULL or r.ready == NULL or r.outputs == NULL
             or r.output_lens == NULL or not hashmap.put(&runs, r.id, r)):
         w.run_id = 0
         heap.kfree(r.state)
         heap.kfree(r.remaining)
         heap.kfree(r.work)
+        heap.kfree(r.ready)
         heap.kfree(r.outputs)
         heap.kfree(r.output_lens)
         heap.kfree(r)
@@ -352,6 +361,22 @@ cdef bint node_input(Run* r, NodeDesc* nd, Event* e) noexcept nogil:
         e.input_len = at
     return True
 
+cdef void make_ready(Run* r, uint32_t i) noexcept nogil:
+    r.ready[(r.ready_head + r.ready_count) % r.wf.nnodes] = i
+    r.ready_count += 1
+
+cdef void dispatch_ready(Run* r) noexcept nogil:
+    """Dispatch ready nodes while fewer than max_inflight of the run's are in
+    the Guide: a wide fan-out costs a bounded number of events and a bounded
+    amount of work per step, the rest following as nodes finish."""
+    cdef uint32_t i
+    while r.ready_count and r.inflight < max_inflight:
+        i = r.ready[r.ready_head]
+        r.ready_head = (r.ready_head + 1) % r.wf.nnodes
+        r.ready_count -= 1
+        if r.state[i] == PENDING:
+            dispatch_node(r, i)
+
 cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
     cdef NodeDesc* nd = &r.wf.nodes[i]
     cdef Event* e = guide.new_event(r.wf.pid)
@@ -370,6 +395,7 @@ cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
         e.h.flags |= abi.EVF_OUTPUT_PTR
     e.result_flags = abi.RF_NODE
     r.state[i] = RUNNING
+    r.inflight += 1
     trace.record(trace.TR_NODE, e.id, r.id, r.wf.pid, <uint16_t>i, guide.NO_DECK, nd.opcode)
     if not node_input(r, nd, e):
         e.status = abi.E_NOMEM
@@ -402,7 +428,8 @@ cdef int start(Event* e) noexcept nogil:
     trace_graph(r)
     for i in range(w.nnodes):
         if w.nodes[i].ndeps == 0:
-            dispatch_node(r, i)
+            make_ready(r, i)
+    dispatch_ready(r)
     complete_if_finished(r)                 # every root may have failed to dispatch
     return abi.E_OK
 
@@ -525,6 +552,7 @@ cdef void node_finished(Event* e) noexcept nogil:
         r.output_lens[i] = e.output_len
         e.output = NULL
     guide.release(e)                            # this node is finished before any dependent starts
+    r.inflight -= 1
     if status < 0:
         fail_node(r, i, status, deck if deck != guide.NO_DECK else abi.DECK_EXECUTION)
     else:
@@ -535,7 +563,8 @@ cdef void node_finished(Event* e) noexcept nogil:
             if r.state[c] == PENDING:
                 r.remaining[c] -= 1
                 if r.remaining[c] == 0:
-                    dispatch_node(r, c)
+                    make_ready(r, c)
+    dispatch_ready(r)
     complete_if_finished(r)
 
 cdef void drop_process(Process* p) noexcept nogil:

@@ -4,5 +4,6 @@
 from libc.stdint cimport uint64_t
 
 cdef void init(uint64_t idle_stack_top) noexcept nogil
-# The kernel's deferred work: pending Guide events, then a due filesystem commit.
-cdef void deferred() noexcept nogil
+# The kernel's deferred work: pending Guide events, then a due filesystem commit;
+# True if the Guide's budget left work for the next kernel entry.
+cdef bint deferred() noexcept nogil

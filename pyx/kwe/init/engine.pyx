@@ -10,9 +10,10 @@ from kwe.fs cimport rootfs
 from kwe.base cimport cmdline
 from kwe.base.console cimport kprintf
 
-cdef void deferred() noexcept nogil:
+cdef bint deferred() noexcept nogil:
     guide.run()
     rootfs.maybe_commit()
+    return guide.pending()
 
 cdef void choose_crc() noexcept nogil:
     """crc=table|clmul|auto on the command line: how the Operations deck computes CRC32."""

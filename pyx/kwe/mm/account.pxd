@@ -29,6 +29,7 @@ cdef struct Account:
     uint64_t limit[RES_COUNT]
     uint64_t refused[RES_COUNT]
     uint64_t objects            # heap objects charged (kwe.mm.heap)
+    uint64_t kernel_cycles      # TSC cycles decks spent on its events
     uint32_t pid
 
 # Read the limits from the command line (after the PMM is up: some defaults

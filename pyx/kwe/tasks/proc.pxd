@@ -62,6 +62,7 @@ cdef struct Process:
     List workflows              # its registered workflows (kwe.events.workflow), to drop at exit
     Account* account            # what it holds in the kernel (kwe.mm.account)
     Account* spawner            # charged RES_PROCS for it: its parent's (or orphans())
+    void* guide_lanes           # the Guide's queues of its events, one per deck (kwe.events.guide)
     uint64_t ticks
     uint64_t switches
     uint64_t syscalls
@@ -94,6 +95,7 @@ cdef void yield_current() noexcept nogil
 # Sleep until wake(); the caller re-checks its condition in a loop.
 cdef void block_current() noexcept nogil
 cdef void wake(Process* p) noexcept nogil
+cdef uint64_t wakeups() noexcept nogil          # how many wake() made a process runnable
 # Switch if the time slice ran out, or end the process if it asked to
 # (called on the way back to ring 3).
 cdef void preempt_point() noexcept nogil
@@ -101,7 +103,8 @@ cdef void preempt_point() noexcept nogil
 # kernel_notify -- on its way back to ring 3.
 cdef void request_exit(Process* p, int status) noexcept nogil
 # The idle loop: run processes (and `work` between them) until none are left.
-ctypedef void (*IdleWork)() noexcept nogil
+# IdleWork says whether it left work for later (a spent budget).
+ctypedef bint (*IdleWork)() noexcept nogil
 cdef void run_until_idle(IdleWork work) noexcept nogil
 # Work to do on the way back to ring 3 from an interrupt, and when idle (the
 # Guide's pending events); the SYSCALL path runs the Guide itself.

@@ -34,7 +34,7 @@ cdef Process* running = NULL
 cdef sched.RunQueue rq
 cdef hashmap.HashMap table
 cdef uint32_t next_pid = 0
-cdef uint64_t nlive = 0, npeak = 0, nswitches = 0
+cdef uint64_t nlive = 0, npeak = 0, nswitches = 0, nwakeups = 0
 cdef bint need_resched = False
 cdef Process* zombies = NULL            # linked through run.node.next: see kill()
 cdef IdleWork deferred_work = NULL
@@ -137,17 +137,24 @@ cdef void block_current() noexcept nogil:
     running.state = PROC_BLOCKED
     schedule()
 
+cdef uint64_t wakeups() noexcept nogil:
+    return nwakeups
+
 cdef void wake(Process* p) noexcept nogil:
+    global nwakeups
     if p.state == PROC_BLOCKED:
+        nwakeups += 1
         p.state = PROC_RUNNABLE
         sched.enqueue(&rq, &p.run)
 
 cdef void run_until_idle(IdleWork work) noexcept nogil:
+    cdef bint more
     while nlive > 0:
-        if work != NULL:
-            work()
+        more = work() if work != NULL else False
         if rq.queue.head != NULL:
             schedule()
+        elif more:
+            hal.take_interrupts()           # the Guide is busy, but timers must still fire
         else:
             hal.wait_for_interrupt()
     reap()

@@ -13,6 +13,11 @@
 #   mem-hog       takes memory 1 MiB at a time until refused, holds it a
 #                 while, exits (run many with spawner: quotas per process
 #                 and over all processes keep the machine alive)
+#   crc-flood     starts `attack timer-victim`, then a 4,096-node workflow,
+#                 each node a CRC32 of the same 1 MiB; exits when the victim
+#                 has (its run is dropped): the Guide once ran all of it
+#                 before anyone else's timer or program
+#   timer-victim  20 sleeps of 10 ms; prints how late the worst one was
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk, wf
@@ -21,11 +26,12 @@ from kwe.common.abi cimport GraphHeader, NodeDesc, ResultSlot
 
 cdef enum:
     NODES = 4096
-    DATA = 16
+    DATA = 16384
     BLOB = sizeof(GraphHeader) + NODES * sizeof(NodeDesc) + NODES * 2 + DATA
 
 cdef uint8_t blob[BLOB]
 cdef uint8_t big[4 << 20]
+cdef uint8_t runs[2 * 8066]
 
 cdef NodeDesc* node(uint32_t i) noexcept nogil:
     return &(<NodeDesc*>(blob + sizeof(GraphHeader)))[i]
@@ -130,11 +136,64 @@ cdef int mem_hog() noexcept nogil:
     sdk.call(e, &r)
     return 0 if status == abi.E_QUOTA or status == abi.E_NOMEM else 1
 
+cdef uint64_t flood_graph() noexcept nogil:
+    """Node 0 decodes 1 MiB of 'A' from 8,066 RLE runs; nodes 1.. CRC it."""
+    cdef uint32_t i
+    cdef uint64_t n
+    for i in range(8066):
+        runs[2 * i], runs[2 * i + 1] = 255, 0x41
+    n = layout(NODES, NODES - 1, runs, sizeof(runs))
+    set_op(node(0), abi.OP_RLE_DECODE, abi.DECK_OPERATIONS)
+    node(0).input_kind = abi.INPUT_DATA
+    node(0).data_len = sizeof(runs)
+    for i in range(1, NODES):
+        set_op(node(i), abi.OP_CRC32, abi.DECK_OPERATIONS)
+        node(i).input_kind = abi.INPUT_NODE
+        node(i).deps_first, node(i).ndeps = <uint16_t>(i - 1), 1
+        deps_array(NODES)[i - 1] = 0
+    return n
+
+cdef int crc_flood() noexcept nogil:
+    cdef abi.EventSlot* e
+    cdef ResultSlot r
+    cdef int64_t victim = sdk.spawn(b"attack timer-victim", 0, 0, 0)
+    cdef int status = wf.register(2, blob, flood_graph())
+    if victim < 0 or status != abi.E_OK:
+        sdk.printf(b"attack crc-flood: spawn %e, register %e\n", <uint64_t>victim, <uint64_t><int64_t>status)
+        return 1
+    e = sdk.event(abi.OP_WF_RUN)
+    e.h.workflow_id = 2
+    sdk.commit()
+    sdk.submit()
+    sdk.puts(b"attack crc-flood: 4096 CRCs of 1 MiB submitted\n")
+    while True:
+        sdk.wait_result(&r)
+        if (r.h.flags & abi.RF_CHILD_EXIT) and r.h.value == <uint64_t>victim:
+            break
+    sdk.puts(b"attack crc-flood: the victim is done; leaving the rest to the kernel\n")
+    return 0
+
+cdef int timer_victim() noexcept nogil:
+    cdef abi.EventSlot* e
+    cdef ResultSlot r
+    cdef uint64_t hz = sdk.info().tsc_hz, t, late, worst = 0
+    cdef int i
+    for i in range(20):
+        t = sdk.tsc()
+        e = sdk.event(abi.OP_SLEEP)
+        e.h.arg[0] = 10
+        sdk.call(e, &r)
+        late = (sdk.tsc() - t) * 1000000 / hz - 10000
+        if late > worst and late < (<uint64_t>1 << 62):
+            worst = late
+    sdk.printf(b"attack timer-victim: 20 sleeps of 10 ms, the worst %u us late\n", worst)
+    return 0
+
 cdef public int umain() noexcept nogil:
     cdef char kind[32]
     memset(blob, 0, sizeof(blob))
     if sdk.arg(0, kind, sizeof(kind)) < 0:
-        sdk.puts(b"attack: say which: shared-deps | chain-cancel | sleep-pin | rle-bomb | mem-hog\n")
+        sdk.puts(b"attack: say which: shared-deps | chain-cancel | sleep-pin | rle-bomb | mem-hog | crc-flood\n")
         return 2
     if kstr.equal(kind, b"shared-deps"):
         return attack(kind, shared_deps())
@@ -146,5 +205,9 @@ cdef public int umain() noexcept nogil:
         return rle_bomb()
     if kstr.equal(kind, b"mem-hog"):
         return mem_hog()
+    if kstr.equal(kind, b"crc-flood"):
+        return crc_flood()
+    if kstr.equal(kind, b"timer-victim"):
+        return timer_victim()
     sdk.printf(b"attack: no attack '%s'\n", <uint64_t>kind)
     return 2
