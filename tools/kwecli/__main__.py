@@ -46,6 +46,11 @@ def cmd_test(a):
     return subprocess.run([sys.executable, "-m", "pytest", *a.pytest_args], cwd=ROOT, env=env).returncode
 
 
+def cmd_fuzz(a):
+    from . import fuzz
+    return fuzz.main(a)
+
+
 def cmd_trace(a):
     from . import trace
     if not kbuild.build(quiet=True):
@@ -149,6 +154,15 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=300, help="limit for each QEMU boot")
     p.add_argument("-o", "--output", default=None, help="JSON file (default build/bench.json)")
     p.set_defaults(fn=cmd_bench)
+
+    p = sub.add_parser("fuzz", help="every parser of user input, random and mutated inputs (under ASan)")
+    p.add_argument("--target", choices=["rle", "elf", "graph", "event", "query"], default=None,
+                   help="one target (default: all)")
+    p.add_argument("--count", type=int, default=1_000_000, help="inputs per target (default 1,000,000)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", type=int, default=0, help="first input (to reproduce one)")
+    p.add_argument("--no-asan", dest="asan", action="store_false", help="the ordinary hosted build")
+    p.set_defaults(fn=cmd_fuzz)
 
     p = sub.add_parser("errors", help="the status codes: value, name and meaning")
     p.add_argument("code", nargs="?", help="one code, by value (-10) or name (E_NOENT)")

@@ -1,0 +1,324 @@
+"""tools/kwe fuzz: every parser of user input, fed random and mutated inputs.
+
+Seeded and reproducible: input i of target T with seed S is made from its own
+PRNG, random.Random(f"T:S:i"), so any one input can be made again alone
+(`--start i --count 1`).  A third of the inputs are random bytes, the rest
+mutations of well-formed seeds (bit flips, boundary values, inserts,
+deletions, splices).  Each target runs in a child process -- under the ASan +
+UBSan build by default (`--no-asan`: the ordinary hosted build) -- which
+writes how far it got, so a crash names the input that caused it.  After
+each target the kernel heap is walked (heap.check()) and the hosted
+accounts must be back at zero.
+
+Why not atheris: its coverage needs clang's libFuzzer instrumentation, and
+the hosted modules are built with gcc (no clang here).  Hypothesis makes
+about a thousand examples a second, too slow for a million per parser; it
+still drives the property tests in tests/hosted.
+"""
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .paths import BUILD, ROOT
+
+INTERESTING = [0, 1, 0x7F, 0x80, 0xFF]
+CHECKPOINT_EVERY = 256
+
+
+# ---- mutation ------------------------------------------------------------------------
+def mutate(rng, data, seeds):
+    data = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.randrange(7)
+        i = rng.randrange(len(data) + 1)
+        if op == 0 and data:
+            data[min(i, len(data) - 1)] ^= 1 << rng.randrange(8)
+        elif op == 1 and data:
+            data[min(i, len(data) - 1)] = rng.choice(INTERESTING)
+        elif op == 2 and len(data) >= 2:
+            j = min(i, len(data) - 2)
+            data[j:j + 2] = struct.pack("<H", rng.choice([0, 1, 0xFFFF, 0x8000, rng.randrange(65536)]))
+        elif op == 3:
+            data[i:i] = rng.randbytes(rng.randint(1, 16))
+        elif op == 4 and data:
+            del data[i:i + rng.randint(1, 16)]
+        elif op == 5:
+            other = rng.choice(seeds)
+            j = rng.randrange(len(other) + 1)
+            data[i:] = other[j:]
+        else:
+            del data[i:]
+    return bytes(data)
+
+
+def make_input(rng, t):
+    if rng.random() < 1 / 3 or not t.seeds:
+        return rng.randbytes(rng.randrange(t.limit))
+    return t.mutate(rng, mutate(rng, rng.choice(t.seeds), t.seeds))[:t.limit * 4]
+
+
+# ---- targets: (seeds, limit on random input length, one input) -----------------------
+class Target:
+    def __init__(self):
+        self.seeds, self.limit = [], 256
+
+    def mutate(self, rng, data):
+        """A target's own mutations, knowing its format (default: none)."""
+        return data
+
+    def done(self):
+        """After the last input: anything the target must give back."""
+
+
+class Rle(Target):
+    def __init__(self):
+        super().__init__()
+        from kwe.common import operations
+        self.ops = operations
+        self.seeds = [operations.py_rle_encode(s) for s in
+                      (b"a" * 300, b"abcabc" * 40, bytes(range(256)), b"", b"x" * 131)]
+
+    def __call__(self, rng, data):
+        try:
+            self.ops.py_rle_decode(data, rng.choice([0, 1, 100, 1 << 16]))
+        except ValueError:
+            pass
+
+
+class Elf(Target):
+    def __init__(self):
+        super().__init__()
+        from kwe.tasks import elf
+        self.elf = elf
+        self.seeds = [p.read_bytes()[:65536] for p in sorted((BUILD / "pyx/user").glob("*.elf"))[:4]]
+        self.limit = 4096
+
+    def __call__(self, rng, data):
+        self.elf.py_validate(data)
+
+
+def graph_seeds():
+    from kwecli import abi
+    from kwecli.abi import OP_CRC32, OP_NOP, OP_RLE_DECODE, OP_SLEEP, OP_XOR
+    g = abi.Graph()
+    a = g.add(OP_NOP, input=b"seed data")
+    b = g.add(OP_CRC32, input=a)
+    c = g.add(OP_XOR, input=a, args=(0x5A, 1))
+    g.add(OP_NOP, after=[b, c], input="parents")
+    chain = abi.Graph()
+    prev = chain.add(OP_RLE_DECODE, input=b"\x7f\x01")
+    for _ in range(6):
+        prev = chain.add(OP_CRC32, input=prev, retries=2, backoff_ms=1)
+    timer = abi.Graph()
+    timer.add(OP_SLEEP, args=(1,))
+    return [g.encode(), chain.encode(), timer.encode()]
+
+
+class WithProcess(Target):
+    """A target that plays a process: a local one (kwe.events.guide), made
+    anew every RECYCLE inputs so its user memory does not run out."""
+    RECYCLE = 256
+
+    def __init__(self):
+        super().__init__()
+        from engine import start
+        start()
+        self.proc, self.uses = None, 0
+
+    def process(self):
+        from engine import Local
+        if self.proc is None or self.uses == self.RECYCLE:
+            release(self.proc)
+            self.proc, self.uses = Local(event_ring=256, result_ring=4096, with_space=True), 0
+        self.uses += 1
+        return self.proc
+
+    def done(self):
+        release(self.proc)
+
+
+class Graph(WithProcess):
+    """Validation of every input; every eighth one that validates is also
+    registered, run to the end and unregistered by a local process."""
+
+    def __init__(self):
+        super().__init__()
+        from kwe.events import workflow
+        self.workflow = workflow
+        self.seeds = graph_seeds()
+
+    def mutate(self, rng, data):
+        """Half the time, one node's dependency range, input node or kind set
+        to a small or boundary value: where the checks are."""
+        nnodes = struct.unpack_from("<H", data, 4)[0] if len(data) >= 16 else 0
+        if rng.randrange(2) or nnodes == 0 or len(data) < 16 + 64 * nnodes:
+            return data
+        at = 16 + 64 * rng.randrange(nnodes) + rng.choice([3, 12, 14, 16])      # kind, input, first, n
+        v = rng.choice([0, 1, 2, nnodes - 1, nnodes, 0xFFFF, rng.randrange(8)])
+        data = bytearray(data)
+        if at % 16 == 3:
+            data[at] = v & 0xFF
+        else:
+            struct.pack_into("<H", data, at, v & 0xFFFF)
+        return bytes(data)
+
+    def __call__(self, rng, data):
+        from kwecli.abi import OP_WF_REGISTER, OP_WF_RUN, OP_WF_UNREGISTER
+        if self.workflow.py_validate(data) != 0 or rng.randrange(8):
+            return
+        p = self.process()
+        p.push(OP_WF_REGISTER, workflow_id=1, input_ptr=(p.buffer(data), len(data)))
+        p.push(OP_WF_RUN, workflow_id=1)
+        p.push(OP_WF_UNREGISTER, workflow_id=1)
+        p.submit()
+        settle_and_drain(p)
+
+
+class Event(WithProcess):
+    """Whole EventSlots, as a hostile process writes them into its EventRing."""
+
+    def __init__(self):
+        super().__init__()
+        from kwecli import abi
+        self.abi = abi
+        self.limit = abi.SLOT_SIZE
+        self.seeds = [abi.event(op, payload=b"payload", args=(3, 1, 0, 0))
+                      for op in (abi.OP_NOP, abi.OP_CRC32, abi.OP_RLE_DECODE, abi.OP_XOR, abi.OP_SLEEP,
+                                 abi.OP_MEM_ALLOC, abi.OP_TICKS, abi.OP_WF_RUN, abi.OP_KILL)]
+        self.seeds.append(abi.event(abi.OP_CRC32, input_ptr=(0x10000000, 64)))
+
+    def __call__(self, rng, data):
+        from kwe.events import guide
+        p = self.process()
+        slot = data[:self.abi.SLOT_SIZE].ljust(self.abi.SLOT_SIZE, b"\0")
+        if struct.unpack_from("<H", slot, 12)[0] in (self.abi.OP_EXIT, self.abi.OP_SPAWN):
+            slot = slot[:12] + b"\0\0" + slot[14:]        # a local process cannot end or spawn
+        if rng.randrange(4) == 0:                          # a real user buffer to point at
+            va = p.buffer(rng.randbytes(rng.randrange(1, 4096)))
+            slot = slot[:self.abi.SLOT_HEADER] + struct.pack("<QQ", va, rng.randrange(8192)) + slot[self.abi.SLOT_HEADER + 16:]
+        guide.py_push_event(p.pid, slot)
+        p.submit()
+        settle_and_drain(p)
+
+
+class Query(Target):
+    def __init__(self):
+        super().__init__()
+        from kwecli.hosted import new_volume
+        from kwe.fs import tagfs_host
+        self.errors = (tagfs_host.FSError, UnicodeError, ValueError)
+        self.disk, self.vol = new_volume()
+        for tags in ["type=text name=a", "type=text name=b lang=en", "type=bin"]:
+            self.vol.create(tags)
+        self.seeds = [b"type=text AND name=a", b"(type=text OR type=bin) AND NOT lang=en",
+                      b"NOT (a OR (b AND (c OR d)))", b"name=a OR name=b OR name=c", b"((((x))))"]
+        self.limit = 128
+
+    def __call__(self, rng, data):
+        try:
+            self.vol.query(data.decode("latin-1"))
+        except self.errors:
+            pass
+
+
+TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query}
+
+
+def settle_and_drain(p, ticks=50):
+    """Run the Guide and a few timer ticks; long sleeps are left in flight
+    (ending the process releases them)."""
+    from kwe.dev import pit
+    from kwe.events import guide
+    guide.py_run()
+    for _ in range(ticks):
+        if guide.py_in_flight() == 0:
+            break
+        pit.py_tick()
+        guide.py_run()
+    p.results()
+
+
+def release(proc):
+    from kwe.events import guide
+    if proc is not None:
+        guide.py_free_local(proc.pid)
+
+
+# ---- running -------------------------------------------------------------------------
+def run_target(name, seed, start, count, progress=None):
+    """In this process: inputs start..start+count-1 of target `name`; then the
+    heap walk and the accounts.  progress: a path the index is written to."""
+    from kwe.mm import account, heap
+    t = TARGETS[name]()
+    fd = os.open(progress, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) if progress else None
+    for i in range(start, start + count):
+        if fd is not None and (count <= CHECKPOINT_EVERY or i % CHECKPOINT_EVERY == 0):
+            os.pwrite(fd, f"{i:<12}".encode(), 0)
+        rng = random.Random(f"{name}:{seed}:{i}")
+        t(rng, make_input(rng, t))
+    t.done()
+    bad = heap.py_check() + heap.py_stats()["corruptions"]
+    used = account.py_used(-1)[0]
+    assert bad == 0, f"{name}: the heap checks found {bad} problems"
+    assert not any(u for r, u in enumerate(used) if r != account.RESOURCES["files"]), \
+        f"{name}: accounts not back to zero: {used}"
+
+
+def child_env(use_asan):
+    env = dict(os.environ)
+    path = [str(ROOT / "tools"), str(ROOT / "tests/hosted")]
+    if use_asan:
+        from . import asan
+        env = asan.env()
+        env["PYTHONPATH"] = os.pathsep.join(path + [env["PYTHONPATH"]])
+    else:
+        env["PYTHONPATH"] = os.pathsep.join([str(BUILD / "pyx")] + path)
+    return env
+
+
+def run_child(name, seed, start, count, use_asan, progress):
+    code = (f"from kwecli.fuzz import run_target; "
+            f"run_target({name!r}, {seed}, {start}, {count}, {str(progress)!r})")
+    return subprocess.run([sys.executable, "-c", code], env=child_env(use_asan), cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def find_crash(name, seed, start, count, use_asan, progress):
+    """Replay from the last checkpoint one input per child until one fails."""
+    at = int(Path(progress).read_text() or start)
+    for i in range(at, start + count):
+        r = run_child(name, seed, i, 1, use_asan, progress)
+        if r.returncode != 0:
+            return i, r
+    return None, None
+
+
+def fuzz(name, seed, start, count, use_asan):
+    with tempfile.TemporaryDirectory(prefix="kwe-fuzz-") as tmp:
+        progress = Path(tmp) / "progress"
+        r = run_child(name, seed, start, count, use_asan, progress)
+        if r.returncode == 0:
+            print(f"fuzz {name}: {count} inputs from {start} (seed {seed}): 0 crashes, 0 reports")
+            return True
+        i, r1 = find_crash(name, seed, start, count, use_asan, progress)
+        where = f"input {i}" if i is not None else "after the last input (heap walk or accounts)"
+        print(f"fuzz {name}: FAILED at {where} (seed {seed})\n"
+              f"  again: tools/kwe fuzz --target {name} --seed {seed} --start {i or start} --count 1"
+              f"{'' if use_asan else ' --no-asan'}")
+        sys.stdout.write(((r1 or r).stdout + (r1 or r).stderr)[-6000:])
+        return False
+
+
+def main(a):
+    from . import asan, build as kbuild
+    if not kbuild.build(quiet=True):
+        return 1
+    if a.asan and not asan.build(quiet=True):
+        return 1
+    names = [a.target] if a.target else list(TARGETS)
+    ok = all([fuzz(n, a.seed, a.start, a.count, a.asan) for n in names])
+    return 0 if ok else 1
