@@ -76,3 +76,11 @@ def test_a_flood_of_work_does_not_delay_another_processs_timer():
     late = int(re.search(r"attack timer-victim: 20 sleeps of 10 ms, the worst (\d+) us late", b.log).group(1))
     assert late <= 20000, b.log
     assert "the victim is done" in b.log and "kernel: every page came back" in b.log
+
+
+def test_ten_thousand_random_and_mutated_events_leave_nothing_behind():
+    """The in-kernel fuzz program, fixed seed (tools/kwe fuzz boots more)."""
+    b = boot("run=init init=fuzz args=7,10000", timeout=300)
+    assert b.ok, b.log
+    assert re.search(r"fuzz: seed 7: 10000 events and 1000 graphs submitted, \d+ results read", b.log)
+    assert "kernel: every page came back" in b.log

@@ -162,6 +162,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start", type=int, default=0, help="first input (to reproduce one)")
     p.add_argument("--no-asan", dest="asan", action="store_false", help="the ordinary hosted build")
+    p.add_argument("--boots", type=int, default=3,
+                   help="then boot the kernel this many times with the fuzz program (seeds SEED..)")
     p.set_defaults(fn=cmd_fuzz)
 
     p = sub.add_parser("errors", help="the status codes: value, name and meaning")

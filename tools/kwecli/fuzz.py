@@ -313,6 +313,21 @@ def fuzz(name, seed, start, count, use_asan):
         return False
 
 
+def boot(seed, count=10000):
+    """The user program `fuzz` in the real kernel: True if the boot ended
+    clean -- status 0, every page back, no account left, a sound heap."""
+    from . import qemu
+    b = qemu.boot(f"run=init init=fuzz args={seed},{count}", timeout=600)
+    problems = [w for w in ("heap: CORRUPT", "ended still holding", "did not come back") if w in b.log]
+    ok = b.ok and not problems and "kernel: every page came back" in b.log
+    summary = [l for l in b.log.splitlines() if l.startswith("fuzz: seed")][-1:]
+    print(f"fuzz boot seed {seed}: {'ok' if ok else 'FAILED'} {summary} {problems}")
+    if not ok:
+        print(f"  again: tools/kwe run --cmdline \"run=init init=fuzz args={seed},{count}\"")
+        print(b.log[-4000:])
+    return ok
+
+
 def main(a):
     from . import asan, build as kbuild
     if not kbuild.build(quiet=True):
@@ -321,4 +336,5 @@ def main(a):
         return 1
     names = [a.target] if a.target else list(TARGETS)
     ok = all([fuzz(n, a.seed, a.start, a.count, a.asan) for n in names])
+    ok = all([boot(a.seed + k) for k in range(a.boots)]) and ok
     return 0 if ok else 1
