@@ -84,3 +84,39 @@ def test_ten_thousand_random_and_mutated_events_leave_nothing_behind():
     assert b.ok, b.log
     assert re.search(r"fuzz: seed 7: 10000 events and 1000 graphs submitted, \d+ results read", b.log)
     assert "kernel: every page came back" in b.log
+
+
+def program_disk(tmp_path, name, tags, data):
+    """A private copy of the image with one more file put in by the host tool."""
+    import shutil
+    import subprocess
+    import sys
+    from kwecli.paths import IMAGE
+    disk, payload = tmp_path / "kwe.img", tmp_path / name
+    shutil.copy(IMAGE, disk)
+    payload.write_bytes(data)
+    r = subprocess.run([sys.executable, "-c", "import sys; from kwecli import fs; sys.exit(fs.main(sys.argv[1:]))",
+                        "put", str(disk), str(payload), *tags], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return disk
+
+
+def hello_elf():
+    from kwecli.paths import BUILD
+    return (BUILD / "pyx/user/hello.elf").read_bytes()
+
+
+def test_a_program_whose_content_is_not_its_crc32_tag_is_not_started(tmp_path):
+    """issue 11 #4: programs.launch did not check crc32=."""
+    disk = program_disk(tmp_path, "evil", ["type=program", "name=evil", "crc32=00000000"], hello_elf())
+    b = boot("run=init init=evil", image=disk, snapshot=True)
+    assert b.status == 1 and "cannot start 'evil': E_CORRUPT" in b.log, b.log
+
+
+def test_two_programs_by_one_name_start_neither(tmp_path):
+    """issue 11 #4: programs.launch took the first file the query matched."""
+    import zlib
+    data = hello_elf()
+    disk = program_disk(tmp_path, "hello", ["type=program", "name=hello", f"crc32={zlib.crc32(data):08x}"], data)
+    b = boot("run=init init=hello", image=disk, snapshot=True)
+    assert b.status == 1 and "cannot start 'hello': E_AMBIGUOUS" in b.log, b.log

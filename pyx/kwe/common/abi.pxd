@@ -123,6 +123,7 @@ cdef enum:
     E_BUSY = -19                # busy: already running
     E_CORRUPT = -20             # corrupt: inconsistent ring indexes or filesystem structure
     E_IO = -21                  # input/output error: the disk failed
+    E_AMBIGUOUS = -22           # more than one file matches where exactly one must
 
     # the process's address space
     USER_INFO_PAGES = 1

@@ -1,6 +1,6 @@
 # See programs.pxd.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
-from kwe.common cimport abi, kstr
+from kwe.common cimport abi, kstr, operations
 from kwe.mm cimport heap
 from kwe.tasks cimport proc
 from kwe.fs cimport rootfs, tagfs, tagquery
@@ -27,6 +27,8 @@ cdef int load(const char* name, uint8_t** image, uint64_t* size) noexcept nogil:
     err = tagquery.run(fs, q, &ids)
     if err == abi.E_OK and ids.n == 0:
         err = abi.E_NOENT
+    if err == abi.E_OK and ids.n > 1:
+        err = abi.E_AMBIGUOUS                   # never guess which of two files is the program
     if err == abi.E_OK:
         err = tagfs.stat(fs, ids.ids[0], &rec)
     if err == abi.E_OK:
@@ -38,8 +40,44 @@ cdef int load(const char* name, uint8_t** image, uint64_t* size) noexcept nogil:
             heap.kfree(image[0])
             err = abi.E_IO if got >= 0 else <int>got
         size[0] = rec.size
+    if err == abi.E_OK and not content_matches_tag(fs, ids.ids[0], image[0], rec.size):
+        heap.kfree(image[0])
+        err = abi.E_CORRUPT
     tagquery.release(&ids)
     return err
+
+cdef bint content_matches_tag(FS* fs, uint64_t id, const uint8_t* image, uint64_t size) noexcept nogil:
+    """The file's crc32=XXXXXXXX tag names its content's CRC-32 (a program
+    without one, or with another, is not started)."""
+    cdef char tags[1024]
+    cdef int64_t n = tagfs.tags(fs, id, tags, sizeof(tags))
+    cdef int64_t i = 0
+    cdef uint64_t want
+    if n < 0:
+        return False
+    tags[n if n < <int64_t>sizeof(tags) else sizeof(tags) - 1] = 0
+    while i < n:
+        if kstr.starts_with(tags + i, b"crc32=") and hex32(tags + i + 6, &want):
+            return want == operations.crc32(0, image, size)
+        while i < n and tags[i] != c'\n':
+            i += 1
+        i += 1
+    return False
+
+cdef bint hex32(const char* s, uint64_t* out) noexcept nogil:
+    """Exactly 8 hex digits, then the end of the tag."""
+    cdef int k
+    cdef char c
+    out[0] = 0
+    for k in range(8):
+        c = s[k]
+        if c'0' <= c <= c'9':
+            out[0] = out[0] * 16 + <uint64_t>(c - c'0')
+        elif c'a' <= c <= c'f':
+            out[0] = out[0] * 16 + <uint64_t>(c - c'a' + 10)
+        else:
+            return False
+    return s[8] == 0 or s[8] == c'\n'
 
 cdef int launch(const char* command, SpawnArgs* a, uint32_t* pid) noexcept nogil:
     cdef char name[NAME_MAX]
