@@ -180,7 +180,7 @@ cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_
     cdef GraphHeader* g = <GraphHeader*>blob
     cdef NodeDesc* nodes
     cdef uint16_t* deps
-    cdef uint64_t need
+    cdef uint64_t need, nedges
     cdef uint32_t i
     cdef int err
     if n < sizeof(GraphHeader) or g.magic != abi.GRAPH_MAGIC:
@@ -198,9 +198,10 @@ cdef int validate(const uint8_t* blob, uint64_t n, uint32_t limit_nodes, uint64_
         err = check_node(&nodes[i], i, g, deps)
         if err != abi.E_OK:
             return err
-    if count_edges(nodes, g.nnodes) > limit_edges:
+    nedges = count_edges(nodes, g.nnodes)
+    if nedges > limit_edges:
         return abi.E_TOOBIG
-    return acyclic(g, nodes, deps, count_edges(nodes, g.nnodes), a)
+    return acyclic(g, nodes, deps, nedges, a)
 
 # ---- registry ---------------------------------------------------------------------
 cdef void uncharge(Account* a, uint32_t nnodes) noexcept nogil:
@@ -227,6 +228,7 @@ cdef int register(Event* e) noexcept nogil:
     cdef Workflow* w
     cdef GraphHeader* g
     cdef Process* p = proc.find(e.pid)
+    cdef uint32_t nnodes
     cdef int err
     if p == NULL:
         return abi.E_NOENT
@@ -237,15 +239,16 @@ cdef int register(Event* e) noexcept nogil:
     err = validate(e.input, e.input_len, <uint32_t>max_nodes, max_bytes, max_edges, p.account)
     if err != abi.E_OK:
         return err
-    err = charge(p.account, (<GraphHeader*>e.input).nnodes)
+    nnodes = (<GraphHeader*>e.input).nnodes
+    err = charge(p.account, nnodes)
     if err != abi.E_OK:
         return err
     w = <Workflow*>heap.kzalloc_for(p.account, sizeof(Workflow))
     if w == NULL:
-        uncharge(p.account, (<GraphHeader*>e.input).nnodes)
+        uncharge(p.account, nnodes)
         return abi.E_NOMEM
     w.account = p.account
-    w.nnodes = (<GraphHeader*>e.input).nnodes
+    w.nnodes = nnodes                           # from here free_workflow gives the charge back
     w.blob = <uint8_t*>heap.kmalloc_for(p.account, e.input_len)
     if w.blob == NULL:
         free_workflow(w)
@@ -254,7 +257,6 @@ cdef int register(Event* e) noexcept nogil:
     g = <GraphHeader*>w.blob
     w.pid = e.pid
     w.id = e.h.workflow_id
-    w.nnodes = g.nnodes
     w.nodes = <NodeDesc*>(w.blob + sizeof(GraphHeader))
     w.deps = <uint16_t*>(<uint8_t*>w.nodes + <uint64_t>g.nnodes * sizeof(NodeDesc))
     w.data = <uint8_t*>w.deps + <uint64_t>g.ndeps * 2
@@ -321,14 +323,7 @@ cdef Run* new_run(Workflow* w) noexcept nogil:
     r.output_lens = <uint32_t*>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint32_t))
     if (r.state == NULL or r.remaining == NULL or r.work == NULL or r.ready == NULL or r.outputs == NULL
             or r.output_lens == NULL or not hashmap.put(&runs, r.id, r)):
-        w.run_id = 0
-        heap.kfree(r.state)
-        heap.kfree(r.remaining)
-        heap.kfree(r.work)
-        heap.kfree(r.ready)
-        heap.kfree(r.outputs)
-        heap.kfree(r.output_lens)
-        heap.kfree(r)
+        free_run(r)                         # frees what was made; the id may not be in runs
         return NULL
     for i in range(w.nnodes):
         r.remaining[i] = w.nodes[i].ndeps
