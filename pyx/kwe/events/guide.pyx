@@ -276,7 +276,7 @@ cdef void step(Event* e, int deck) noexcept nogil:
     cdef Account* owner = e.account
     cdef uint64_t t0 = hal.rdtsc()
     if e.tsc_pickup == 0:
-        e.tsc_pickup = hal.rdtsc()
+        e.tsc_pickup = t0
         trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
     nprocessed += 1
     trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
