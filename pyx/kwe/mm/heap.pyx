@@ -80,12 +80,16 @@ cdef void guard(uint8_t* end, size_t n) noexcept nogil:
     memset(end, GUARD_BYTE, n)
     sanitize.poison(end, n)
 
-cdef bint guard_intact(uint8_t* end, size_t n) noexcept nogil:
+cdef bint intact(uint8_t* p, size_t n, uint8_t b) noexcept nogil:
+    """Are n poisoned bytes at p still all b?  (They stay poisoned.)"""
     cdef bint ok
-    sanitize.unpoison(end, n)
-    ok = filled(end, n, GUARD_BYTE)
-    sanitize.poison(end, n)
+    sanitize.unpoison(p, n)
+    ok = filled(p, n, b)
+    sanitize.poison(p, n)
     return ok
+
+cdef bint guard_intact(uint8_t* end, size_t n) noexcept nogil:
+    return intact(end, n, GUARD_BYTE)
 
 # ---- slabs -------------------------------------------------------------------
 cdef int class_of(size_t n) noexcept nogil:
@@ -378,19 +382,16 @@ cdef void count(Tally* t, uint64_t n, Account* owner) noexcept nogil:
 cdef uint64_t check_slot(Slab* s, int i, Tally* t) noexcept nogil:
     cdef uint8_t* p = slot_at(s, i)
     cdef size_t n = sizes_of(s)[i], size = class_size(s.cls)
-    cdef bint ok
     if slot_used(s, i):
         count(t, n, owners_of(s)[i])
         if n + GUARD_MIN > size or not guard_intact(p + n, size - n):
             report(p, b"written past its end (found by the heap walk)", n)
             return 1
         return 0
-    sanitize.unpoison(p, size)
-    ok = filled(p, size, FREE_BYTE)
-    sanitize.poison(p, size)
-    if not ok:
+    if not intact(p, size, FREE_BYTE):
         report(p, b"written after it was freed (found by the heap walk)", size)
-    return 0 if ok else 1
+        return 1
+    return 0
 
 cdef uint64_t check_slab(Slab* s, int c, bint is_full, Tally* t) noexcept nogil:
     cdef uint64_t bad = 0, used = 0
