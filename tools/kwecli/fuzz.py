@@ -318,7 +318,7 @@ def boot(seed, count=10000):
     clean -- status 0, every page back, no account left, a sound heap."""
     from . import qemu
     b = qemu.boot(f"run=init init=fuzz args={seed},{count}", timeout=600)
-    problems = [w for w in ("heap: CORRUPT", "ended still holding", "did not come back") if w in b.log]
+    problems = qemu.kernel_problems(b.log)
     ok = b.ok and not problems and "kernel: every page came back" in b.log
     summary = [l for l in b.log.splitlines() if l.startswith("fuzz: seed")][-1:]
     print(f"fuzz boot seed {seed}: {'ok' if ok else 'FAILED'} {summary} {problems}")

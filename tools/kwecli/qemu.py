@@ -5,6 +5,7 @@ QEMU exit with (status << 1) | 1.  kernel_status() maps that back; the
 values QEMU itself can produce get statuses of their own.
 """
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -25,6 +26,20 @@ def kernel_status(qemu_rc):
     if qemu_rc > 0 and qemu_rc & 1:
         return qemu_rc >> 1
     return STATUS_NO_EXIT
+
+
+# What the kernel prints when its own checks find something: an overwritten
+# heap object, an account not back to zero at a process's end, a charge given
+# back twice; and its heap walk at power-off.
+KERNEL_PROBLEMS = ("heap: CORRUPT", "ended still holding", "it does not hold")
+HEAP_WALK = re.compile(r"heap: walk at power-off: \d+ objects, \d+ bytes, (\d+) problems \((\d+) seen earlier\)")
+
+
+def kernel_problems(log):
+    """The problems the kernel reported in a boot's log (empty: none)."""
+    found = [w for w in KERNEL_PROBLEMS if w in log]
+    found += [m.group(0) for m in HEAP_WALK.finditer(log) if m.group(1) != "0" or m.group(2) != "0"]
+    return found
 
 
 def kvm_usable():
