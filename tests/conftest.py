@@ -1,5 +1,8 @@
 """Shared fixtures.  tools/kwe test puts build/pyx (the hosted package kwe)
 and tools/ (kwecli) on PYTHONPATH; the kernel image is already built."""
+import subprocess
+import sys
+
 import pytest
 
 from kwecli import ktap, qemu
@@ -36,6 +39,15 @@ def assert_heap_sound(log):
     kernel reached power-off, its heap walk found nothing."""
     problems = qemu.kernel_problems(log)
     assert not problems, f"{problems}\n{log}"
+
+
+def kwe_fs(*args, check=True):
+    """tools/kwe fs ARGS, as a user runs it (in a child process)."""
+    r = subprocess.run([sys.executable, "-c", "import sys; from kwecli import fs; sys.exit(fs.main(sys.argv[1:]))",
+                        *map(str, args)], capture_output=True, text=True)
+    if check:
+        assert r.returncode == 0, r.stdout + r.stderr
+    return r
 
 
 def assert_ktap_passed(b, at_least=1):

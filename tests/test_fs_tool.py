@@ -1,17 +1,8 @@
 """tools/kwe fs, as a user runs it: make an image, put files, tag, query,
 get, fsck -- and the same commands on the built kwe.img."""
-import subprocess
-import sys
 
+from conftest import kwe_fs
 from kwecli.paths import IMAGE, ROOT
-
-
-def kwe_fs(*args, check=True):
-    r = subprocess.run([sys.executable, "-c", "import sys; from kwecli import fs; sys.exit(fs.main(sys.argv[1:]))",
-                        *map(str, args)], capture_output=True, text=True)
-    if check:
-        assert r.returncode == 0, r.stdout + r.stderr
-    return r
 
 
 def test_the_fs_commands(tmp_path):

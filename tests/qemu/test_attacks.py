@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import boot
+from conftest import boot, kwe_fs
 from kwecli import qemu
 
 
@@ -89,15 +89,11 @@ def test_ten_thousand_random_and_mutated_events_leave_nothing_behind():
 def program_disk(tmp_path, name, tags, data):
     """A private copy of the image with one more file put in by the host tool."""
     import shutil
-    import subprocess
-    import sys
     from kwecli.paths import IMAGE
     disk, payload = tmp_path / "kwe.img", tmp_path / name
     shutil.copy(IMAGE, disk)
     payload.write_bytes(data)
-    r = subprocess.run([sys.executable, "-c", "import sys; from kwecli import fs; sys.exit(fs.main(sys.argv[1:]))",
-                        "put", str(disk), str(payload), *tags], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    kwe_fs("put", disk, payload, *tags)
     return disk
 
 
