@@ -28,8 +28,9 @@ def test_generated_header_matches_cython_layout(tmp_path):
 
 def test_sizes_are_the_documented_ones():
     layout = kabi.layout()
-    assert layout["EventHeader"][0] == layout["ResultHeader"][0] == 64
-    assert layout["EventSlot"][0] == layout["ResultSlot"][0] == abi.SLOT_SIZE == 576
+    assert layout["EventHeader"][0] == 64
+    assert layout["EventSlot"][0] == abi.SLOT_SIZE == 576
+    assert layout["Completion"][0] == abi.COMPLETION_SIZE == 32
     assert layout["RingHeader"][0] == abi.RING_HEADER_SIZE
     assert layout["RingHeader"][1]["tail"] - layout["RingHeader"][1]["head"] >= 64   # own cache lines
-    assert abi.EVENT_HEADER.size == abi.RESULT_HEADER.size == 64                     # the Python view too
+    assert abi.EVENT_HEADER.size == 64 and abi.COMPLETION.size == 32                     # the Python view too

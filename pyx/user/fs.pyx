@@ -3,7 +3,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from user cimport sdk
 from kwe.common cimport abi, kstr
-from kwe.common.abi cimport EventSlot, ResultSlot, FileStat
+from kwe.common.abi cimport EventSlot, Completion, FileStat
 
 cdef EventSlot* ev(uint16_t op, uint64_t a0, uint64_t a1) noexcept nogil:
     cdef EventSlot* e = sdk.event(op)
@@ -11,10 +11,10 @@ cdef EventSlot* ev(uint16_t op, uint64_t a0, uint64_t a1) noexcept nogil:
     return e
 
 cdef int64_t value_or_status(EventSlot* e) noexcept nogil:
-    cdef ResultSlot r
+    cdef Completion r
     if sdk.call(e, &r) < 0:
-        return r.h.status
-    return <int64_t>r.h.value
+        return r.status
+    return <int64_t>r.value
 
 cdef int64_t create(const char* tags) noexcept nogil:
     cdef EventSlot* e = ev(abi.OP_FS_CREATE, 0, 0)
@@ -36,11 +36,11 @@ cdef int64_t write(uint64_t fd, const void* data, uint32_t n, bint sync) noexcep
 
 cdef int64_t read(uint64_t fd, void* buf, uint32_t n) noexcept nogil:
     cdef EventSlot* e = ev(abi.OP_FS_READ, fd, n)
-    cdef ResultSlot r
+    cdef Completion r
     sdk.set_output(e, buf, n)
     if sdk.call(e, &r) < 0:
-        return r.h.status
-    return <int64_t>r.h.value
+        return r.status
+    return <int64_t>r.value
 
 cdef int64_t seek(uint64_t fd, uint64_t offset) noexcept nogil:
     return value_or_status(ev(abi.OP_FS_SEEK, fd, offset))
@@ -64,29 +64,29 @@ cdef int untag(uint64_t id, const char* name) noexcept nogil:
 
 cdef int64_t query(const char* q, uint64_t* ids, uint32_t cap) noexcept nogil:
     cdef EventSlot* e = ev(abi.OP_FS_QUERY, 0, 0)
-    cdef ResultSlot r
+    cdef Completion r
     sdk.set_input(e, q, <uint32_t>kstr.length(q))
     sdk.set_output(e, ids, <uint64_t>cap * 8)
     if sdk.call(e, &r) < 0:
-        return r.h.status
-    return <int64_t>r.h.value
+        return r.status
+    return <int64_t>r.value
 
 cdef int64_t tags(uint64_t id, char* buf, uint32_t cap) noexcept nogil:
     cdef EventSlot* e = ev(abi.OP_FS_TAGS, id, 0)
-    cdef ResultSlot r
+    cdef Completion r
     sdk.set_output(e, buf, cap - 1 if cap else 0)
     if sdk.call(e, &r) < 0:
-        return r.h.status
+        return r.status
     if cap:
-        buf[r.h.output_len if r.h.output_len < cap - 1 else cap - 1] = 0
-    return r.h.output_len
+        buf[r.length if r.length < cap - 1 else cap - 1] = 0
+    return r.length
 
 cdef int stat(uint64_t id, FileStat* out) noexcept nogil:
     cdef EventSlot* e = ev(abi.OP_FS_STAT, id, 0)
-    cdef ResultSlot r
+    cdef Completion r
+    sdk.set_output(e, out, sizeof(FileStat))
     if sdk.call(e, &r) < 0:
-        return r.h.status
-    memcpy(out, r.payload, sizeof(FileStat))
+        return r.status
     return 0
 
 cdef int sync() noexcept nogil:

@@ -4,12 +4,18 @@
 #
 #   e = sdk.event(abi.OP_CRC32)          # a slot with a default route
 #   sdk.set_input(e, data, n)            # inline (<= 512 bytes) or by pointer
-#   sdk.call(e, &r)                      # submit, wait for its result
+#   sdk.set_output(e, buf, cap)          # where the output goes (else only its length comes back)
+#   sdk.call(e, &c)                      # submit, wait for its completion
+#
+# The kernel takes an event only when the ResultRing has room for all the
+# completions it will cause; kernel_notify returns how many it took and the
+# rest wait in the EventRing.  The SDK reaps completions (into a stash, or
+# to the on_result handler) and submits again, so nothing is ever dropped.
 #
 # Programs define `cdef public int umain() noexcept nogil`; its return
 # value is the exit status.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from kwe.common.abi cimport EventSlot, ResultSlot, UserInfo
+from kwe.common.abi cimport EventSlot, Completion, UserInfo
 
 cdef extern from *:
     int64_t kernel_notify(uint64_t workflow_id, uint64_t flags) nogil
@@ -24,25 +30,42 @@ cdef void set_route(EventSlot* e, const uint8_t* route, uint8_t n) noexcept nogi
 # InputPointer in the payload; the caller keeps the memory alive until the
 # result arrives).
 cdef void set_input(EventSlot* e, const void* data, uint32_t n) noexcept nogil
+# The output goes to buf (at most cap bytes; Completion.length says how
+# long it was, RF_TRUNCATED that it did not fit).
 cdef void set_output(EventSlot* e, void* buf, uint64_t cap) noexcept nogil
 cdef void commit() noexcept nogil                 # publish the slot from event()
+# kernel_notify(SUBMIT): how many events the kernel took (or an E_* code).
 cdef int64_t submit() noexcept nogil
+# Events committed to the EventRing that the kernel has not taken yet.
+cdef uint32_t unsent() noexcept nogil
 cdef int64_t wait(uint32_t workflow_id) noexcept nogil
 cdef void yield_cpu() noexcept nogil
-# Commit e, submit, and wait for the result with its event_id.  Results for
-# other events that arrive first go to the handler set with on_result(), or
-# are kept for next_result() (a bounded stash: a program that can receive
-# many unsolicited results, like a parent's child-exit notices, should set a
-# handler).  Returns the event's status.
-cdef int call(EventSlot* e, ResultSlot* out) noexcept nogil
-ctypedef void (*ResultHandler)(ResultSlot* r) noexcept nogil
+# Commit e, submit, and wait for the completion with its event_id.
+# Completions for other events that arrive first go to the handler set with
+# on_result(), or are kept for next_result() (a stash of KEPT_MAX: a
+# program that lets more pile up unread is stopped with a message, never
+# silently short of one).  Returns the event's status.
+cdef int call(EventSlot* e, Completion* out) noexcept nogil
+ctypedef void (*ResultHandler)(Completion* r) noexcept nogil
 cdef void on_result(ResultHandler h) noexcept nogil
 # Hand a result that is not for you to the handler (or the stash).
-cdef void keep_result(ResultSlot* r) noexcept nogil
+cdef void keep_result(Completion* r) noexcept nogil
 # The next result (kept ones first), copied into out; False if none.
-cdef bint next_result(ResultSlot* out) noexcept nogil
+cdef bint next_result(Completion* out) noexcept nogil
+# The next completion in the ResultRing (not the stash); False if none.
+cdef bint take(Completion* out) noexcept nogil
+# Nothing to read: block until a completion the kernel promised arrives
+# (or, with none promised, let others run); re-offers waiting events.
+cdef void await_completion() noexcept nogil
 # Block until a result is there, then take it.
-cdef void wait_result(ResultSlot* out) noexcept nogil
+cdef void wait_result(Completion* out) noexcept nogil
+# Move every completion in the ResultRing to the handler or the stash
+# (what the SDK does when the kernel takes fewer events than offered).
+cdef void reap() noexcept nogil
+# A workflow summary's counts (its value: done | failed << 16 | cancelled << 32).
+cdef uint32_t run_done(Completion* c) noexcept nogil
+cdef uint32_t run_failed(Completion* c) noexcept nogil
+cdef uint32_t run_cancelled(Completion* c) noexcept nogil
 
 cdef void write(const char* s, size_t n) noexcept nogil
 cdef void puts(const char* s) noexcept nogil

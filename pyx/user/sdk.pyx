@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset
 from kwe.common cimport abi, ring, kstr
-from kwe.common.abi cimport EventSlot, ResultSlot, UserInfo
+from kwe.common.abi cimport EventSlot, Completion, UserInfo
 from kwe.common.format cimport format_buf
 
 cdef extern from *:
@@ -11,16 +11,16 @@ cdef extern from *:
     uint64_t __builtin_ia32_rdtsc() nogil
 
 cdef enum:
-    KEPT_MAX = 64                           # results kept while call() waits for another
+    KEPT_MAX = 1024                         # completions kept while call() waits for another
     PRINTF_MAX = 1024
 
 cdef ring.Ring events
 cdef ring.Ring results
 cdef uint64_t next_id = 0
 cdef EventSlot* open_slot = NULL
-cdef ResultSlot kept[KEPT_MAX]
+cdef Completion kept[KEPT_MAX]
 cdef uint32_t kept_first = 0, kept_count = 0
-cdef uint64_t kept_dropped = 0
+cdef bint overflowed = False
 cdef ResultHandler handler = NULL
 
 cdef void on_result(ResultHandler h) noexcept nogil:
@@ -33,7 +33,7 @@ cdef UserInfo* info() noexcept nogil:
 cdef public void kwe_user_start() noexcept nogil:
     cdef UserInfo* u = info()
     ring.attach_producer(&events, <void*>u.event_ring, u.event_ring_size, abi.SLOT_SIZE)
-    ring.attach_consumer(&results, <void*>u.result_ring, u.result_ring_size, abi.SLOT_SIZE)
+    ring.attach_consumer(&results, <void*>u.result_ring, u.result_ring_size, abi.COMPLETION_SIZE)
     exit(umain())
 
 # ---- events ----------------------------------------------------------------------
@@ -44,7 +44,7 @@ cdef EventSlot* event(uint16_t opcode) noexcept nogil:
     global next_id, open_slot
     cdef EventSlot* e = <EventSlot*>ring.produce_slot(&events)
     while e == NULL:                        # full: let the kernel take what is there
-        kernel_notify(0, abi.NOTIFY_SUBMIT | abi.NOTIFY_YIELD)
+        make_room()
         e = <EventSlot*>ring.produce_slot(&events)
     memset(&e.h, 0, sizeof(e.h))
     next_id += 1
@@ -85,6 +85,27 @@ cdef void commit() noexcept nogil:
         ring.produce(&events)
         open_slot = NULL
 
+cdef void make_room() noexcept nogil:
+    """The EventRing is full.  Offer it to the kernel; if it takes none,
+    the ResultRing is short of room: reap completions, or wait for them."""
+    if kernel_notify(0, abi.NOTIFY_SUBMIT) > 0:
+        return
+    if ring.pending(&results) > 0:
+        reap()
+    else:
+        await_completion()
+
+cdef void await_completion() noexcept nogil:
+    """Nothing to read: block for a completion if the kernel promised one,
+    else (events refused by a quota, answers not asked for) let others run."""
+    if results.hdr.reserved > 0:
+        kernel_notify(0, abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT)
+    else:
+        kernel_notify(0, abi.NOTIFY_SUBMIT | abi.NOTIFY_YIELD)
+
+cdef uint32_t unsent() noexcept nogil:
+    return ring.pending(&events)
+
 cdef int64_t submit() noexcept nogil:
     return kernel_notify(0, abi.NOTIFY_SUBMIT)
 
@@ -95,54 +116,71 @@ cdef void yield_cpu() noexcept nogil:
     kernel_notify(0, abi.NOTIFY_YIELD)
 
 # ---- results ---------------------------------------------------------------------
-cdef void keep(ResultSlot* r) noexcept nogil:
-    global kept_count, kept_first, kept_dropped
+cdef void keep(Completion* r) noexcept nogil:
+    global kept_count, overflowed
     if handler != NULL:
         handler(r)
         return
-    if kept_count == KEPT_MAX:              # the oldest kept result gives way
-        kept_first = (kept_first + 1) % KEPT_MAX
-        kept_count -= 1
-        kept_dropped += 1
-        if kept_dropped == 1:
-            puts(b"sdk: result stash full, dropping the oldest (set sdk.on_result)\n")
-    memcpy(&kept[(kept_first + kept_count) % KEPT_MAX], r, sizeof(ResultSlot))
+    if overflowed:                          # on our way out
+        return
+    if kept_count == KEPT_MAX:              # dropping one would break the ABI's promise
+        overflowed = True
+        puts(b"sdk: more than 1024 completions kept unread; set sdk.on_result or read them\n")
+        exit(abi.E_TOOBIG)
+    memcpy(&kept[(kept_first + kept_count) % KEPT_MAX], r, sizeof(Completion))
     kept_count += 1
 
-cdef void keep_result(ResultSlot* r) noexcept nogil:
+cdef void keep_result(Completion* r) noexcept nogil:
     keep(r)
 
-cdef bint take_from_ring(ResultSlot* out) noexcept nogil:
-    cdef ResultSlot* r = <ResultSlot*>ring.consume_slot(&results)
+cdef bint take(Completion* out) noexcept nogil:
+    return take_from_ring(out)
+
+cdef bint take_from_ring(Completion* out) noexcept nogil:
+    cdef Completion* r = <Completion*>ring.consume_slot(&results)
     if r == NULL:
         return False
-    memcpy(out, r, sizeof(ResultSlot))
+    memcpy(out, r, sizeof(Completion))
     ring.consume(&results)
     return True
 
-cdef bint next_result(ResultSlot* out) noexcept nogil:
+cdef bint next_result(Completion* out) noexcept nogil:
     global kept_first, kept_count
     if kept_count:
-        memcpy(out, &kept[kept_first], sizeof(ResultSlot))
+        memcpy(out, &kept[kept_first], sizeof(Completion))
         kept_first = (kept_first + 1) % KEPT_MAX
         kept_count -= 1
         return True
     return take_from_ring(out)
 
-cdef void wait_result(ResultSlot* out) noexcept nogil:
+cdef void wait_result(Completion* out) noexcept nogil:
     while not next_result(out):
-        kernel_notify(0, abi.NOTIFY_WAIT)
+        await_completion()
 
-cdef int call(EventSlot* e, ResultSlot* out) noexcept nogil:
+cdef void reap() noexcept nogil:
+    cdef Completion c
+    while take_from_ring(&c):
+        keep(&c)
+
+cdef uint32_t run_done(Completion* c) noexcept nogil:
+    return <uint32_t>(c.value & 0xFFFF)
+
+cdef uint32_t run_failed(Completion* c) noexcept nogil:
+    return <uint32_t>((c.value >> 16) & 0xFFFF)
+
+cdef uint32_t run_cancelled(Completion* c) noexcept nogil:
+    return <uint32_t>((c.value >> 32) & 0xFFFF)
+
+cdef int call(EventSlot* e, Completion* out) noexcept nogil:
     cdef uint64_t id = e.h.event_id
     commit()
     kernel_notify(0, abi.NOTIFY_SUBMIT)
     while True:
-        if not take_from_ring(out):
-            kernel_notify(0, abi.NOTIFY_WAIT)
+        if not take_from_ring(out):         # SUBMIT again: e may still wait for room
+            await_completion()
             continue
-        if out.h.event_id == id and not (out.h.flags & (abi.RF_NODE | abi.RF_CHILD_EXIT)):
-            return out.h.status
+        if out.event_id == id and not (out.flags & (abi.RF_NODE | abi.RF_CHILD_EXIT)):
+            return out.status
         keep(out)
 
 # ---- conveniences ------------------------------------------------------------------
@@ -175,14 +213,14 @@ cdef void printf(const char* fmt, uint64_t a0=0, uint64_t a1=0, uint64_t a2=0,
 
 cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_ring,
                    uint32_t stack_pages) noexcept nogil:
-    cdef ResultSlot r
+    cdef Completion r
     cdef EventSlot* e = event(abi.OP_SPAWN)
     set_input(e, command, <uint32_t>kstr.length(command))
     e.h.arg[0] = event_ring | (<uint64_t>result_ring << 32)
     e.h.arg[1] = stack_pages
     if call(e, &r) < 0:
-        return r.h.status
-    return <int64_t>r.h.value
+        return r.status
+    return <int64_t>r.value
 
 cdef void exit(int status) noexcept nogil:
     cdef EventSlot* e = event(abi.OP_EXIT)

@@ -3,7 +3,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk
 from kwe.common cimport abi
-from kwe.common.abi cimport NodeDesc, GraphHeader, ResultSlot, EventSlot
+from kwe.common.abi cimport NodeDesc, GraphHeader, Completion, EventSlot
 
 cdef void init(Graph* g, WfNode* nodes, uint32_t cap, uint8_t* data, uint32_t data_cap) noexcept nogil:
     g.nodes, g.cap, g.n = nodes, cap, 0
@@ -109,32 +109,41 @@ cdef uint64_t encode(Graph* g, uint8_t* out, uint64_t cap) noexcept nogil:
     memcpy(<uint8_t*>(deps + ndeps), g.data, g.data_len)
     return need
 
+cdef void output(Graph* g, int node, void* buf, uint64_t cap) noexcept nogil:
+    if node < 0:
+        return
+    g.nodes[node].d.flags |= abi.NODE_OUTPUT_PTR
+    g.nodes[node].d.args[2] = <uint64_t>buf
+    g.nodes[node].d.args[3] = cap
+
 cdef int register(uint32_t wf_id, const uint8_t* blob, uint64_t n) noexcept nogil:
-    cdef ResultSlot r
+    cdef Completion r
     cdef EventSlot* e = sdk.event(abi.OP_WF_REGISTER)
     e.h.workflow_id = wf_id
     sdk.set_input(e, blob, <uint32_t>n)
     return sdk.call(e, &r)
 
 cdef int unregister(uint32_t wf_id) noexcept nogil:
-    cdef ResultSlot r
+    cdef Completion r
     cdef EventSlot* e = sdk.event(abi.OP_WF_UNREGISTER)
     e.h.workflow_id = wf_id
     return sdk.call(e, &r)
 
-cdef int run(uint32_t wf_id, ResultSlot* summary, NodeHandler on_node) noexcept nogil:
+cdef int run(uint32_t wf_id, Completion* summary, NodeHandler on_node) noexcept nogil:
     cdef EventSlot* e = sdk.event(abi.OP_WF_RUN)
     cdef uint64_t id = e.h.event_id
     e.h.workflow_id = wf_id
     sdk.commit()
     sdk.kernel_notify(wf_id, abi.NOTIFY_SUBMIT)
     while True:
-        sdk.wait_result(summary)
-        if summary.h.event_id != id or summary.h.flags & abi.RF_CHILD_EXIT:
+        if not sdk.take(summary):               # the ring only: the stash holds others'
+            sdk.await_completion()
+            continue
+        if summary.event_id != id or summary.flags & abi.RF_CHILD_EXIT:
             sdk.keep_result(summary)            # someone else's
             continue
-        if summary.h.flags & abi.RF_NODE:
+        if summary.flags & abi.RF_NODE:
             if on_node != NULL:
                 on_node(summary)
             continue
-        return summary.h.status                 # RF_WORKFLOW, or RUN refused
+        return summary.status                 # RF_WORKFLOW, or RUN refused

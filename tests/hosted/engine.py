@@ -8,10 +8,19 @@ from memory import fresh
 
 class Local:
     """The process side of a local (never running) process's rings."""
+    OUT_CAP = 1 << 16           # call()'s output buffer
 
-    def __init__(self, event_ring=256, result_ring=256, with_space=False):
+    def __init__(self, event_ring=256, result_ring=256, with_space=True):
         self.pid = guide.py_local_process(event_ring, result_ring, with_space)
+        self.space = with_space
         self.next_id = 0
+        self.out_va = None
+
+    def out_buffer(self, cap=None):
+        """(address, capacity) of a user buffer for outputs, made once."""
+        if self.out_va is None:
+            self.out_va = self.buffer(bytes(self.OUT_CAP))
+        return self.out_va, self.OUT_CAP if cap is None else cap
 
     def push(self, opcode, **kw):
         self.next_id += 1
@@ -29,8 +38,14 @@ class Local:
         return out
 
     def call(self, opcode, now=False, **kw):
-        """One event through the Guide; its result.  now: do not let timers
-        run first (other results that arrive are kept in self.others)."""
+        """One event through the Guide; its result, with .output read from the
+        output buffer call() names (unless the event names its own).  now: do
+        not let timers run first (other results are kept in self.others)."""
+        va = None
+        if self.space and not kw.get("flags", 0) & abi.EVF_OUTPUT_PTR:
+            va, cap = self.out_buffer()
+            kw["flags"] = kw.get("flags", 0) | abi.EVF_OUTPUT_PTR
+            kw["args"] = (tuple(kw.get("args", ())) + (0, 0))[:2] + (va, cap)
         event_id = self.push(opcode, **kw)
         assert self.submit() == 1
         if not now:
@@ -39,6 +54,8 @@ class Local:
         mine = [r for r in out if r.event_id == event_id]
         self.others = [r for r in out if r.event_id != event_id]
         assert len(mine) == 1, out
+        if va is not None and mine[0].length:
+            mine[0].output = self.read(va, min(mine[0].length, self.OUT_CAP))
         return mine[0]
 
     def buffer(self, data):

@@ -10,7 +10,9 @@ from engine import settle, start
 from kwe.events import guide, workflow
 from kwe.mm import heap
 from kwe.dev import pit
-from kwecli import abi
+from kwecli import abi, trace
+from kwe.base import hal
+from kwe.debug import trace as ktrace
 from kwecli.abi import *          # noqa: F403
 
 
@@ -36,7 +38,18 @@ def run(p, wf_id):
 
 
 def counts(summary):
-    return struct.unpack("<3I", summary.output)
+    return summary.counts
+
+
+def traced_run(p, wf_id):
+    """run(), with each node's (start, end) from the kernel's trace."""
+    hal.serial_clear()
+    ktrace.py_start(1 << 16)
+    summary, nodes = run(p, wf_id)
+    ktrace.py_dump(1_000_000_000, 100)
+    ktrace.py_stop()
+    t = trace.parse(hal.serial_output().decode().replace("\r", ""))
+    return summary, nodes, {n["node"]: (n["start"], n["end"]) for n in trace.slices(t)["nodes"]}
 
 
 # ---- registration --------------------------------------------------------------------
@@ -132,14 +145,17 @@ def xor(data, key, n):
 def test_fan_out_fan_in_outputs_match_python():
     p = start(with_space=True)                  # the graph is over 512 bytes: passed by pointer
     g = abi.Graph()
+    outs = [p.buffer(bytes(512)) for _ in range(3)]
     split = g.add(OP_NOP, input=TEXT)
-    rle = g.add(OP_RLE_ENCODE, input=split)
+    rle = g.add(OP_RLE_ENCODE, input=split, out=(outs[0], 512))
     crc = g.add(OP_CRC32, input=split)
-    x = g.add(OP_XOR, input=split, args=(0x5A3C, 2))
-    combine = g.add(OP_NOP, after=[rle, crc, x], input="parents")
+    x = g.add(OP_XOR, input=split, args=(0x5A3C, 2), out=(outs[1], 512))
+    combine = g.add(OP_NOP, after=[rle, crc, x], input="parents", out=(outs[2], 512))
     final = g.add(OP_CRC32, input=combine)
     assert register(p, 1, g) == 0
-    summary, nodes = run(p, 1)
+    summary, nodes, times = traced_run(p, 1)
+    for node, va in zip((rle, x, combine), outs):
+        nodes[node].output = p.read(va, nodes[node].length)
     combined = abi.rle_encode(TEXT) + struct.pack("<I", zlib.crc32(TEXT)) + xor(TEXT, 0x5A3C, 2)
     assert nodes[rle].output == abi.rle_encode(TEXT)
     assert nodes[crc].value == zlib.crc32(TEXT)
@@ -148,7 +164,7 @@ def test_fan_out_fan_in_outputs_match_python():
     assert nodes[final].value == zlib.crc32(combined)
     assert summary.status == 0 and counts(summary) == (6, 0, 0)
     # rle, crc and x were in flight together: none waited for another
-    assert max(nodes[i].tsc_submit for i in (rle, crc, x)) <= min(nodes[i].tsc_complete for i in (rle, crc, x))
+    assert max(times[i][0] for i in (rle, crc, x)) <= min(times[i][1] for i in (rle, crc, x))
 
 
 def test_transient_failures_are_retried_with_backoff():
@@ -241,7 +257,7 @@ def test_random_dags_run_each_node_once_after_its_dependencies(dag):
             g.add(OP_FLAKY, args=(fails[old],), retries=retries[old], backoff_ms=10, after=after)
     p = start(result_ring=64, with_space=True)
     assert register(p, 1, g) == 0
-    summary, nodes = run(p, 1)
+    summary, nodes, times = traced_run(p, 1)
     # the model: a node fails if it is flaky beyond its retries; a node with a
     # failed or cancelled dependency is cancelled, never run
     fate = {}
@@ -260,7 +276,7 @@ def test_random_dags_run_each_node_once_after_its_dependencies(dag):
         assert got == want, (old, want, r)
         if want != "cancelled":
             for d in deps[old]:                               # ran after each dependency finished
-                assert r.tsc_submit >= nodes[where[d]].tsc_complete
+                assert times[where[old]][0] >= times[where[d]][1]
     # a failure cancels exactly its descendants
     failed = {o for o in range(n) if fate[o] == "failed"}
     descendants, frontier = set(), set(failed)
@@ -316,3 +332,51 @@ def test_a_long_chain_whose_first_node_fails_is_cancelled_without_recursion():
     assert summary.status == E_BADDATA and counts(summary) == (0, 1, 4095)
     assert all(nodes[i].status == E_CANCELLED for i in range(1, 4096))
     assert heap.py_check() == 0
+
+
+# ---- completions: room reserved for every emitting node (issue 11 #4) ----------------
+def crc_fan(n, emit=True):
+    g = abi.Graph()
+    for i in range(n):
+        g.add(OP_CRC32, input=bytes([i]), emit=emit)
+    return g
+
+
+def test_a_run_waits_in_the_event_ring_until_its_nodes_have_room():
+    p = start(result_ring=16)
+    assert register(p, 1, crc_fan(10)) == 0
+    for _ in range(6):
+        p.push(OP_SLEEP, args=(20,))
+    assert p.submit() == 6                                  # 10 slots left: the run needs 11
+    run_id = p.push(OP_WF_RUN, workflow_id=1)
+    assert p.submit() == 0 and guide.py_reserved(p.pid)[0] == 6
+    settle()
+    assert len(p.results()) == 6
+    assert p.submit() == 1
+    settle()
+    out = p.results()
+    assert len(out) == 11 and all(r.event_id == run_id for r in out)
+    assert out[-1].flags & RF_WORKFLOW and out[-1].counts == (10, 0, 0)
+    assert guide.py_reserved(p.pid) == (0, 0)
+
+
+def test_a_run_with_more_emitting_nodes_than_the_ring_has_slots_is_refused():
+    p = start(result_ring=16)
+    assert register(p, 1, crc_fan(16)) == 0                 # 16 nodes + the summary > 16
+    r = p.call(OP_WF_RUN, workflow_id=1)
+    assert (r.status, r.flags & RF_WORKFLOW) == (E_TOOBIG, 0)
+    assert register(p, 2, crc_fan(100, emit=False)) == 0    # only the summary: fine
+    assert p.call(OP_WF_RUN, workflow_id=2).counts == (100, 0, 0)
+
+
+def test_a_run_registered_in_the_same_submit_reserves_at_start():
+    p = start(result_ring=16)
+    blob = crc_fan(5).encode()
+    p.push(OP_WF_REGISTER, workflow_id=3, payload=blob)
+    run_id = p.push(OP_WF_RUN, workflow_id=3)
+    assert p.submit() == 2
+    settle()
+    out = p.results()
+    assert [r.status for r in out].count(0) == 7             # register, 5 nodes, summary
+    assert out[-1].event_id == run_id and out[-1].counts == (5, 0, 0)
+    assert guide.py_reserved(p.pid) == (0, 0)

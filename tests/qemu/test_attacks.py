@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from kwecli import abi
 from conftest import boot, kwe_fs
 from kwecli import qemu
 
@@ -64,6 +65,21 @@ def test_memory_hogs_are_stopped_by_their_quotas_and_the_machine_keeps_going():
     assert max(got) <= 32 and sum(got) <= 256 * 3 // 4, got
     assert "spawner: all 8 ended, 0 failed" in b.log
     assert b.ok and "kernel: every page came back" in b.log, b.log
+
+
+def test_a_process_that_never_reads_its_completions_costs_the_kernel_nothing():
+    """Issue 11 #5: the kernel takes only the events it has ResultRing room
+    for (2,048 here, of 64 x 256 offered) and holds nothing for the rest; a
+    tail moved wrongly is reset (RING_CORRUPT) and costs only the liar."""
+    b = boot("run=init init=attack args=result-hog", timeout=120)
+    assert b.ok, b.log
+    m = re.search(r"attack result-hog: never reading, (\d+) taken \(ring (\d+)\); tail ahead: (\d+) more; "
+                  r"tail behind: (\d+) more; ring flags (\d+)", b.log)
+    assert m, b.log
+    first, ring, future, past, flags = map(int, m.groups())
+    assert first == ring == 2048
+    assert 0 < future <= ring and 0 < past <= ring and flags & abi.RING_CORRUPT
+    assert "kernel: every page came back" in b.log
 
 
 def test_a_flood_of_work_does_not_delay_another_processs_timer():

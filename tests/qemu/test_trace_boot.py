@@ -25,6 +25,8 @@ def test_traced_workflows_respect_their_dags(tmp_path):
     fan = min(runs)
     parallel = [where[(fan, i)] for i in (1, 2, 3)]
     assert max(p["start"] for p in parallel) < min(p["end"] for p in parallel)    # in flight together
+    timer, first, last = where[(fan, 6)], where[(fan, 1)], where[(fan, 5)]
+    assert timer["start"] < first["start"] and timer["end"] > last["end"]        # the 40 ms node beside them
     assert {d["deck"] for d in s["decks"]} >= {0, 1, 2}
     trace.write(t, tmp_path / "trace.json", tmp_path / "trace.png")
     assert json.loads((tmp_path / "trace.json").read_text())["otherData"]["records"] == len(t.records)

@@ -14,7 +14,7 @@ kwe.common.errors links into the kernel, the hosted build and user programs.
 import re
 import sys
 
-SIZES = {"EventHeader": 64, "ResultHeader": 64, "EventSlot": 576, "ResultSlot": 576,
+SIZES = {"EventHeader": 64, "EventSlot": 576, "Completion": 32,
          "RingHeader": 256, "GraphHeader": 16, "NodeDesc": 64}
 
 

@@ -29,7 +29,7 @@ def error_text(code):
     return "%s: %s" % ERRORS[code]
 
 EVENT_HEADER = struct.Struct("<QIHH8sB3xI4Q")                    # 64 bytes
-RESULT_HEADER = struct.Struct("<QIHHiHBBIIQQQQ")                  # 64 bytes
+COMPLETION = struct.Struct("<QQiIHHHBB")                          # 32 bytes
 GRAPH_HEADER = struct.Struct("<IHHII")                           # 16 bytes
 NODE = struct.Struct("<HBB8sHHHBBHHII4Q")                         # 64 bytes
 
@@ -55,29 +55,27 @@ def event(opcode, *, event_id=1, workflow_id=0, route=None, flags=0, payload=b""
 
 @dataclass
 class Result:
+    """One Completion; output: the bytes the kernel wrote to the event's
+    output buffer (filled in by whoever reads that buffer)."""
     event_id: int
-    workflow_id: int
+    value: int
+    status: int
+    length: int
     opcode: int
     flags: int
-    status: int
     node: int
     deck: int
     attempts: int
-    payload_len: int
-    output_len: int
-    value: int
-    tsc_submit: int
-    tsc_complete: int
-    payload: bytes
+    output: bytes = b""
 
     @property
-    def output(self):
-        return self.payload[:self.payload_len]
+    def counts(self):
+        """A run summary's (done, failed, cancelled)."""
+        return self.value & 0xFFFF, (self.value >> 16) & 0xFFFF, (self.value >> 32) & 0xFFFF
 
 
 def result(slot):
-    f = RESULT_HEADER.unpack_from(slot)
-    return Result(*f[:13], slot[SLOT_HEADER:SLOT_HEADER + f[8]])
+    return Result(*COMPLETION.unpack_from(slot))
 
 
 class Graph:
@@ -87,9 +85,13 @@ class Graph:
         self.nodes, self.data = [], b""
 
     def add(self, opcode, *, after=(), input=None, args=(), retries=0, backoff_ms=0,
-            emit=True, route=None, flags=0):
-        """input: None, bytes (graph data), an int (that node's output) or "parents"."""
+            emit=True, route=None, flags=0, out=None):
+        """input: None, bytes (graph data), an int (that node's output) or "parents";
+        out: (address, capacity) of a buffer for the node's output."""
         deps = list(after)
+        args = tuple(args) + (0,) * (2 - len(args)) if out is not None else tuple(args)
+        if out is not None:
+            args, flags = args[:2] + tuple(out), flags | NODE_OUTPUT_PTR
         kind, src, off, n = INPUT_NONE, 0, 0, 0
         if isinstance(input, bytes):
             kind, off, n = INPUT_DATA, len(self.data), len(input)

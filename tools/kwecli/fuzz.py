@@ -126,7 +126,7 @@ class WithProcess(Target):
     def __init__(self):
         super().__init__()
         from engine import start
-        start()
+        release(start())                    # a fresh engine; its first process is not ours
         self.proc, self.uses = None, 0
 
     def process(self):

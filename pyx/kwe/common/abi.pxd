@@ -7,12 +7,15 @@
 #
 # Everything else is an event: a 576-byte slot (64-byte header + 512-byte
 # payload) in the process's EventRing; its completion comes back as a
-# 576-byte slot in the ResultRing.  Both rings are single-producer
+# 32-byte Completion in the ResultRing, and its output goes straight into
+# the buffer the event named.  Both rings are single-producer
 # single-consumer queues in memory shared by the process and the kernel.
+# The kernel takes an event only when the ResultRing has room reserved for
+# every completion it will cause, so completions are never held or lost.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 
 cdef enum:
-    ABI_VERSION = 1
+    ABI_VERSION = 2
 
     # kernel_notify flags (combinable; handled in this order)
     NOTIFY_SUBMIT = 1           # consume every event in the EventRing
@@ -29,28 +32,28 @@ cdef enum:
     ROUTE_MAX = 8
 
     # ring geometry
-    SLOT_SIZE = 576
+    SLOT_SIZE = 576             # an EventSlot
+    COMPLETION_SIZE = 32        # a Completion (the ResultRing's slot)
     SLOT_HEADER = 64
     PAYLOAD_MAX = 512
     RING_HEADER_SIZE = 256      # RingHeader, then the slots
     RING_MIN = 16
     RING_MAX = 32768
-    RING_DEFAULT = 256
+    RING_DEFAULT = 256          # EventRing slots when a spawn says 0
+    RESULT_RING_DEFAULT = 2048  # ResultRing slots when a spawn says 0 (64 KiB: one per live child, too)
     RING_CORRUPT = 1            # RingHeader.flags: the kernel found bad indexes
-    RING_BACKLOG = 2            # results are waiting in the kernel (ResultRing was full)
 
     # EventHeader.flags
     EVF_INPUT_PTR = 0x01        # input is user memory, described by an InputPointer in the payload
-    EVF_OUTPUT_PTR = 0x02       # also copy the output to arg[2] (capacity arg[3])
-    EVF_NO_RESULT = 0x04        # no result slot on success
+    EVF_OUTPUT_PTR = 0x02       # write the output to arg[2] (capacity arg[3])
+    EVF_NO_RESULT = 0x04        # no completion on success (errors are always reported)
     EVF_SYNC = 0x08             # filesystem changes: answer only once committed to disk
 
-    # ResultHeader.flags
+    # Completion.flags
     RF_WORKFLOW = 0x01          # the summary of a workflow run
     RF_NODE = 0x02              # the result of one workflow node
     RF_CANCELLED = 0x04         # never ran: a node it depended on failed
-    RF_TRUNCATED = 0x08         # the output did not fit (payload or output buffer)
-    RF_BACKLOG = 0x10           # was held in the kernel while the ResultRing was full
+    RF_TRUNCATED = 0x08         # the output did not fit the event's output buffer
     RF_CHILD_EXIT = 0x20        # a child process ended (value = pid, status = its status)
 
     # opcodes: the high byte names the deck that executes the operation
@@ -97,7 +100,7 @@ cdef enum:
     OP_NET_SEND = 0x0401
     OP_NET_RECV = 0x0402
 
-    # status codes (ResultHeader.status, kernel_notify's return).  The comment
+    # status codes (Completion.status, kernel_notify's return).  The comment
     # on each is its one-line meaning: tools/build/abi_header.py makes it the
     # table (build/kwe_errors.h) that kwe.common.errors, format's %e, the SDK
     # and the host tools print from.
@@ -136,7 +139,7 @@ cdef enum:
     INPUT_NODE = 2              # the output of node input_node (one of its dependencies)
     INPUT_PARENTS = 3           # the outputs of all its dependencies, concatenated in order
     NODE_EMIT = 0x01            # post an RF_NODE result for this node
-    NODE_OUTPUT_PTR = 0x02      # also copy its output to args[2] (capacity args[3])
+    NODE_OUTPUT_PTR = 0x02      # write its output to args[2] (capacity args[3])
 
 cdef extern from *:
     """
@@ -173,25 +176,16 @@ cdef struct EventSlot:
     EventHeader h
     uint8_t payload[PAYLOAD_MAX]
 
-cdef struct ResultHeader:       # 64 bytes
-    uint64_t event_id
-    uint32_t workflow_id
+cdef struct Completion:         # 32 bytes: one ResultRing slot
+    uint64_t event_id           # the event's (a workflow's nodes and summary: the OP_WF_RUN event's)
+    uint64_t value              # scalar result (crc, pid, address, count ...)
+    int32_t status              # E_*
+    uint32_t length             # the whole output's length (min(length, capacity) bytes were written)
     uint16_t opcode
     uint16_t flags              # RF_*
-    int32_t status              # E_*
     uint16_t node               # workflows: the node this is about (or that failed)
     uint8_t deck                # the deck where the event ended (failed)
     uint8_t attempts            # how many times it ran (retries + 1)
-    uint32_t payload_len        # output bytes in this slot's payload
-    uint32_t output_len         # the whole output's length
-    uint64_t value              # scalar result (crc, pid, address, count ...)
-    uint64_t tsc_submit
-    uint64_t tsc_complete
-    uint64_t reserved
-
-cdef struct ResultSlot:
-    ResultHeader h
-    uint8_t payload[PAYLOAD_MAX]
 
 cdef struct RingHeader:         # RING_HEADER_SIZE bytes; head and tail on their own cache lines
     uint32_t head               # written by the producer only
@@ -202,7 +196,7 @@ cdef struct RingHeader:         # RING_HEADER_SIZE bytes; head and tail on their
     uint32_t slot_size
     uint32_t flags              # RING_*
     uint32_t reserved0
-    uint64_t backlog            # results held in the kernel (ResultRing)
+    uint64_t reserved           # ResultRing: completions the kernel has promised room for
     uint8_t pad2[104]
 
 cdef struct GraphHeader:        # 16 bytes

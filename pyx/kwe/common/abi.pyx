@@ -7,9 +7,8 @@ cdef size_t off(void* base, void* field):
 def layout():
     """{struct: (sizeof, {field: offset})}."""
     cdef EventHeader eh
-    cdef ResultHeader rh
+    cdef Completion c
     cdef EventSlot es
-    cdef ResultSlot rs
     cdef RingHeader ring
     cdef UserInfo ui
     cdef GraphHeader gh
@@ -20,20 +19,16 @@ def layout():
             "opcode": off(&eh, &eh.opcode), "flags": off(&eh, &eh.flags),
             "route": off(&eh, &eh.route), "route_len": off(&eh, &eh.route_len),
             "payload_len": off(&eh, &eh.payload_len), "arg": off(&eh, &eh.arg)}),
-        "ResultHeader": (sizeof(ResultHeader), {
-            "event_id": off(&rh, &rh.event_id), "workflow_id": off(&rh, &rh.workflow_id),
-            "opcode": off(&rh, &rh.opcode), "flags": off(&rh, &rh.flags),
-            "status": off(&rh, &rh.status), "node": off(&rh, &rh.node),
-            "deck": off(&rh, &rh.deck), "attempts": off(&rh, &rh.attempts),
-            "payload_len": off(&rh, &rh.payload_len), "output_len": off(&rh, &rh.output_len),
-            "value": off(&rh, &rh.value), "tsc_submit": off(&rh, &rh.tsc_submit),
-            "tsc_complete": off(&rh, &rh.tsc_complete)}),
         "EventSlot": (sizeof(EventSlot), {"h": off(&es, &es.h), "payload": off(&es, &es.payload)}),
-        "ResultSlot": (sizeof(ResultSlot), {"h": off(&rs, &rs.h), "payload": off(&rs, &rs.payload)}),
+        "Completion": (sizeof(Completion), {
+            "event_id": off(&c, &c.event_id), "value": off(&c, &c.value),
+            "status": off(&c, &c.status), "length": off(&c, &c.length),
+            "opcode": off(&c, &c.opcode), "flags": off(&c, &c.flags), "node": off(&c, &c.node),
+            "deck": off(&c, &c.deck), "attempts": off(&c, &c.attempts)}),
         "RingHeader": (sizeof(RingHeader), {
             "head": off(&ring, &ring.head), "tail": off(&ring, &ring.tail),
             "size": off(&ring, &ring.size), "slot_size": off(&ring, &ring.slot_size),
-            "flags": off(&ring, &ring.flags), "backlog": off(&ring, &ring.backlog)}),
+            "flags": off(&ring, &ring.flags), "reserved": off(&ring, &ring.reserved)}),
         "UserInfo": (sizeof(UserInfo), {
             "magic": off(&ui, &ui.magic), "pid": off(&ui, &ui.pid), "tsc_hz": off(&ui, &ui.tsc_hz),
             "event_ring": off(&ui, &ui.event_ring), "name": off(&ui, &ui.name),

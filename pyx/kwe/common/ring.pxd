@@ -26,6 +26,13 @@ cdef void attach_consumer(Ring* r, void* memory, uint32_t size, uint32_t slot_si
 # Producer: the next free slot (NULL when full), then publish it.
 cdef void* produce_slot(Ring* r) noexcept nogil
 cdef void produce(Ring* r) noexcept nogil
+# Producer: the slot at its own head even when the peer's index says full.
+# Only for a producer that reserved room before (the kernel's ResultRing):
+# then "full" means the consumer moved its index wrongly, and it loses only
+# what it claimed it had read.
+cdef void* own_slot(Ring* r) noexcept nogil
+# Producer: free slots, as this side can tell (0 when the peer's index makes no sense).
+cdef uint32_t room(Ring* r) noexcept nogil
 # Consumer: the next filled slot (NULL when empty), then release it.
 cdef void* consume_slot(Ring* r) noexcept nogil
 cdef void consume(Ring* r) noexcept nogil

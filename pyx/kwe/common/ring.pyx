@@ -51,6 +51,13 @@ cdef void* produce_slot(Ring* r) noexcept nogil:
         return NULL
     return slot(r, r.mine)
 
+cdef void* own_slot(Ring* r) noexcept nogil:
+    return slot(r, r.mine)
+
+cdef uint32_t room(Ring* r) noexcept nogil:
+    cdef uint32_t used = r.mine - load_acquire(&r.hdr.tail)
+    return r.size - used if used <= r.size else 0
+
 cdef void produce(Ring* r) noexcept nogil:
     r.mine += 1
     store_release(&r.hdr.head, r.mine)

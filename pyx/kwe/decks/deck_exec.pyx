@@ -5,7 +5,7 @@ from kwe.common cimport abi
 from kwe.events cimport guide, results, workflow
 from kwe.tasks cimport proc, programs, fd
 from kwe.mm cimport heap
-from kwe.common.abi cimport ResultSlot
+from kwe.common.abi cimport Completion
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
 
@@ -25,6 +25,7 @@ cdef void spawn(Event* e) noexcept nogil:
     cdef char cmd[abi.PAYLOAD_MAX + 1]
     cdef proc.SpawnArgs a
     cdef uint32_t pid = 0, n = e.input_len if e.input_len < abi.PAYLOAD_MAX else abi.PAYLOAD_MAX
+    cdef Process* child
     memcpy(cmd, e.input, n)
     cmd[n] = 0
     a.event_ring = <uint32_t>(e.h.arg[0] & 0xFFFFFFFFU)
@@ -33,6 +34,9 @@ cdef void spawn(Event* e) noexcept nogil:
     a.parent = e.pid
     e.status = programs.launch(cmd, &a, &pid)
     e.value = pid
+    child = proc.find(pid) if e.status == abi.E_OK else NULL
+    if child != NULL:                           # its exit notice: room reserved with the event
+        results.hand_over(&e.cq, &child.exit_cq, 1)
 
 cdef void kill(Event* e) noexcept nogil:
     cdef Process* target = proc.find(<uint32_t>e.h.arg[0])
@@ -68,12 +72,12 @@ cdef void system_op(Event* e) noexcept nogil:
 
 cdef void finish(Event* e) noexcept nogil:
     cdef Process* p = proc.find(e.pid)
-    cdef ResultSlot r
+    cdef Completion c
     if p != NULL:
         p.inflight -= 1
         if not (e.status == abi.E_OK and (e.h.flags & abi.EVF_NO_RESULT)):
-            results.from_event(e, p, &r)
-            results.post(p, &r)
+            guide.completion(e, p, &c)
+            results.post(p, &c, &e.cq)
     guide.release(e)
 
 cdef int handle(Event* e) noexcept nogil:
@@ -88,19 +92,19 @@ cdef int handle(Event* e) noexcept nogil:
 cdef void on_exit(Process* p) noexcept nogil:
     """Tell the parent (RF_CHILD_EXIT) and drop the process's workflows."""
     cdef Process* parent = proc.find(p.parent) if p.parent else NULL
-    cdef ResultSlot r
+    cdef Completion c
     guide.drop_process(p)                      # timers and queued events: freed now
     p.inflight = 0
     workflow.drop_process(p)
     fd.close_all(p)
     if parent == NULL or parent.space == NULL:
         return
-    memset(&r.h, 0, sizeof(r.h))
-    r.h.flags = abi.RF_CHILD_EXIT
-    r.h.status = p.exit_status
-    r.h.value = p.pid
-    r.h.deck = abi.DECK_EXECUTION
-    results.post(parent, &r)
+    memset(&c, 0, sizeof(c))
+    c.flags = abi.RF_CHILD_EXIT
+    c.status = p.exit_status
+    c.value = p.pid
+    c.deck = abi.DECK_EXECUTION
+    results.post(parent, &c, &p.exit_cq)
 
 cdef void init() noexcept nogil:
     proc.set_exit_hook(on_exit)

@@ -11,7 +11,7 @@
 # ticks mark work pending, and the kernel runs the Guide on its way back to
 # user mode and in the idle loop.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
-from kwe.common.abi cimport EventHeader, PAYLOAD_MAX
+from kwe.common.abi cimport EventHeader, Completion, PAYLOAD_MAX
 from kwe.tasks.proc cimport Process
 from kwe.mm.account cimport Account
 
@@ -31,6 +31,7 @@ cdef struct Event:
     uint8_t hop                 # index into h.route
     uint8_t fail_deck           # where status went negative (NO_DECK: it did not)
     uint16_t result_flags       # RF_* to report
+    uint32_t cq                 # ResultRing slots reserved for its completions (kwe.events.results)
     int32_t status
     uint32_t attempts           # retries so far (the result reports attempts + 1 runs)
     uint64_t value
@@ -47,11 +48,22 @@ cdef struct Event:
     uint8_t inline_input[PAYLOAD_MAX]
 
 ctypedef int (*DeckHandler)(Event* e) noexcept nogil
+# Completions an OP_WF_RUN event will cause besides its own (its workflow's
+# emitting nodes); the workflow engine answers it.
+ctypedef uint32_t (*RunNeed)(Process* p, EventHeader* h) noexcept nogil
 
 cdef void init() noexcept nogil
 cdef void set_deck(int deck, DeckHandler h) noexcept nogil
-# Take the process's new events (returns how many, or E_CORRUPT).
+cdef void set_run_need(RunNeed f) noexcept nogil
+# Take the process's new events, each only once its ResultRing has room
+# reserved for every completion it will cause; the rest stay in the
+# EventRing.  Returns how many it took, or E_CORRUPT / E_QUOTA / E_NOMEM
+# if it took none.
 cdef int submit(Process* p) noexcept nogil
+# e's completion: status, error context, value, length; the output goes to
+# the buffer the event named (EVF_OUTPUT_PTR: arg[2], capacity arg[3])
+# through p's page tables (E_FAULT if it went away).
+cdef void completion(Event* e, Process* p, Completion* c) noexcept nogil
 # A fresh event owned by pid (for the workflow engine), not yet queued;
 # NULL if pid's account or memory refused it (refusal() says which).
 cdef Event* new_event(uint32_t pid) noexcept nogil
@@ -82,6 +94,7 @@ cdef void run() noexcept nogil
 # once, whoever else has work queued).
 cdef void run_own(Process* p) noexcept nogil
 cdef bint pending() noexcept nogil
+# Free e and give back the ResultRing room it still holds.
 cdef void release(Event* e) noexcept nogil
 # Release every event p still has in a deck queue or waiting on a timer
 # (it ended), and its queues; returns how many events.  Never allocates.

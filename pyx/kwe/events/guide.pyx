@@ -8,11 +8,12 @@ from kwe.lib cimport hashmap
 from kwe.base cimport hal, cmdline
 from kwe.dev cimport pit
 from kwe.debug cimport trace
-from kwe.common.abi cimport EventSlot, EventHeader, ResultSlot, RingHeader
+from kwe.common.abi cimport EventSlot, EventHeader, Completion, RingHeader
 cimport kwe.common.list as lists
 from kwe.common.list cimport ListNode, List
 from kwe.tasks.proc cimport Process
 from kwe.base.console cimport kprintf
+from kwe.events cimport results
 
 cdef enum:
     DEFAULT_MAX_INPUT = 4 << 20     # bytes of user-pointer input per event
@@ -147,6 +148,8 @@ cdef void* alloc_for(Event* e, size_t n) noexcept nogil:
 
 cdef void release(Event* e) noexcept nogil:
     trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
+    if e.cq:
+        results.release(_proc.find(e.pid), &e.cq)
     hashmap.remove(&routing, e.id)
     heap.kfree(e.input_owned)
     heap.kfree(e.output)
@@ -220,10 +223,45 @@ cdef Event* take(Process* p, EventSlot* slot) noexcept nogil:
     load_input(p, e)
     return e
 
+cdef RunNeed run_need = NULL
+
+cdef void set_run_need(RunNeed f) noexcept nogil:
+    global run_need
+    run_need = f
+
+cdef uint32_t completions_needed(Process* p, EventHeader* h) noexcept nogil:
+    """1 for the event's own completion; a spawn also holds one for the
+    child's exit notice, a workflow run one per emitting node.  A need the
+    ring can never meet is cut to 1: the event is then answered with an
+    error (workflow.start says E_TOOBIG)."""
+    cdef uint32_t n = 1
+    if h.opcode == abi.OP_SPAWN:
+        n = 2
+    elif h.opcode == abi.OP_WF_RUN and run_need != NULL:
+        n = 1 + run_need(p, h)
+    return n if n <= p.results.size else 1
+
+cdef int take_next(Process* p, EventSlot* slot) noexcept nogil:
+    """Take one event: E_OK, or E_AGAIN when the ResultRing has no room
+    for it (it stays in the EventRing), or the refusal."""
+    cdef uint32_t need = completions_needed(p, &slot.h)
+    cdef Event* e
+    if not results.reserve(p, need):
+        return abi.E_AGAIN
+    e = take(p, slot)
+    if e == NULL:
+        results.release(p, &need)
+        return last_refusal
+    e.cq = need
+    ring.consume(&p.events)
+    p.inflight += 1
+    trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
+    dispatch(e)
+    return abi.E_OK
+
 cdef int submit(Process* p) noexcept nogil:
     cdef EventSlot* slot
-    cdef Event* e
-    cdef int n = 0
+    cdef int n = 0, err
     if ring.corrupt(&p.events):
         p.events.hdr.flags |= abi.RING_CORRUPT
         p.events.mine = p.events.hdr.head               # resynchronise; nothing there is real
@@ -232,16 +270,34 @@ cdef int submit(Process* p) noexcept nogil:
     while True:
         slot = <EventSlot*>ring.consume_slot(&p.events)
         if slot == NULL:
-            break
-        e = take(p, slot)
-        if e == NULL:
-            return last_refusal if n == 0 else n        # the rest stays in the ring
-        ring.consume(&p.events)
-        p.inflight += 1
-        trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
-        dispatch(e)
+            return n
+        err = take_next(p, slot)
+        if err == abi.E_AGAIN:
+            return n                                    # the rest waits for ResultRing room
+        if err != abi.E_OK:
+            return err if n == 0 else n                 # the rest stays in the ring
         n += 1
-    return n
+
+cdef void completion(Event* e, Process* p, Completion* c) noexcept nogil:
+    c.event_id = e.h.event_id
+    c.value = e.value
+    c.status = e.status
+    c.length = e.output_len
+    c.opcode = e.h.opcode
+    c.flags = e.result_flags
+    c.node = <uint16_t>e.node
+    c.deck = e.fail_deck if e.fail_deck != NO_DECK else abi.DECK_EXECUTION
+    c.attempts = <uint8_t>(e.attempts + 1 if e.attempts < 255 else 255)
+    if (e.h.flags & abi.EVF_OUTPUT_PTR) and e.output_len and p.space != NULL:
+        copy_output(e, p, c)
+
+cdef void copy_output(Event* e, Process* p, Completion* c) noexcept nogil:
+    cdef uint64_t cap = e.h.arg[3] if e.h.arg[3] < e.output_len else e.output_len
+    if not uaccess.copy_out(p.space, e.h.arg[2], e.output, cap):
+        if c.status == abi.E_OK:
+            c.status = abi.E_FAULT
+    elif cap < e.output_len:
+        c.flags |= abi.RF_TRUNCATED
 
 # ---- moving along the route ----------------------------------------------------
 cdef void dispatch(Event* e) noexcept nogil:
@@ -446,15 +502,15 @@ def py_push_event(uint32_t pid, bytes slot):
     return True
 
 def py_pop_result(uint32_t pid):
-    """Take one ResultSlot (576 bytes) from the ResultRing as the process would, or None."""
+    """Take one Completion (32 bytes) from the ResultRing as the process would, or None."""
     cdef Process* p = local(pid)
     cdef ring.Ring r
     cdef void* s
-    ring.attach_consumer(&r, <void*>p.result_kva, p.results.size, abi.SLOT_SIZE)
+    ring.attach_consumer(&r, <void*>p.result_kva, p.results.size, abi.COMPLETION_SIZE)
     s = ring.consume_slot(&r)
     if s == NULL:
         return None
-    out = (<char*>s)[:abi.SLOT_SIZE]
+    out = (<char*>s)[:abi.COMPLETION_SIZE]
     ring.consume(&r)
     return out
 
@@ -483,6 +539,15 @@ def py_in_flight():
 def py_ring_flags(uint32_t pid, bint result_ring=True):
     cdef Process* p = local(pid)
     return (<RingHeader*>(p.result_kva if result_ring else p.event_kva)).flags
+
+def py_reserved(uint32_t pid):
+    """ResultRing slots promised to completions still to come (and the header's copy)."""
+    cdef Process* p = local(pid)
+    return p.cq_reserved, (<RingHeader*>p.result_kva).reserved
+
+def py_poke_result_tail(uint32_t pid, uint32_t tail):
+    """Overwrite the ResultRing's published tail, as a hostile process might."""
+    (<RingHeader*>local(pid).result_kva).tail = tail
 
 def py_poke_event_ring(uint32_t pid, uint32_t head):
     """Overwrite the EventRing's published head, as a broken process might."""

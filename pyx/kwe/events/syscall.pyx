@@ -29,7 +29,6 @@ cdef public void kwe_syscall(TrapFrame* f) noexcept nogil:
     cdef uint64_t flags = f.rsi, wf = f.rdi
     cdef int64_t ret = 0, w
     p.syscalls += 1
-    results.flush(p)
     if flags & ~<uint64_t>(abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT | abi.NOTIFY_YIELD) or wf > 0xFFFFFFFFU:
         ret = abi.E_INVAL
     else:

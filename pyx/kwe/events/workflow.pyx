@@ -10,7 +10,7 @@ from kwe.tasks cimport proc
 from kwe.dev cimport pit
 from kwe.base cimport cmdline, hal
 from kwe.debug cimport trace
-from kwe.common.abi cimport GraphHeader, NodeDesc, EventHeader, ResultSlot
+from kwe.common.abi cimport GraphHeader, NodeDesc, EventHeader, Completion
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
 cimport kwe.common.list as lists
@@ -33,6 +33,7 @@ cdef struct Workflow:
     uint16_t* deps
     uint8_t* data
     uint32_t nnodes
+    uint32_t emitting           # nodes with NODE_EMIT: a run reserves a completion for each
     uint64_t nedges             # dependency entries named by all nodes (ranges may share entries)
     uint32_t* child_start       # node i's dependents: children[child_start[i] : child_start[i+1]]
     uint16_t* children
@@ -43,6 +44,7 @@ cdef struct Run:
     uint64_t id
     Workflow* wf
     uint64_t event_id           # of the OP_WF_RUN event: the summary answers it
+    uint32_t cq                 # ResultRing slots it holds: its emitting nodes' and the summary's
     uint64_t tsc_start
     uint8_t* state
     uint32_t* remaining         # dependencies not done yet
@@ -74,6 +76,18 @@ cdef void init() noexcept nogil:
     max_inflight = cmdline.get_u64(b"wf_max_inflight", DEFAULT_MAX_INFLIGHT)
     if max_inflight == 0:
         max_inflight = 1
+    guide.set_run_need(run_need)
+
+cdef uint32_t run_need(Process* p, EventHeader* h) noexcept nogil:
+    cdef Workflow* w = <Workflow*>hashmap.get(&workflows, key(p.pid, h.workflow_id))
+    return w.emitting if w != NULL else 0
+
+cdef uint32_t count_emitting(NodeDesc* nodes, uint32_t n) noexcept nogil:
+    cdef uint32_t i, total = 0
+    for i in range(n):
+        if nodes[i].flags & abi.NODE_EMIT:
+            total += 1
+    return total
 
 # ---- checking a graph -------------------------------------------------------------
 cdef int check_node(NodeDesc* nd, uint32_t i, GraphHeader* g, uint16_t* deps) noexcept nogil:
@@ -261,6 +275,7 @@ cdef int register(Event* e) noexcept nogil:
     w.deps = <uint16_t*>(<uint8_t*>w.nodes + <uint64_t>g.nnodes * sizeof(NodeDesc))
     w.data = <uint8_t*>w.deps + <uint64_t>g.ndeps * 2
     w.nedges = count_edges(w.nodes, w.nnodes)
+    w.emitting = count_emitting(w.nodes, w.nnodes)
     if (not children_index(w.nodes, w.deps, w.nnodes, w.nedges, &w.child_start, &w.children, w.account)
             or not hashmap.put(&workflows, key(w.pid, w.id), w)):
         free_workflow(w)
@@ -293,6 +308,7 @@ cdef uint64_t registered() noexcept nogil:
 # ---- runs ---------------------------------------------------------------------------
 cdef void free_run(Run* r) noexcept nogil:
     cdef uint32_t i
+    results.release(proc.find(r.wf.pid), &r.cq)
     if r.outputs != NULL:
         for i in range(r.wf.nnodes):
             heap.kfree(r.outputs[i])
@@ -407,17 +423,42 @@ cdef void trace_graph(Run* r) noexcept nogil:
         for k in range(w.nodes[i].deps_first, w.nodes[i].deps_first + w.nodes[i].ndeps):
             trace.record(trace.TR_EDGE, 0, r.id, w.pid, <uint16_t>i, guide.NO_DECK, w.deps[k])
 
+cdef int hold_room(Event* e, uint32_t need) noexcept nogil:
+    """Make e hold exactly `need` ResultRing slots.  The event reserved
+    them when it was taken, unless the graph changed since (registered in
+    the same SUBMIT): then it asks for the difference now."""
+    cdef Process* p = proc.find(e.pid)
+    cdef uint32_t extra = 0
+    if p == NULL:
+        return abi.E_NOENT
+    if need > p.results.size:
+        return abi.E_TOOBIG                     # more emitting nodes than the ResultRing has slots
+    if e.cq > need:
+        extra = e.cq - need
+        results.release(p, &extra)
+        e.cq = need
+    elif e.cq < need:
+        if not results.reserve(p, need - e.cq):
+            return abi.E_AGAIN                  # read completions, then run it again
+        e.cq = need
+    return abi.E_OK
+
 cdef int start(Event* e) noexcept nogil:
     cdef Workflow* w = <Workflow*>hashmap.get(&workflows, key(e.pid, e.h.workflow_id))
     cdef Run* r
     cdef uint32_t i
+    cdef int err
     if w == NULL:
         return abi.E_NOENT
     if w.run_id != 0:
         return abi.E_BUSY
+    err = hold_room(e, 1 + w.emitting)
+    if err != abi.E_OK:
+        return err
     r = new_run(w)
     if r == NULL:
         return abi.E_NOMEM
+    results.hand_over(&e.cq, &r.cq, 1 + w.emitting)
     r.event_id = e.h.event_id
     r.tsc_start = e.tsc_submit
     trace_graph(r)
@@ -431,31 +472,30 @@ cdef int start(Event* e) noexcept nogil:
 # ---- completion -----------------------------------------------------------------------
 cdef void post_node(Run* r, Event* e) noexcept nogil:
     cdef Process* p
-    cdef ResultSlot slot
+    cdef Completion c
     if not (r.wf.nodes[e.node].flags & abi.NODE_EMIT):
         return
     p = proc.find(r.wf.pid)
     if p != NULL:
-        results.from_event(e, p, &slot)
-        results.post(p, &slot)
+        guide.completion(e, p, &c)
+        results.post(p, &c, &r.cq)
 
 cdef void post_cancelled(Run* r, uint32_t i) noexcept nogil:
     cdef Process* p
-    cdef ResultSlot slot
+    cdef Completion c
     if not (r.wf.nodes[i].flags & abi.NODE_EMIT):
         return
     p = proc.find(r.wf.pid)
     if p == NULL:
         return
-    memset(&slot.h, 0, sizeof(slot.h))
-    slot.h.event_id = r.event_id
-    slot.h.workflow_id = r.wf.id
-    slot.h.opcode = r.wf.nodes[i].opcode
-    slot.h.flags = abi.RF_NODE | abi.RF_CANCELLED
-    slot.h.status = abi.E_CANCELLED
-    slot.h.node = <uint16_t>i
-    slot.h.deck = r.error_deck
-    results.post(p, &slot)
+    memset(&c, 0, sizeof(c))
+    c.event_id = r.event_id
+    c.opcode = r.wf.nodes[i].opcode
+    c.flags = abi.RF_NODE | abi.RF_CANCELLED
+    c.status = abi.E_CANCELLED
+    c.node = <uint16_t>i
+    c.deck = r.error_deck
+    results.post(p, &c, &r.cq)
 
 cdef void cancel_descendants(Run* r, uint32_t i) noexcept nogil:
     """Depth first over an explicit stack (r.work, one slot per node): a node
@@ -485,30 +525,24 @@ cdef void fail_node(Run* r, uint32_t i, int status, uint8_t deck) noexcept nogil
     cancel_descendants(r, i)
 
 cdef void complete(Run* r) noexcept nogil:
+    """The summary: value = done | failed << 16 | cancelled << 32 (each at
+    most the graph's u16 node count)."""
     cdef Process* p = proc.find(r.wf.pid)
+    cdef Completion c
     trace.record(trace.TR_RUN_END, 0, r.id, r.wf.pid, 0, guide.NO_DECK, <uint32_t>r.first_error)
-    cdef ResultSlot slot
-    cdef uint32_t* counts = <uint32_t*>slot.payload
     r.wf.runs += 1
     if p != NULL:
-        memset(&slot.h, 0, sizeof(slot.h))
-        slot.h.event_id = r.event_id
-        slot.h.workflow_id = r.wf.id
-        slot.h.opcode = abi.OP_WF_RUN
-        slot.h.flags = abi.RF_WORKFLOW
-        slot.h.status = r.first_error
-        slot.h.node = r.error_node
-        slot.h.deck = r.error_deck if r.first_error else abi.DECK_EXECUTION
-        slot.h.value = r.ndone
-        slot.h.tsc_submit = r.tsc_start
-        slot.h.tsc_complete = hal.rdtsc()
-        counts[0], counts[1], counts[2] = r.ndone, r.nfailed, r.ncancelled
-        slot.h.payload_len = 12
-        slot.h.output_len = 12
-        free_run(r)
-        results.post(p, &slot)
-    else:
-        free_run(r)
+        memset(&c, 0, sizeof(c))
+        c.event_id = r.event_id
+        c.opcode = abi.OP_WF_RUN
+        c.flags = abi.RF_WORKFLOW
+        c.status = r.first_error
+        c.node = r.error_node
+        c.deck = r.error_deck if r.first_error else abi.DECK_EXECUTION
+        c.value = r.ndone | (<uint64_t>r.nfailed << 16) | (<uint64_t>r.ncancelled << 32)
+        c.attempts = 1
+        results.post(p, &c, &r.cq)
+    free_run(r)
 
 cdef void complete_if_finished(Run* r) noexcept nogil:
     if r.ndone + r.nfailed + r.ncancelled == r.wf.nnodes:

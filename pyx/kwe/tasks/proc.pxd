@@ -8,7 +8,6 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 from kwe.tasks.sched cimport Runnable
 from kwe.mm.vmm cimport AddressSpace
 from kwe.common.ring cimport Ring
-from kwe.common.abi cimport ResultSlot
 from kwe.lib.hashmap cimport HashMap
 from kwe.common.list cimport List
 from kwe.mm.account cimport Account
@@ -24,10 +23,6 @@ cdef enum:
     MAX_STACK_PAGES = 256
     KSTACK_PAGES = 4
     EXIT_KILLED = 128           # + the vector, for a process a fault killed
-
-cdef struct Backlog:            # a result that did not fit in the ResultRing
-    Backlog* next
-    ResultSlot slot
 
 cdef struct Process:
     Runnable run                # first, so a Runnable* is its Process*
@@ -46,9 +41,8 @@ cdef struct Process:
     uint64_t result_kva
     uint32_t event_pages
     uint32_t result_pages
-    Backlog* backlog_head
-    Backlog* backlog_tail
-    uint64_t backlog_count
+    uint32_t cq_reserved        # completions promised room in its ResultRing (kwe.events.results)
+    uint32_t exit_cq            # 1 while its parent's ResultRing holds room for its exit notice
     bint waiting                # blocked in kernel_notify(WAIT)
     uint32_t wait_workflow
     uint64_t inflight           # its events inside the Guide
@@ -69,7 +63,7 @@ cdef struct Process:
     char name[32]
 
 cdef struct SpawnArgs:
-    uint32_t event_ring         # ring sizes (0: RING_DEFAULT)
+    uint32_t event_ring         # ring sizes (0: RING_DEFAULT, RESULT_RING_DEFAULT)
     uint32_t result_ring
     uint32_t stack_pages        # 0: DEFAULT_STACK_PAGES
     uint32_t parent

@@ -9,7 +9,7 @@ from kwe.lib cimport hashmap
 from kwe.arch cimport gdt, traps, fpu
 from kwe.dev cimport pit
 from kwe.debug cimport trace
-from kwe.common.abi cimport UserInfo, RingHeader, ResultSlot, SLOT_SIZE
+from kwe.common.abi cimport UserInfo, RingHeader, SLOT_SIZE, COMPLETION_SIZE
 from kwe.common.list cimport ListNode
 from kwe.arch.traps cimport TrapFrame
 from kwe.base.console cimport kprintf
@@ -179,9 +179,10 @@ cdef uint64_t context_switches() noexcept nogil:
     return nswitches
 
 # ---- creation ----------------------------------------------------------------
-cdef bint map_ring(Process* p, uint64_t uva, uint32_t size, uint64_t* kva, uint32_t* npages) noexcept nogil:
+cdef bint map_ring(Process* p, uint64_t uva, uint32_t size, uint32_t slot_size, uint64_t* kva,
+                   uint32_t* npages) noexcept nogil:
     """Fresh ring memory at uva in the process, and a kernel view of the same pages."""
-    cdef uint64_t n = (ring.bytes_for(size, SLOT_SIZE) + pmm.PAGE_SIZE - 1) / pmm.PAGE_SIZE, i, pa
+    cdef uint64_t n = (ring.bytes_for(size, slot_size) + pmm.PAGE_SIZE - 1) / pmm.PAGE_SIZE, i, pa
     if vmm.map_new(p.space, uva, n, vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK:
         return False
     kva[0] = kmap.reserve(n)
@@ -193,7 +194,7 @@ cdef bint map_ring(Process* p, uint64_t uva, uint32_t size, uint64_t* kva, uint3
         if vmm.map(vmm.kernel_space(), kva[0] + i * pmm.PAGE_SIZE, pa, vmm.MAP_WRITE) != vmm.VMM_OK:
             npages[0] = <uint32_t>i
             return False
-    ring.format(<void*>kva[0], size, SLOT_SIZE)
+    ring.format(<void*>kva[0], size, slot_size)
     return True
 
 cdef void unmap_ring(uint64_t kva, uint32_t npages) noexcept nogil:
@@ -247,7 +248,6 @@ cdef void build_first_frames(Process* p, uint64_t entry) noexcept nogil:
 
 cdef void release_resources(Process* p) noexcept nogil:
     """Everything but the kernel stack and the Process itself."""
-    cdef Backlog* b
     if p.local:
         heap.kfree(<void*>p.event_kva)
         heap.kfree(<void*>p.result_kva)
@@ -260,12 +260,6 @@ cdef void release_resources(Process* p) noexcept nogil:
             vmm.activate(vmm.kernel_space())
         vmm.destroy(p.space)
         p.space = NULL
-    while p.backlog_head != NULL:
-        b = p.backlog_head
-        p.backlog_head = b.next
-        heap.kfree(b)
-    p.backlog_tail = NULL
-    p.backlog_count = 0
     heap.kfree(p.fpu_block)
     p.fpu_block = p.fpu = NULL
     hashmap.destroy(&p.allocs)
@@ -283,11 +277,12 @@ cdef int build(Process* p, const char* name, const char* args, const uint8_t* im
             or elf.load(p.space, image, size) != elf.ELF_OK
             or vmm.map_new(p.space, abi.USER_STACK_TOP - stack * pmm.PAGE_SIZE, stack,
                            vmm.MAP_USER | vmm.MAP_WRITE) != vmm.VMM_OK
-            or not map_ring(p, abi.USER_EVENT_RING, evsize, &p.event_kva, &p.event_pages)
-            or not map_ring(p, abi.USER_RESULT_RING, ressize, &p.result_kva, &p.result_pages)):
+            or not map_ring(p, abi.USER_EVENT_RING, evsize, SLOT_SIZE, &p.event_kva, &p.event_pages)
+            or not map_ring(p, abi.USER_RESULT_RING, ressize, COMPLETION_SIZE, &p.result_kva,
+                            &p.result_pages)):
         return abi.E_NOMEM
     ring.attach_consumer(&p.events, <void*>p.event_kva, evsize, SLOT_SIZE)
-    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, SLOT_SIZE)
+    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, COMPLETION_SIZE)
     err = write_info(p, name, args)
     if err != abi.E_OK:
         return err
@@ -325,7 +320,7 @@ cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_
     cdef elf.ElfInfo info
     cdef Process* p
     cdef uint32_t evsize = a.event_ring if a.event_ring else abi.RING_DEFAULT
-    cdef uint32_t ressize = a.result_ring if a.result_ring else abi.RING_DEFAULT
+    cdef uint32_t ressize = a.result_ring if a.result_ring else abi.RESULT_RING_DEFAULT
     cdef uint32_t stack = a.stack_pages if a.stack_pages else DEFAULT_STACK_PAGES
     cdef int err = elf.validate(image, size, &info)
     if err != elf.ELF_OK:
@@ -369,7 +364,7 @@ cdef Process* new_local(uint32_t evsize, uint32_t ressize, bint with_space) noex
     p.mem_next = abi.USER_HEAP
     kstr.copy(p.name, b"local", sizeof(p.name))
     p.event_kva = <uint64_t>heap.kzalloc(ring.bytes_for(evsize, SLOT_SIZE))
-    p.result_kva = <uint64_t>heap.kzalloc(ring.bytes_for(ressize, SLOT_SIZE))
+    p.result_kva = <uint64_t>heap.kzalloc(ring.bytes_for(ressize, COMPLETION_SIZE))
     if with_space:
         p.space = vmm.create_for(p.account)
     if (p.event_kva == 0 or p.result_kva == 0 or (with_space and p.space == NULL)
@@ -378,9 +373,9 @@ cdef Process* new_local(uint32_t evsize, uint32_t ressize, bint with_space) noex
         forget(p)
         return NULL
     ring.format(<void*>p.event_kva, evsize, SLOT_SIZE)
-    ring.format(<void*>p.result_kva, ressize, SLOT_SIZE)
+    ring.format(<void*>p.result_kva, ressize, COMPLETION_SIZE)
     ring.attach_consumer(&p.events, <void*>p.event_kva, evsize, SLOT_SIZE)
-    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, SLOT_SIZE)
+    ring.attach_producer(&p.results, <void*>p.result_kva, ressize, COMPLETION_SIZE)
     return p
 
 cdef void free_local(Process* p) noexcept nogil:

@@ -18,11 +18,14 @@
 #                 has (its run is dropped): the Guide once ran all of it
 #                 before anyone else's timer or program
 #   timer-victim  20 sleeps of 10 ms; prints how late the worst one was
+#   result-hog    submits NOPs and never reads a completion, then moves its
+#                 ResultRing tail into the future and far back: the kernel
+#                 once kept every result it could not deliver (190,972 slabs)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk, wf
 from kwe.common cimport abi, kstr
-from kwe.common.abi cimport GraphHeader, NodeDesc, ResultSlot
+from kwe.common.abi cimport GraphHeader, NodeDesc, Completion
 
 cdef enum:
     NODES = 4096
@@ -85,15 +88,14 @@ cdef uint64_t chain_cancel() noexcept nogil:
     return n
 
 cdef int attack(const char* name, uint64_t n) noexcept nogil:
-    cdef ResultSlot s
-    cdef uint32_t* counts = <uint32_t*>s.payload
+    cdef Completion s
     cdef int status = wf.register(1, blob, n)
     sdk.printf(b"attack %s: register %e\n", <uint64_t>name, <uint64_t><int64_t>status)
     if status != abi.E_OK:
         return 1
     status = wf.run(1, &s, NULL)
     sdk.printf(b"attack %s: run %e done %u failed %u cancelled %u\n", <uint64_t>name,
-               <uint64_t><int64_t>status, counts[0], counts[1], counts[2])
+               <uint64_t><int64_t>status, sdk.run_done(&s), sdk.run_failed(&s), sdk.run_cancelled(&s))
     return 0
 
 cdef int sleep_pin() noexcept nogil:
@@ -109,7 +111,7 @@ cdef int sleep_pin() noexcept nogil:
 
 cdef int rle_bomb() noexcept nogil:
     cdef abi.EventSlot* e
-    cdef ResultSlot r
+    cdef Completion r
     cdef uint64_t i
     for i in range(0, sizeof(big), 2):
         big[i], big[i + 1] = 255, 0x41          # a run of 130 'A's
@@ -121,7 +123,7 @@ cdef int rle_bomb() noexcept nogil:
 
 cdef int mem_hog() noexcept nogil:
     cdef abi.EventSlot* e
-    cdef ResultSlot r
+    cdef Completion r
     cdef int status = abi.E_OK
     cdef uint64_t mib = 0
     while status == abi.E_OK:
@@ -155,7 +157,7 @@ cdef uint64_t flood_graph() noexcept nogil:
 
 cdef int crc_flood() noexcept nogil:
     cdef abi.EventSlot* e
-    cdef ResultSlot r
+    cdef Completion r
     cdef int64_t victim = sdk.spawn(b"attack timer-victim", 0, 0, 0)
     cdef int status = wf.register(2, blob, flood_graph())
     if victim < 0 or status != abi.E_OK:
@@ -168,14 +170,14 @@ cdef int crc_flood() noexcept nogil:
     sdk.puts(b"attack crc-flood: 4096 CRCs of 1 MiB submitted\n")
     while True:
         sdk.wait_result(&r)
-        if (r.h.flags & abi.RF_CHILD_EXIT) and r.h.value == <uint64_t>victim:
+        if (r.flags & abi.RF_CHILD_EXIT) and r.value == <uint64_t>victim:
             break
     sdk.puts(b"attack crc-flood: the victim is done; leaving the rest to the kernel\n")
     return 0
 
 cdef int timer_victim() noexcept nogil:
     cdef abi.EventSlot* e
-    cdef ResultSlot r
+    cdef Completion r
     cdef uint64_t hz = sdk.info().tsc_hz, t, late, worst = 0
     cdef int i
     for i in range(20):
@@ -189,11 +191,38 @@ cdef int timer_victim() noexcept nogil:
     sdk.printf(b"attack timer-victim: 20 sleeps of 10 ms, the worst %u us late\n", worst)
     return 0
 
+cdef uint64_t offer(uint32_t rounds) noexcept nogil:
+    """Fill the EventRing with NOPs and submit, `rounds` times, never reading
+    a completion (never blocking in sdk.event either); events taken."""
+    cdef uint64_t taken = 0
+    cdef int64_t t
+    cdef uint32_t r
+    for r in range(rounds):
+        while sdk.unsent() < sdk.info().event_ring_size:
+            sdk.event(abi.OP_NOP)
+            sdk.commit()
+        t = sdk.submit()
+        taken += <uint64_t>t if t > 0 else 0
+    return taken
+
+cdef int result_hog() noexcept nogil:
+    cdef abi.RingHeader* rh = <abi.RingHeader*>sdk.info().result_ring
+    cdef uint64_t first = offer(64), future, past
+    rh.tail = rh.head + 1000                    # "read" what never came
+    future = offer(4)
+    rh.tail = rh.head - 100000                  # and far behind
+    past = offer(4)
+    sdk.printf(b"attack result-hog: never reading, %u taken (ring %u); tail ahead: %u more; "
+               b"tail behind: %u more; ring flags %u\n", first, sdk.info().result_ring_size,
+               future, past, rh.flags)
+    rh.tail = rh.head                           # let the SDK's exit find room
+    return 0
+
 cdef public int umain() noexcept nogil:
     cdef char kind[32]
     memset(blob, 0, sizeof(blob))
     if sdk.arg(0, kind, sizeof(kind)) < 0:
-        sdk.puts(b"attack: say which: shared-deps | chain-cancel | sleep-pin | rle-bomb | mem-hog | crc-flood\n")
+        sdk.puts(b"attack: say which: shared-deps | chain-cancel | sleep-pin | rle-bomb | mem-hog | crc-flood | result-hog\n")
         return 2
     if kstr.equal(kind, b"shared-deps"):
         return attack(kind, shared_deps())
@@ -209,5 +238,7 @@ cdef public int umain() noexcept nogil:
         return crc_flood()
     if kstr.equal(kind, b"timer-victim"):
         return timer_victim()
+    if kstr.equal(kind, b"result-hog"):
+        return result_hog()
     sdk.printf(b"attack: no attack '%s'\n", <uint64_t>kind)
     return 2

@@ -7,7 +7,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
 from kwe.common cimport abi, kstr
-from kwe.common.abi cimport ResultSlot, EventSlot
+from kwe.common.abi cimport Completion, EventSlot
 
 cdef enum:
     MAX_NODES = 512
@@ -31,7 +31,7 @@ cdef int register_wide(uint32_t id, uint32_t n) noexcept nogil:
 
 cdef uint64_t run_once(uint32_t id) noexcept nogil:
     """One run with one kernel_notify(SUBMIT | WAIT); its cycles."""
-    cdef ResultSlot r
+    cdef Completion r
     cdef EventSlot* e = sdk.event(abi.OP_WF_RUN)
     cdef uint64_t t0
     e.h.workflow_id = id
@@ -44,7 +44,7 @@ cdef uint64_t run_once(uint32_t id) noexcept nogil:
 
 cdef uint64_t one_by_one(uint32_t n) noexcept nogil:
     """The same n CRC32s, each its own kernel_notify(SUBMIT | WAIT); total cycles."""
-    cdef ResultSlot r
+    cdef Completion r
     cdef EventSlot* e
     cdef uint64_t t0 = sdk.tsc()
     cdef uint32_t i
@@ -95,7 +95,7 @@ cdef void switch_round_trip(uint32_t n) noexcept nogil:
     cdef char cmd[48]
     cdef uint64_t t0
     cdef uint32_t i
-    cdef ResultSlot r
+    cdef Completion r
     kstr.copy(cmd, b"bench yield ", sizeof(cmd))
     from_u64(cmd + 12, n + 100)
     if sdk.spawn(cmd, 16, 16, 1) <= 0:

@@ -5,7 +5,7 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcmp, memset
 from user cimport sdk, fs, wf
 from kwe.common cimport abi, kstr, operations
-from kwe.common.abi cimport FileStat, ResultSlot
+from kwe.common.abi cimport FileStat, Completion
 
 cdef int checks = 0, passed = 0
 cdef uint8_t big[20000]
@@ -25,17 +25,17 @@ cdef void check(bint ok, const char* what) noexcept nogil:
 
 cdef uint64_t file_crc = 0
 
-cdef void on_node(ResultSlot* r) noexcept nogil:
+cdef void on_node(Completion* r) noexcept nogil:
     global file_crc
-    if r.h.opcode == abi.OP_CRC32:
-        file_crc = r.h.value
+    if r.opcode == abi.OP_CRC32:
+        file_crc = r.value
 
 cdef public int umain() noexcept nogil:
     cdef int64_t a, fd, n
     cdef uint32_t i
     cdef FileStat st
     cdef wf.Graph g
-    cdef ResultSlot s
+    cdef Completion s
     cdef int get, crc
     for i in range(sizeof(big)):
         big[i] = <uint8_t>(i * 7)

@@ -11,7 +11,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk, wf
 from kwe.common cimport abi
-from kwe.common.abi cimport EventSlot, ResultSlot, GraphHeader, NodeDesc
+from kwe.common.abi cimport EventSlot, Completion, GraphHeader, NodeDesc
 
 cdef enum:
     BATCH = 24
@@ -69,10 +69,10 @@ cdef void fill_ops() noexcept nogil:
               abi.OP_FS_READ, abi.OP_FS_SEEK, abi.OP_FS_QUERY, abi.OP_FS_TAGS, abi.OP_FS_STAT,
               abi.OP_FS_GET, abi.OP_NET_SEND, abi.OP_CONSOLE_WRITE, 0x7777]
 
-cdef void count(ResultSlot* r) noexcept nogil:
+cdef void count(Completion* r) noexcept nogil:
     global nresults, nok
     nresults += 1
-    nok += r.h.status == abi.E_OK
+    nok += r.status == abi.E_OK
 
 cdef void random_event() noexcept nogil:
     cdef EventSlot* e = sdk.event(OPS[below(33)])
@@ -146,7 +146,7 @@ cdef void mutated_graph() noexcept nogil:
     ngraphs += 1
 
 cdef void reap() noexcept nogil:
-    cdef ResultSlot r
+    cdef Completion r
     while sdk.next_result(&r):
         count(&r)
 

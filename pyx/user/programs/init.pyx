@@ -5,24 +5,24 @@
 from libc.stdint cimport uint64_t, int64_t
 from user cimport sdk
 from kwe.common cimport abi
-from kwe.common.abi cimport ResultSlot
+from kwe.common.abi cimport Completion
 
 cdef enum:
     NPROGRAMS = 5
 
 cdef int ended = 0, failed = 0
 
-cdef void count_exit(ResultSlot* r) noexcept nogil:
+cdef void count_exit(Completion* r) noexcept nogil:
     global ended, failed
-    if r.h.flags & abi.RF_CHILD_EXIT:
+    if r.flags & abi.RF_CHILD_EXIT:
         ended += 1
-        failed += r.h.status != 0
+        failed += r.status != 0
 
 cdef public int umain() noexcept nogil:
     cdef const char* programs[NPROGRAMS]
     cdef int64_t pid
     cdef int started = 0, i
-    cdef ResultSlot r
+    cdef Completion r
     programs[0] = b"hello from init"
     programs[1] = b"multi 3 counter 5 30"
     programs[2] = b"wfdemo"

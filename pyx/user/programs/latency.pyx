@@ -1,19 +1,17 @@
 # latency [RUNS]: how long a one-node workflow takes from submit to
 # completion, with one kernel_notify(SUBMIT | WAIT) per run.  Prints the
 # median and 99th percentile in TSC cycles and in timer ticks, measured by
-# the process (around the call) and by the kernel (the result's own
-# submit/complete timestamps).
+# the process around the call.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
 from kwe.common cimport abi
-from kwe.common.abi cimport ResultSlot, EventSlot
+from kwe.common.abi cimport Completion, EventSlot
 
 cdef enum:
     MAX_RUNS = 2000
     WF_ID = 9
 
 cdef uint64_t outer[MAX_RUNS]
-cdef uint64_t inner[MAX_RUNS]
 cdef wf.WfNode nodes[1]
 cdef uint8_t data[64]
 cdef uint8_t blob[256]
@@ -26,7 +24,7 @@ cdef void report(const char* what, uint64_t* v, uint32_t n, uint64_t tick) noexc
 cdef public int umain() noexcept nogil:
     cdef uint32_t runs = <uint32_t>sdk.arg_u64(0, 200), i
     cdef wf.Graph g
-    cdef ResultSlot r
+    cdef Completion r
     cdef EventSlot* e
     cdef uint64_t t0, t1, n, tick = sdk.info().tsc_hz / sdk.info().tick_hz
     if runs > MAX_RUNS:
@@ -51,12 +49,10 @@ cdef public int umain() noexcept nogil:
         sdk.kernel_notify(WF_ID, abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT)
         t1 = sdk.tsc()
         sdk.wait_result(&r)
-        if r.h.status != abi.E_OK or not (r.h.flags & abi.RF_WORKFLOW):
-            sdk.printf(b"latency: run %u failed: %e\n", i, <uint64_t><int64_t>r.h.status)
+        if r.status != abi.E_OK or not (r.flags & abi.RF_WORKFLOW):
+            sdk.printf(b"latency: run %u failed: %e\n", i, <uint64_t><int64_t>r.status)
             return 1
         outer[i] = t1 - t0
-        inner[i] = r.h.tsc_complete - r.h.tsc_submit
     sdk.printf(b"latency: %u runs of a 1-node workflow; one tick = %u cycles\n", runs, tick)
     report(b"process submit->wake", outer, runs, tick)
-    report(b"kernel submit->complete", inner, runs, tick)
     return 0

@@ -5,7 +5,7 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset
 from user cimport sdk
 from kwe.common cimport abi, errors, kstr
-from kwe.common.abi cimport EventSlot, ResultSlot
+from kwe.common.abi cimport EventSlot, Completion
 
 cdef int cases = 0, passed = 0
 cdef uint64_t scratch[64]
@@ -37,7 +37,7 @@ cdef void input_at(EventSlot* e, uint64_t address, uint64_t length) noexcept nog
     ptr.address, ptr.length = address, length
 
 cdef int submit_one(EventSlot* e) noexcept nogil:
-    cdef ResultSlot r
+    cdef Completion r
     return sdk.call(e, &r)
 
 cdef int64_t spawn_with_long_args() noexcept nogil:
@@ -52,7 +52,7 @@ cdef public int umain() noexcept nogil:
     cdef EventSlot* e
     cdef uint8_t route_bad_deck[2]
     cdef uint32_t i
-    cdef ResultSlot r
+    cdef Completion r
     # pointers the process does not own
     e = sdk.event(abi.OP_CONSOLE_WRITE)
     input_at(e, <uint64_t>0xFFFFFFFF80100000U, 16)

@@ -3,16 +3,16 @@
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from user cimport sdk
 from kwe.common cimport abi, kstr
-from kwe.common.abi cimport ResultSlot
+from kwe.common.abi cimport Completion
 
 cdef uint64_t ended = 0
 cdef int status = 0
 
-cdef void count_exit(ResultSlot* r) noexcept nogil:
+cdef void count_exit(Completion* r) noexcept nogil:
     global ended, status
-    if r.h.flags & abi.RF_CHILD_EXIT:
+    if r.flags & abi.RF_CHILD_EXIT:
         ended += 1
-        if r.h.status != 0:
+        if r.status != 0:
             status = 1
 
 cdef public int umain() noexcept nogil:
@@ -20,7 +20,7 @@ cdef public int umain() noexcept nogil:
     cdef char prog[48]
     cdef char cmd[300]
     cdef const char* rest = sdk.info().args
-    cdef ResultSlot r
+    cdef Completion r
     sdk.on_result(count_exit)
     sdk.arg(1, prog, sizeof(prog))
     for k in range(2):                                  # skip N and PROGRAM

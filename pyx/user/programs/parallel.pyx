@@ -4,18 +4,18 @@
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from user cimport sdk
 from kwe.common cimport abi, kstr
-from kwe.common.abi cimport ResultSlot
+from kwe.common.abi cimport Completion
 
 cdef enum:
     MAX_CHILDREN = 32
 
 cdef int ended = 0
 
-cdef void report_exit(ResultSlot* r) noexcept nogil:
+cdef void report_exit(Completion* r) noexcept nogil:
     global ended
-    if r.h.flags & abi.RF_CHILD_EXIT:
+    if r.flags & abi.RF_CHILD_EXIT:
         ended += 1
-        sdk.printf(b"parallel: pid %u ended, status %d\n", r.h.value, r.h.status)
+        sdk.printf(b"parallel: pid %u ended, status %d\n", r.value, r.status)
 
 cdef public int umain() noexcept nogil:
     cdef char cmd[256]
@@ -23,7 +23,7 @@ cdef public int umain() noexcept nogil:
     cdef size_t n
     cdef int64_t pid
     cdef int started = 0, bad = 0
-    cdef ResultSlot r
+    cdef Completion r
     sdk.on_result(report_exit)
     while s[0] and started + bad < MAX_CHILDREN:
         n = 0

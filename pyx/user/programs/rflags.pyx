@@ -7,7 +7,7 @@
 from libc.stdint cimport uint64_t
 from user cimport sdk
 from kwe.common cimport abi
-from kwe.common.abi cimport EventSlot, ResultSlot
+from kwe.common.abi cimport EventSlot, Completion
 
 cdef extern from *:
     """
@@ -28,7 +28,7 @@ cdef enum:
     RFLAGS_AC = 0x40000
 
 cdef void sleep_1ms() noexcept nogil:
-    cdef ResultSlot r
+    cdef Completion r
     cdef EventSlot* e = sdk.event(abi.OP_SLEEP)
     e.h.arg[0] = 1
     sdk.call(e, &r)                                     # blocks in kernel_notify(WAIT)

@@ -5,21 +5,21 @@ from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy
 from user cimport sdk
 from kwe.common cimport abi, kstr
-from kwe.common.abi cimport ResultSlot
+from kwe.common.abi cimport Completion
 
 cdef uint64_t ended = 0, failed = 0
 
-cdef void count_exit(ResultSlot* r) noexcept nogil:
+cdef void count_exit(Completion* r) noexcept nogil:
     global ended, failed
-    if r.h.flags & abi.RF_CHILD_EXIT:
+    if r.flags & abi.RF_CHILD_EXIT:
         ended += 1
-        if r.h.status != 0:
+        if r.status != 0:
             failed += 1
 
 cdef public int umain() noexcept nogil:
     cdef uint64_t n = sdk.arg_u64(0, 10), started = 0, i
     cdef const char* args = sdk.info().args
-    cdef ResultSlot r
+    cdef Completion r
     cdef int64_t pid
     sdk.on_result(count_exit)                           # children may end while we spawn
     while args[0] and args[0] != c' ':                  # the command is the rest

@@ -5,7 +5,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from user cimport sdk, wf
 from kwe.common cimport abi
-from kwe.common.abi cimport EventSlot, ResultSlot
+from kwe.common.abi cimport EventSlot, Completion
 
 cdef wf.WfNode nodes[1]
 cdef uint8_t data[16]
@@ -29,7 +29,7 @@ cdef int register(uint32_t id, uint16_t op, uint64_t arg0) noexcept nogil:
 
 cdef public int umain() noexcept nogil:
     cdef EventSlot* e
-    cdef ResultSlot r
+    cdef Completion r
     cdef uint64_t ms
     cdef int ok = 0
     e = sdk.event(abi.OP_SLEEP)
@@ -38,7 +38,7 @@ cdef public int umain() noexcept nogil:
     sdk.submit()
     busy(100)
     ms = timed_wait(0)
-    ok += sdk.next_result(&r) and r.h.opcode == abi.OP_SLEEP
+    ok += sdk.next_result(&r) and r.opcode == abi.OP_SLEEP
     sdk.printf(b"waits: completion before WAIT(0): returned after %u ms\n", ms)
     register(5, abi.OP_SLEEP, 20)
     e = sdk.event(abi.OP_WF_RUN)
@@ -47,13 +47,13 @@ cdef public int umain() noexcept nogil:
     sdk.submit()
     busy(100)
     ms = timed_wait(5)
-    ok += sdk.next_result(&r) and (r.h.flags & abi.RF_WORKFLOW) != 0
+    ok += sdk.next_result(&r) and (r.flags & abi.RF_WORKFLOW) != 0
     sdk.printf(b"waits: run finished before WAIT(5): returned after %u ms\n", ms)
     register(6, abi.OP_TICKS, 0)
     e = sdk.event(abi.OP_WF_RUN)
     e.h.workflow_id = 6
     sdk.commit()
     sdk.kernel_notify(6, abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT)
-    ok += sdk.next_result(&r) and (r.h.flags & abi.RF_WORKFLOW) != 0 and r.h.status == 0
+    ok += sdk.next_result(&r) and (r.flags & abi.RF_WORKFLOW) != 0 and r.status == 0
     sdk.printf(b"waits: SUBMIT|WAIT on an instant workflow: %d of 3 checks\n", ok)
     return 0 if ok == 3 else 1

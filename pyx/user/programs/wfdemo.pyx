@@ -5,39 +5,44 @@
 #   failure  a node that fails for good: its descendants are cancelled,
 #            an independent branch still runs
 # Every node result is printed ("wfdemo NAME node I ...") with its output
-# in hex, so tests can compare the bytes with Python's own computation.
+# (written by the kernel into the node's buffer) in hex, so tests can
+# compare the bytes with Python's own computation.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
 from kwe.common cimport abi
-from kwe.common.abi cimport ResultSlot
+from kwe.common.abi cimport Completion
 
 cdef enum:
     MAX_NODES = 16
+    OUT_CAP = 512
 
 cdef wf.WfNode nodes[MAX_NODES]
 cdef uint8_t data[2048]
 cdef uint8_t blob[4096]
-cdef char hexbuf[1100]
+cdef uint8_t outs[MAX_NODES][OUT_CAP]    # node i's output
+cdef char hexbuf[2 * OUT_CAP + 1]
 cdef const char* current = NULL          # the demo being run (for print_node)
 
-cdef void print_node(ResultSlot* r) noexcept nogil:
+cdef void print_node(Completion* r) noexcept nogil:
     cdef uint32_t i
     cdef const char* digits = b"0123456789abcdef"
-    cdef uint32_t n = r.h.payload_len
+    cdef uint32_t n = r.length if r.length < OUT_CAP else OUT_CAP
+    cdef uint8_t* out = outs[r.node % MAX_NODES]
+    if r.status != abi.E_OK:
+        n = 0
     for i in range(n):
-        hexbuf[2 * i] = digits[r.payload[i] >> 4]
-        hexbuf[2 * i + 1] = digits[r.payload[i] & 15]
+        hexbuf[2 * i] = digits[out[i] >> 4]
+        hexbuf[2 * i + 1] = digits[out[i] & 15]
     hexbuf[2 * n] = 0
-    sdk.printf(b"wfdemo %s node %u status %d attempts %u value %lx tsc %lu %lu out %s\n",
-               <uint64_t>current, r.h.node, <uint64_t><int64_t>r.h.status, r.h.attempts, r.h.value,
-               r.h.tsc_submit, r.h.tsc_complete, <uint64_t>hexbuf)
+    sdk.printf(b"wfdemo %s node %u status %d attempts %u value %lx length %u out %s\n",
+               <uint64_t>current, r.node, <uint64_t><int64_t>r.status, r.attempts, r.value,
+               r.length, <uint64_t>hexbuf)
 
 cdef int finish(const char* name, uint32_t id) noexcept nogil:
     global current
     cdef uint64_t n = wf.encode(&g, blob, sizeof(blob))
-    cdef ResultSlot s
+    cdef Completion s
     cdef int status
-    cdef uint32_t* counts = <uint32_t*>s.payload
     current = name
     status = wf.register(id, blob, n)
     if status != abi.E_OK:
@@ -45,7 +50,8 @@ cdef int finish(const char* name, uint32_t id) noexcept nogil:
         return 1
     status = wf.run(id, &s, print_node)
     sdk.printf(b"wfdemo %s summary status %d done %u failed %u cancelled %u node %u deck %u\n",
-               <uint64_t>name, <uint64_t><int64_t>status, counts[0], counts[1], counts[2], s.h.node, s.h.deck)
+               <uint64_t>name, <uint64_t><int64_t>status, sdk.run_done(&s), sdk.run_failed(&s),
+               sdk.run_cancelled(&s), s.node, s.deck)
     wf.unregister(id)
     return 0
 
@@ -78,6 +84,7 @@ cdef int fanout() noexcept nogil:
     wf.args(&g, timer, 40, 0)
     for i in range(7):
         wf.emit(&g, i)
+        wf.output(&g, i, outs[i], OUT_CAP)
     return finish(b"fanout", 1)
 
 cdef int retry() noexcept nogil:
@@ -91,6 +98,7 @@ cdef int retry() noexcept nogil:
     wf.after(&g, after, flaky)
     wf.emit(&g, flaky)
     wf.emit(&g, after)
+    wf.output(&g, after, outs[after], OUT_CAP)
     return finish(b"retry", 2)
 
 cdef int failure() noexcept nogil:
@@ -112,6 +120,7 @@ cdef int failure() noexcept nogil:
     wf.retry(&g, hopeless, 2, 5)
     for i in range(6):
         wf.emit(&g, i)
+        wf.output(&g, i, outs[i], OUT_CAP)
     return finish(b"failure", 3)
 
 cdef public int umain() noexcept nogil:
