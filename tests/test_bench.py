@@ -20,7 +20,7 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "TCG (cycle figures are emulated)" in r.stdout
     for group in ("operations (hosted)", "operations (in the kernel)", "workflow claim", "latency",
-                  "kernel", "boot", "tagfs (hosted)"):
+                  "kernel", "safety", "boot", "tagfs (hosted)"):
         assert f"[{group}]" in r.stdout, group
     j = json.loads(out.read_text())
     assert j["accelerator"] == "TCG" and j["cycles_emulated"] and j["problems"] == []
@@ -40,9 +40,9 @@ def test_bench_lines_parse_and_malformed_ones_are_refused():
     f = bench.parse_bench_lines("noise\nBENCH kernel crc32_table 1048576 4000000\n"
                                 "BENCH kernel tsc_hz 2000000000\n"
                                 "BENCH workflow 8 7000 15000\nBENCH latency 100 200 30000\n"
-                                "BENCH notify 400\nBENCH switch 9000\nBENCH done\n")
+                                "BENCH notify 400\nBENCH switch 9000\nBENCH checks 64 5200 5000 9\nBENCH done\n")
     assert f == {"kernel": {"crc32_table": (1048576, 4000000)}, "tsc_hz": 2000000000,
                  "workflow": {8: (7000, 15000)}, "latency": (100, 200, 30000),
-                 "notify": 400, "switch": 9000, "done": True}
+                 "notify": 400, "switch": 9000, "checks": (64, 5200, 5000, 9), "done": True}
     with pytest.raises(ValueError):
         bench.parse_bench_lines("BENCH workflow 8 seven 15000\n")

@@ -16,7 +16,7 @@ def test_the_fs_commands(tmp_path):
     kwe_fs("tag", img, b, "important")
     kwe_fs("untag", img, a, "lang=en")
     listing = kwe_fs("ls", img).stdout
-    assert f"{a:6d}         6  type=text" in listing and "type=binary important" in listing
+    assert f"{a:6d}         6   user  type=text" in listing and "type=binary important" in listing
     assert kwe_fs("ls", img, "important").stdout.split()[0] == str(b)
     out = tmp_path / "copy.bin"
     kwe_fs("get", img, b, "-o", out)
@@ -33,4 +33,5 @@ def test_the_built_image_holds_every_program_tagged():
     names = {line.split("name=")[1].split()[0] for line in listing.splitlines()}
     built = {p.stem for p in (ROOT / "build/pyx/user").glob("*.elf")}
     assert names == built and "init" in names
+    assert all(line.split()[2] == "system" for line in listing.splitlines())    # the kernel's label
     assert "0 problems" in kwe_fs("fsck", IMAGE).stdout

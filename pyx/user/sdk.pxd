@@ -15,7 +15,7 @@
 # Programs define `cdef public int umain() noexcept nogil`; its return
 # value is the exit status.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from kwe.common.abi cimport EventSlot, Completion, UserInfo
+from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet
 
 cdef extern from *:
     int64_t kernel_notify(uint64_t workflow_id, uint64_t flags) nogil
@@ -76,6 +76,14 @@ cdef void printf(const char* fmt, uint64_t a0=*, uint64_t a1=*, uint64_t a2=*,
 # the new pid, or an E_* code.
 cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_ring,
                    uint32_t stack_pages) noexcept nogil
+# The same, the child holding at most `caps` (and never more than we do).
+cdef int64_t spawn_with(const char* command, uint32_t event_ring, uint32_t result_ring,
+                        uint32_t stack_pages, const CapSet* caps) noexcept nogil
+# Capabilities (docs/security.md): ours; give some up (never gain); and a
+# sandbox: ours without CAP_SYSTEM, system files read-only.
+cdef int caps_get(CapSet* out) noexcept nogil
+cdef int caps_limit(const CapSet* limit) noexcept nogil
+cdef void caps_sandbox(CapSet* c) noexcept nogil
 cdef void exit(int status) noexcept nogil
 cdef uint64_t tsc() noexcept nogil
 cdef uint64_t now_ms() noexcept nogil

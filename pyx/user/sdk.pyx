@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset
 from kwe.common cimport abi, ring, kstr
-from kwe.common.abi cimport EventSlot, Completion, UserInfo
+from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet
 from kwe.common.format cimport format_buf
 
 cdef extern from *:
@@ -221,6 +221,43 @@ cdef int64_t spawn(const char* command, uint32_t event_ring, uint32_t result_rin
     if call(e, &r) < 0:
         return r.status
     return <int64_t>r.value
+
+cdef int64_t spawn_with(const char* command, uint32_t event_ring, uint32_t result_ring,
+                        uint32_t stack_pages, const CapSet* caps) noexcept nogil:
+    cdef uint8_t input[abi.PAYLOAD_MAX]
+    cdef Completion r
+    cdef size_t n = kstr.length(command)
+    cdef EventSlot* e
+    if n + 1 + sizeof(CapSet) > abi.PAYLOAD_MAX:
+        return abi.E_TOOBIG
+    memcpy(input, command, n + 1)                   # the command, its NUL, then the CapSet
+    memcpy(input + n + 1, caps, sizeof(CapSet))
+    e = event(abi.OP_SPAWN)
+    set_input(e, input, <uint32_t>(n + 1 + sizeof(CapSet)))
+    e.h.arg[0] = event_ring | (<uint64_t>result_ring << 32)
+    e.h.arg[1] = stack_pages
+    if call(e, &r) < 0:
+        return r.status
+    return <int64_t>r.value
+
+cdef int caps_get(CapSet* out) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = event(abi.OP_CAPS_GET)
+    set_output(e, out, sizeof(CapSet))
+    return call(e, &r)
+
+cdef int caps_limit(const CapSet* limit) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = event(abi.OP_CAPS_LIMIT)
+    set_input(e, limit, sizeof(CapSet))
+    return call(e, &r)
+
+cdef void caps_sandbox(CapSet* c) noexcept nogil:
+    if caps_get(c) != abi.E_OK:
+        memset(c, 0, sizeof(CapSet))            # unknown: the least
+    c.flags &= ~<uint64_t>abi.CAP_SYSTEM
+    c.files &= ~(<uint64_t>0xFF << (8 * abi.FILE_SYSTEM))
+    c.files |= <uint64_t>abi.RIGHT_READ << (8 * abi.FILE_SYSTEM)
 
 cdef void exit(int status) noexcept nogil:
     cdef EventSlot* e = event(abi.OP_EXIT)

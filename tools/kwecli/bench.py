@@ -149,6 +149,8 @@ def parse_bench_lines(log):
                 f["workflow"][int(p[2])] = (int(p[3]), int(p[4]))
             elif p[1] == "latency":
                 f["latency"] = tuple(int(x) for x in p[2:5])
+            elif p[1] == "checks":
+                f["checks"] = tuple(int(x) for x in p[2:6])
             elif p[1] in ("notify", "switch"):
                 f[p[1]] = int(p[2])
             elif p[1] == "done":
@@ -161,7 +163,8 @@ def parse_bench_lines(log):
 def kernel_figures(b, hosted, timeout):
     """hosted: label -> MB/s from hosted_operations, the references."""
     accel = "KVM" if b.kvm else "TCG, emulated cycles"
-    boot = qemu.boot("run=bench init=bench" + (" args=quick" if b.quick else ""), timeout=timeout, kvm=b.kvm)
+    boot = qemu.boot("run=bench init=bench checks_switch=1" + (" args=quick" if b.quick else ""),
+                     timeout=timeout, kvm=b.kvm)
     try:
         f = parse_bench_lines(boot.log)
     except ValueError as e:
@@ -193,6 +196,12 @@ def kernel_figures(b, hosted, timeout):
     if "notify" in f:
         b.add("kernel", "kernel_notify round trip", f["notify"], native.get("syscall"), "cycles",
               "getppid() syscall (Linux host)", False, accel)
+    if "checks" in f:
+        n, on, off, rounds = f["checks"]
+        b.add("safety", f"{n}-node workflow, every result read: cost of the checks", on, off, "cycles/node",
+              "the same boot, checks off", False,
+              f"+{(on - off) * 100 / max(off, 1):.1f}% (goal <= 5%); median of {rounds} alternating rounds; "
+              f"off: heap guard/poison verification and fill, quota and capability checks ({accel})")
     if "switch" in f:
         b.add("kernel", "context switch round trip (yield, 2 processes)", f["switch"], native.get("switch"),
               "cycles", "pipe ping-pong, 2 processes (Linux host)", False, accel)

@@ -13,6 +13,8 @@ from pathlib import Path
 from . import hosted
 
 SECTOR, BLOCK = 512, 4096
+CLASSES = {"user": 0, "system": 1}                 # abi.FILE_USER, abi.FILE_SYSTEM
+NAMES = {v: k for k, v in CLASSES.items()}
 HEADER = struct.Struct("<8sIIQIIII24s256s")       # tools/build/mkimage.py
 
 
@@ -60,7 +62,7 @@ class Image:
 
 def describe(v, f):
     st = v.stat(f)
-    return f"{f:6d} {st['size']:9d}  {' '.join(v.tags(f))}"
+    return f"{f:6d} {st['size']:9d} {NAMES.get(st['label'], st['label']):>6}  {' '.join(v.tags(f))}"
 
 
 def main(argv):
@@ -77,6 +79,8 @@ def main(argv):
     p.add_argument("image")
     p.add_argument("file")
     p.add_argument("tags", nargs="*")
+    p.add_argument("--class", dest="label", choices=sorted(CLASSES),
+                   help="the file's class (default: system for type=program, else user)")
     p = sub.add_parser("get", help="write a file's contents to stdout (or -o)")
     p.add_argument("image")
     p.add_argument("id", type=int)
@@ -142,7 +146,7 @@ def run(a):
             print("  " + line)
         return 1 if problems else 0
     if a.cmd == "put":
-        f = v.create(" ".join(a.tags))
+        f = v.create(" ".join(a.tags), CLASSES[a.label or ("system" if "type=program" in a.tags else "user")])
         v.write(f, Path(a.file).read_bytes())
         print(f)
     elif a.cmd in ("tag", "untag"):
@@ -169,6 +173,6 @@ def build_image(output, size, programs):
     for path in programs:
         name = Path(path).name.removesuffix(".elf")
         data = stripped(path)
-        f = img.volume.create(f"type=program name={name} crc32={zlib.crc32(data):08x}")
+        f = img.volume.create(f"type=program name={name} crc32={zlib.crc32(data):08x}", CLASSES["system"])
         img.volume.write(f, data)
     img.save()

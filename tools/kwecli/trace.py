@@ -11,7 +11,7 @@ from . import abi
 
 RECORD = struct.Struct("<QQQIIHBBI")          # struct Record, 40 bytes
 KINDS = {1: "submit", 2: "pickup", 3: "deck_enter", 4: "deck_exit", 5: "complete", 6: "node",
-         7: "edge", 8: "run_start", 9: "run_end", 10: "switch", 11: "irq"}
+         7: "edge", 8: "run_start", 9: "run_end", 10: "switch", 11: "irq", 12: "deny"}
 DECKS = {0: "Execution", 1: "Operations", 2: "Hardware", 3: "Storage", 4: "Network"}
 OPNAMES = {v: k[3:] for k, v in abi.C.items() if k.startswith("OP_")}
 NO_DECK = 0xFF

@@ -15,7 +15,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 
 cdef enum:
-    ABI_VERSION = 2
+    ABI_VERSION = 3
 
     # kernel_notify flags (combinable; handled in this order)
     NOTIFY_SUBMIT = 1           # consume every event in the EventRing
@@ -61,6 +61,9 @@ cdef enum:
     OP_SPAWN = 0x0001           # input: "program args..."; arg[0] = event ring | result ring << 32, arg[1] = stack pages
     OP_EXIT = 0x0002            # arg[0] = status
     OP_KILL = 0x0003            # arg[0] = pid (own children only)
+    OP_CAPS_GET = 0x0004        # output = the caller's CapSet
+    OP_CAPS_LIMIT = 0x0005      # input = a CapSet: the caller keeps only what is in both
+    OP_CHECKS = 0x0006          # arg[0] = 1 on / 0 off: the safety checks, for the bench's A/B (CAP_SYSTEM and checks_switch=1)
     OP_WF_REGISTER = 0x0010     # input: a workflow graph; workflow_id = the id to use
     OP_WF_RUN = 0x0011          # start a run of workflow_id
     OP_WF_UNREGISTER = 0x0012
@@ -82,7 +85,7 @@ cdef enum:
     OP_FLAKY = 0x0205           # fail with E_AGAIN arg[0] times per event, then succeed (tests)
     OP_MEM_ALLOC = 0x0301       # map arg[0] bytes of fresh memory; value = address
     OP_MEM_FREE = 0x0302        # unmap what OP_MEM_ALLOC gave (arg[0] = address)
-    OP_FS_CREATE = 0x0310       # input: its tags ("k k=v ..."); value = new file id
+    OP_FS_CREATE = 0x0310       # input: its tags ("k k=v ..."); arg[0] = its class (FILE_*); value = new file id
     OP_FS_OPEN = 0x0311         # arg[0] = file id; value = fd
     OP_FS_CLOSE = 0x0312        # arg[0] = fd
     OP_FS_READ = 0x0313         # arg[0] = fd, arg[1] = bytes at most; output = data (offset advances)
@@ -138,6 +141,19 @@ cdef enum:
     INPUT_DATA = 1              # bytes [data_offset, +data_len) of the graph's data
     INPUT_NODE = 2              # the output of node input_node (one of its dependencies)
     INPUT_PARENTS = 3           # the outputs of all its dependencies, concatenated in order
+    # capabilities (CapSet): flags, file classes (the label the kernel keeps
+    # on every file) and the rights on each class
+    CAP_SYSTEM = 0x01           # may use the reserved tags (type=program, name=, crc32=)
+    FILE_USER = 0               # a file's class: what processes make by default
+    FILE_SYSTEM = 1             # programs and the system's own files
+    FILE_CLASSES = 8
+    RIGHT_READ = 0x01           # read, open, query (a file it may not read is left out), stat, tags
+    RIGHT_WRITE = 0x02          # write, truncate
+    RIGHT_CREATE = 0x04         # create files of the class
+    RIGHT_TAG = 0x08            # tag, untag
+    RIGHT_DELETE = 0x10
+    RIGHTS_ALL = 0x1F
+
     NODE_EMIT = 0x01            # post an RF_NODE result for this node
     NODE_OUTPUT_PTR = 0x02      # write its output to args[2] (capacity args[3])
 
@@ -222,6 +238,12 @@ cdef struct NodeDesc:           # 64 bytes
     uint32_t data_len
     uint64_t args[4]
 
+cdef struct CapSet:             # 64 bytes: what a process may do
+    uint64_t flags              # CAP_*
+    uint64_t files              # rights on file class c: bits 8c .. 8c+4 (RIGHT_*)
+    uint64_t ops[DECK_COUNT]    # opcode x allowed: bit (x & 63) of ops[x >> 8]
+    uint64_t reserved
+
 cdef struct FileStat:           # OP_FS_STAT's output
     uint64_t id
     uint64_t size
@@ -229,6 +251,8 @@ cdef struct FileStat:           # OP_FS_STAT's output
     uint64_t mtime
     uint32_t ntags
     uint32_t nextents
+    uint32_t label              # its class (FILE_*)
+    uint32_t reserved
 
 cdef struct UserInfo:           # at USER_INFO, read-only to the process
     uint64_t magic              # "KWEUSER1"

@@ -18,6 +18,7 @@ cdef enum TraceKind:
     TR_RUN_END = 9              # run, extra: status
     TR_SWITCH = 10              # pid: from, extra: to
     TR_IRQ = 11                 # extra: vector
+    TR_DENY = 12                # id: what was refused (file id, opcode), pid, extra: opcode
 
 cdef struct Record:             # 40 bytes
     uint64_t tsc

@@ -1,11 +1,13 @@
 # See deck_exec.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
-from kwe.common cimport abi
+from kwe.common cimport abi, kstr
 from kwe.events cimport guide, results, workflow
-from kwe.tasks cimport proc, programs, fd
+from kwe.tasks cimport proc, programs, fd, caps
 from kwe.mm cimport heap
-from kwe.common.abi cimport Completion
+from kwe.base cimport checks
+from kwe.base.console cimport kprintf
+from kwe.common.abi cimport Completion, CapSet
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
 
@@ -21,6 +23,13 @@ cdef void nop(Event* e) noexcept nogil:
     memcpy(out, e.input, e.input_len)
     guide.set_output(e, out, e.input_len)
 
+cdef const CapSet* requested_caps(Event* e, uint32_t cmd_len) noexcept nogil:
+    """The CapSet after the command's NUL, if the input carries one (a spawn
+    may ask for less than the parent has, never more)."""
+    if e.input_len == cmd_len + 1 + sizeof(CapSet):
+        return <const CapSet*>(e.input + cmd_len + 1)
+    return NULL
+
 cdef void spawn(Event* e) noexcept nogil:
     cdef char cmd[abi.PAYLOAD_MAX + 1]
     cdef proc.SpawnArgs a
@@ -28,6 +37,11 @@ cdef void spawn(Event* e) noexcept nogil:
     cdef Process* child
     memcpy(cmd, e.input, n)
     cmd[n] = 0
+    n = <uint32_t>kstr.length(cmd)
+    a.caps = requested_caps(e, n)
+    if a.caps == NULL and n != e.input_len:
+        e.status = abi.E_INVAL                  # something after the command that is not a CapSet
+        return
     a.event_ring = <uint32_t>(e.h.arg[0] & 0xFFFFFFFFU)
     a.result_ring = <uint32_t>(e.h.arg[0] >> 32)
     a.stack_pages = <uint32_t>e.h.arg[1]
@@ -47,6 +61,40 @@ cdef void kill(Event* e) noexcept nogil:
     else:
         proc.request_exit(target, proc.EXIT_KILLED)
 
+cdef void caps_get(Event* e) noexcept nogil:
+    cdef Process* p = proc.find(e.pid)
+    cdef CapSet* out = <CapSet*>guide.alloc_for(e, sizeof(CapSet))
+    if p == NULL or out == NULL:
+        heap.kfree(out)
+        e.status = abi.E_NOMEM
+        return
+    memcpy(out, &p.caps, sizeof(CapSet))
+    guide.set_output(e, <uint8_t*>out, sizeof(CapSet))
+    e.value = p.caps.flags
+
+cdef void caps_limit(Event* e) noexcept nogil:
+    """Give up rights: keep only what is in both sets (never gain)."""
+    cdef Process* p = proc.find(e.pid)
+    cdef CapSet limit
+    if p == NULL or e.input_len != sizeof(CapSet):
+        e.status = abi.E_INVAL
+        return
+    memcpy(&limit, e.input, sizeof(CapSet))
+    caps.intersect(&p.caps, &limit)
+    e.value = p.caps.flags
+
+cdef void switch_checks(Event* e) noexcept nogil:
+    """The bench's A/B switch: only where the command line allows it, and
+    only for a holder of CAP_SYSTEM.  value = whether they were on."""
+    cdef Process* p = proc.find(e.pid)
+    cdef const char* state = b"on" if e.h.arg[0] else b"off"
+    e.value = checks.enabled()
+    if p == NULL or not (p.caps.flags & abi.CAP_SYSTEM) or not checks.switchable():
+        e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[0])
+        return
+    checks.set_enabled(e.h.arg[0] != 0)
+    kprintf(b"checks: %s by pid %u (checks_switch=1)\n", <uint64_t>state, e.pid)
+
 cdef void system_op(Event* e) noexcept nogil:
     cdef uint16_t op = e.h.opcode
     cdef Process* p
@@ -61,6 +109,12 @@ cdef void system_op(Event* e) noexcept nogil:
         e.h.flags |= abi.EVF_NO_RESULT
     elif op == abi.OP_KILL:
         kill(e)
+    elif op == abi.OP_CAPS_GET:
+        caps_get(e)
+    elif op == abi.OP_CAPS_LIMIT:
+        caps_limit(e)
+    elif op == abi.OP_CHECKS:
+        switch_checks(e)
     elif op == abi.OP_WF_REGISTER:
         e.status = workflow.register(e)
     elif op == abi.OP_WF_RUN:

@@ -3,7 +3,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset
 from kwe.common cimport abi
 from kwe.events cimport guide
-from kwe.tasks cimport proc, fd
+from kwe.tasks cimport proc, fd, caps
 from kwe.mm cimport vmm, pmm, heap, account
 from kwe.lib cimport hashmap
 from kwe.base cimport cmdline
@@ -95,7 +95,20 @@ cdef void output_bytes(Event* e, FS* fs, uint64_t id, uint64_t offset, uint64_t 
     guide.set_output(e, buf, <uint32_t>got)
     e.value = <uint64_t>got
 
-cdef void query(Event* e, FS* fs) noexcept nogil:
+cdef void readable_only(Process* p, FS* fs, tagquery.IdSet* ids) noexcept nogil:
+    """Leave out the files p may not read (by their labels)."""
+    cdef FileRec rec
+    cdef uint64_t i, kept = 0
+    if caps.reads_all(&p.caps):
+        return
+    for i in range(ids.n):
+        if (tagfs.stat(fs, ids.ids[i], &rec) == abi.E_OK
+                and caps.file_allowed(&p.caps, rec.label, abi.RIGHT_READ)):
+            ids.ids[kept] = ids.ids[i]
+            kept += 1
+    ids.n = kept
+
+cdef void query(Event* e, Process* p, FS* fs) noexcept nogil:
     cdef char* q = input_string(e)
     cdef tagquery.IdSet ids
     if q == NULL:
@@ -104,6 +117,7 @@ cdef void query(Event* e, FS* fs) noexcept nogil:
     heap.kfree(q)
     if e.status != abi.E_OK:
         return
+    readable_only(p, fs, &ids)
     e.value = ids.n
     guide.set_output(e, <uint8_t*>ids.ids, <uint32_t>(ids.n * 8))      # taken over, freed with e
 
@@ -132,7 +146,7 @@ cdef void create(Event* e, FS* fs) noexcept nogil:
     if s == NULL:
         account.give(e.account, account.RES_FILES, 1)
         return
-    e.status = tagfs.create(fs, s, &id)
+    e.status = tagfs.create(fs, s, <uint32_t>e.h.arg[0], &id)
     e.value = id
     heap.kfree(s)
     if e.status != abi.E_OK:
@@ -150,8 +164,51 @@ cdef void stat(Event* e, FS* fs) noexcept nogil:
         return
     memset(st, 0, sizeof(FileStat))
     st.id, st.size, st.ctime, st.mtime, st.ntags = e.h.arg[0], rec.size, rec.ctime, rec.mtime, rec.ntags
+    st.label = rec.label
     guide.set_output(e, <uint8_t*>st, sizeof(FileStat))
     e.value = rec.size
+
+# ---- permissions: by the label the kernel keeps on each file (kwe.tasks.caps) ------------------
+cdef int file_right(Event* e, Process* p, FS* fs, uint64_t id, uint32_t rights) noexcept nogil:
+    cdef FileRec rec
+    cdef int err = tagfs.stat(fs, id, &rec)
+    if err != abi.E_OK:
+        return err
+    if caps.file_allowed(&p.caps, rec.label, rights):
+        return abi.E_OK
+    return caps.deny(p.pid, e.h.opcode, id)
+
+cdef bint reserved_tags_refused(Event* e, Process* p) noexcept nogil:
+    return (not caps.system(&p.caps)
+            and caps.any_reserved(<const char*>e.input, e.input_len))
+
+cdef int create_right(Event* e, Process* p) noexcept nogil:
+    if e.h.arg[0] >= abi.FILE_CLASSES:
+        return abi.E_RANGE
+    if (not caps.file_allowed(&p.caps, <uint32_t>e.h.arg[0], abi.RIGHT_CREATE)
+            or reserved_tags_refused(e, p)):
+        return caps.deny(p.pid, e.h.opcode, e.h.arg[0])
+    return abi.E_OK
+
+cdef int permitted(Event* e, Process* p, FS* fs, fd.OpenFile* of) noexcept nogil:
+    """E_OK, or why p may not do this file operation (E_PERM, E_NOENT ...).
+    Reads through an fd were checked when it was opened; queries filter."""
+    cdef uint16_t op = e.h.opcode
+    if op == abi.OP_FS_CREATE:
+        return create_right(e, p)
+    if op == abi.OP_FS_OPEN or op == abi.OP_FS_TAGS or op == abi.OP_FS_STAT or op == abi.OP_FS_GET:
+        return file_right(e, p, fs, e.h.arg[0], abi.RIGHT_READ)
+    if op == abi.OP_FS_WRITE:
+        return file_right(e, p, fs, of.file_id, abi.RIGHT_WRITE)
+    if op == abi.OP_FS_TRUNCATE:
+        return file_right(e, p, fs, e.h.arg[0], abi.RIGHT_WRITE)
+    if op == abi.OP_FS_DELETE:
+        return file_right(e, p, fs, e.h.arg[0], abi.RIGHT_DELETE)
+    if op == abi.OP_FS_TAG or op == abi.OP_FS_UNTAG:
+        if reserved_tags_refused(e, p):
+            return caps.deny(p.pid, op, e.h.arg[0])
+        return file_right(e, p, fs, e.h.arg[0], abi.RIGHT_TAG)
+    return abi.E_OK
 
 cdef void file_op(Event* e, Process* p, FS* fs) noexcept nogil:
     cdef uint16_t op = e.h.opcode
@@ -165,6 +222,9 @@ cdef void file_op(Event* e, Process* p, FS* fs) noexcept nogil:
         if of == NULL:
             e.status = abi.E_BADF
             return
+    e.status = permitted(e, p, fs, of)
+    if e.status != abi.E_OK:
+        return
     if op == abi.OP_FS_CREATE:
         create(e, fs)
     elif op == abi.OP_FS_OPEN:
@@ -198,7 +258,7 @@ cdef void file_op(Event* e, Process* p, FS* fs) noexcept nogil:
     elif op == abi.OP_FS_UNTAG:
         e.status = tagfs.untag(fs, e.h.arg[0], <const char*>e.input, e.input_len)
     elif op == abi.OP_FS_QUERY:
-        query(e, fs)
+        query(e, p, fs)
     elif op == abi.OP_FS_TAGS:
         tags(e, fs)
     elif op == abi.OP_FS_STAT:

@@ -2,7 +2,7 @@
 #
 # SUBMIT copies the process's new events out of its EventRing (validated;
 # inline or user-pointer input copied once into kernel memory), gives each a
-# kernel id in the routing table, and queues it at the first deck of its
+# kernel id (for traces), and queues it at the first deck of its
 # route.  run() then keeps taking events from the deck queues, round robin
 # over the decks, and hands each to its deck; a deck either finishes its
 # part (the event moves to the next deck) or holds it (timers, backoff) and
@@ -21,7 +21,7 @@ cdef enum:
     NO_DECK = 0xFF
 
 cdef struct Event:
-    uint64_t id                 # key in the routing table
+    uint64_t id                 # the kernel's id for it (traces)
     uint32_t pid                # owner
     Account* account            # the owner's: charged for the event and its buffers
     void* lanes                 # the owner's queues, one per deck (guide.pyx: Lanes)
@@ -38,14 +38,16 @@ cdef struct Event:
     const uint8_t* input        # what the deck works on (not owned unless == input_owned)
     uint32_t input_len
     uint8_t* input_owned        # heap copy of user-pointer input
-    uint8_t* output             # heap, owned by the event
+    uint8_t* output             # heap, owned by the event, or &scalar
     uint32_t output_len
+    uint64_t scalar             # a scalar output (set_value) lives here, not on the heap
     uint64_t tsc_submit
     uint64_t tsc_pickup
     uint64_t due_tick           # when a deferred event resumes
     bint restart                # resume at the first hop (a retry) instead of the next
     Event* next                 # deck queue / timer list
-    uint8_t inline_input[PAYLOAD_MAX]
+    uint8_t* inline_input       # the payload's copy, in the same allocation, after the Event
+    uint32_t inline_cap         # its size: what the event carried (at most PAYLOAD_MAX)
 
 ctypedef int (*DeckHandler)(Event* e) noexcept nogil
 # Completions an OP_WF_RUN event will cause besides its own (its workflow's
@@ -64,9 +66,10 @@ cdef int submit(Process* p) noexcept nogil
 # the buffer the event named (EVF_OUTPUT_PTR: arg[2], capacity arg[3])
 # through p's page tables (E_FAULT if it went away).
 cdef void completion(Event* e, Process* p, Completion* c) noexcept nogil
-# A fresh event owned by pid (for the workflow engine), not yet queued;
-# NULL if pid's account or memory refused it (refusal() says which).
-cdef Event* new_event(uint32_t pid) noexcept nogil
+# A fresh event owned by pid, with room for `inline_cap` payload bytes
+# (a workflow node: 0), not yet queued; NULL if pid's account or memory
+# refused it (refusal() says which).
+cdef Event* new_event(uint32_t pid, uint32_t inline_cap) noexcept nogil
 cdef int refusal() noexcept nogil               # E_QUOTA or E_NOMEM
 # A buffer for e (its output, a copy of its input), charged to e's owner.
 cdef void* alloc_for(Event* e, size_t n) noexcept nogil
@@ -81,6 +84,9 @@ cdef void resume(Event* e) noexcept nogil
 cdef bint defer(Event* e, uint64_t ticks, bint restart) noexcept nogil
 # Give the event an output buffer (taken over; freed with the event).
 cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil
+# Take e's output away from it (to keep it after e is released): NULL
+# when it is the inline scalar, which the caller must copy instead.
+cdef uint8_t* take_output(Event* e) noexcept nogil
 # A scalar result: value, and as output its nbytes little-endian bytes.
 cdef bint set_value(Event* e, uint64_t v, uint32_t nbytes) noexcept nogil
 # Process queued events, round robin over the decks and, within a deck,

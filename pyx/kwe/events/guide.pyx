@@ -3,8 +3,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from kwe.common cimport abi, ring
 from kwe.mm cimport heap, uaccess, vmm, account
-from kwe.tasks cimport proc as _proc
-from kwe.lib cimport hashmap
+from kwe.tasks cimport proc as _proc, caps
+
 from kwe.base cimport hal, cmdline
 from kwe.dev cimport pit
 from kwe.debug cimport trace
@@ -30,7 +30,7 @@ cdef struct Lanes:                  # a process's lanes (Process.guide_lanes)
 
 cdef List turns[abi.DECK_COUNT]     # per deck, the lanes with events, whose turn is next first
 cdef DeckHandler handlers[abi.DECK_COUNT]
-cdef hashmap.HashMap routing
+cdef uint64_t nflight = 0             # events alive (taken or made, not yet released)
 cdef Event* timers = NULL           # sorted by due_tick
 cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0, budget = 0
 cdef bint work_pending = False
@@ -76,6 +76,7 @@ cdef Lanes* lanes_of(Process* p) noexcept nogil:
 # ---- opcodes and routes ------------------------------------------------------
 cdef int opcode_deck(uint16_t op) noexcept nogil:
     if (op == abi.OP_NOP or op == abi.OP_SPAWN or op == abi.OP_EXIT or op == abi.OP_KILL
+            or op == abi.OP_CAPS_GET or op == abi.OP_CAPS_LIMIT or op == abi.OP_CHECKS
             or op == abi.OP_WF_REGISTER or op == abi.OP_WF_RUN or op == abi.OP_WF_UNREGISTER):
         return abi.DECK_EXECUTION
     if (abi.OP_CRC32 <= op <= abi.OP_XOR or abi.OP_VEC_ADD_I32 <= op <= abi.OP_VEC_DOT_I32
@@ -110,8 +111,8 @@ cdef int check(EventHeader* h) noexcept nogil:
     return abi.E_OK
 
 # ---- events --------------------------------------------------------------------
-cdef Event* new_event(uint32_t pid) noexcept nogil:
-    global next_id, last_refusal
+cdef Event* new_event(uint32_t pid, uint32_t inline_cap) noexcept nogil:
+    global next_id, last_refusal, nflight
     cdef Process* p = _proc.find(pid)
     cdef Event* e
     last_refusal = abi.E_NOENT
@@ -121,12 +122,16 @@ cdef Event* new_event(uint32_t pid) noexcept nogil:
     if not account.take(p.account, account.RES_EVENTS, 1):
         return NULL
     last_refusal = abi.E_NOMEM
-    e = <Event*>heap.kmalloc_for(p.account, sizeof(Event))
+    if inline_cap > abi.PAYLOAD_MAX:
+        inline_cap = abi.PAYLOAD_MAX
+    e = <Event*>heap.kmalloc_for(p.account, sizeof(Event) + inline_cap)     # sized to what it carries
     if e == NULL or lanes_of(p) == NULL:
         heap.kfree(e)
         account.give(p.account, account.RES_EVENTS, 1)
         return NULL
-    memset(e, 0, sizeof(Event) - abi.PAYLOAD_MAX)     # the inline buffer needs no clearing
+    memset(e, 0, sizeof(Event))                     # the inline buffer needs no clearing
+    e.inline_input = <uint8_t*>(e + 1)
+    e.inline_cap = inline_cap
     next_id += 1
     e.id = next_id
     e.pid = pid
@@ -134,10 +139,7 @@ cdef Event* new_event(uint32_t pid) noexcept nogil:
     e.lanes = p.guide_lanes
     e.fail_deck = NO_DECK
     e.tsc_submit = hal.rdtsc()
-    if not hashmap.put(&routing, e.id, e):
-        heap.kfree(e)
-        account.give(p.account, account.RES_EVENTS, 1)
-        return NULL
+    nflight += 1
     return e
 
 cdef int refusal() noexcept nogil:
@@ -147,29 +149,45 @@ cdef void* alloc_for(Event* e, size_t n) noexcept nogil:
     return heap.kmalloc_for(e.account, n)
 
 cdef void release(Event* e) noexcept nogil:
+    global nflight
     trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
     if e.cq:
         results.release(_proc.find(e.pid), &e.cq)
-    hashmap.remove(&routing, e.id)
+    nflight -= 1
     heap.kfree(e.input_owned)
-    heap.kfree(e.output)
+    set_output(e, NULL, 0)
     account.give(e.account, account.RES_EVENTS, 1)
     heap.kfree(e)
 
 cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil:
-    heap.kfree(e.output)
+    if e.output != <uint8_t*>&e.scalar:
+        heap.kfree(e.output)
     e.output = buf
     e.output_len = n
 
+cdef uint8_t* take_output(Event* e) noexcept nogil:
+    cdef uint8_t* out = e.output
+    if out == <uint8_t*>&e.scalar:
+        return NULL
+    e.output = NULL
+    e.output_len = 0
+    return out
+
 cdef bint set_value(Event* e, uint64_t v, uint32_t nbytes) noexcept nogil:
-    cdef uint8_t* out = <uint8_t*>alloc_for(e, nbytes)
+    """No allocation: up to 8 bytes (little-endian, as x86 stores them) in e.scalar."""
+    cdef uint8_t* out
     cdef uint32_t i
     e.value = v
+    if nbytes <= 8:
+        set_output(e, <uint8_t*>&e.scalar, nbytes)
+        e.scalar = v
+        return True
+    out = <uint8_t*>alloc_for(e, nbytes)
     if out == NULL:
         e.status = abi.E_NOMEM
         return False
     for i in range(nbytes):
-        out[i] = (v >> (8 * i)) & 0xFF
+        out[i] = (v >> (8 * i)) & 0xFF if i < 8 else 0
     set_output(e, out, nbytes)
     return True
 
@@ -207,12 +225,17 @@ cdef bint proc_range_ok(Process* p, uint64_t va, uint64_t n) noexcept nogil:
 
 cdef Event* take(Process* p, EventSlot* slot) noexcept nogil:
     """A kernel event from one EventRing slot (an error event if it is bad)."""
-    cdef Event* e = new_event(p.pid)
+    cdef EventHeader h
+    cdef Event* e
     cdef int err
+    memcpy(&h, &slot.h, sizeof(EventHeader))        # one copy: the process cannot change it now
+    e = new_event(p.pid, sizeof(abi.InputPointer) if h.flags & abi.EVF_INPUT_PTR else h.payload_len)
     if e == NULL:
         return NULL
-    memcpy(&e.h, &slot.h, sizeof(EventHeader))      # one copy: the process cannot change it now
-    err = check(&e.h)
+    memcpy(&e.h, &h, sizeof(EventHeader))
+    err = check(&e.h)                               # payload_len <= PAYLOAD_MAX: within inline_cap
+    if err == abi.E_OK and not caps.op_allowed(&p.caps, e.h.opcode):
+        err = caps.deny(p.pid, e.h.opcode, e.h.opcode)
     if err != abi.E_OK:
         fail(e, err, abi.DECK_EXECUTION)
         return e
@@ -447,7 +470,7 @@ cdef void set_deck(int deck, DeckHandler h) noexcept nogil:
     handlers[deck] = h
 
 cdef uint64_t in_flight() noexcept nogil:
-    return routing.count
+    return nflight
 
 cdef uint64_t output_limit() noexcept nogil:
     return max_output
@@ -456,13 +479,13 @@ cdef uint64_t processed() noexcept nogil:
     return nprocessed
 
 cdef void init() noexcept nogil:
-    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending
+    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending, nflight
     memset(turns, 0, sizeof(turns))
     memset(handlers, 0, sizeof(handlers))
     timers = NULL
     next_id = nprocessed = 0
     work_pending = False
-    hashmap.init(&routing, 256)
+    nflight = 0
     max_input = cmdline.get_u64(b"max_input", DEFAULT_MAX_INPUT)
     max_output = cmdline.get_u64(b"max_output", DEFAULT_MAX_OUTPUT)
     budget = cmdline.get_u64(b"guide_budget_us", DEFAULT_BUDGET_US) * pit.tsc_hz() / 1000000

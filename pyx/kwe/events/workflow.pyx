@@ -6,7 +6,7 @@ from kwe.events cimport guide, results
 from kwe.mm cimport heap, account
 from kwe.mm.account cimport Account
 from kwe.lib cimport hashmap
-from kwe.tasks cimport proc
+from kwe.tasks cimport proc, caps
 from kwe.dev cimport pit
 from kwe.base cimport cmdline, hal
 from kwe.debug cimport trace
@@ -52,8 +52,9 @@ cdef struct Run:
     uint32_t* ready             # nodes whose dependencies are done, not yet dispatched (a FIFO)
     uint32_t ready_head, ready_count
     uint32_t inflight           # its nodes' events in the Guide (at most max_inflight)
-    uint8_t** outputs
+    uint8_t** outputs           # kept for dependents: heap, or into scalars
     uint32_t* output_lens
+    uint64_t* scalars           # small outputs, one word per node
     uint32_t ndone, nfailed, ncancelled
     int32_t first_error
     uint16_t error_node
@@ -238,6 +239,15 @@ cdef int charge(Account* a, uint32_t nnodes) noexcept nogil:
         return abi.E_QUOTA
     return abi.E_OK
 
+cdef int nodes_allowed(Process* p, GraphHeader* g) noexcept nogil:
+    """A node is an operation like any event: p must hold its capability."""
+    cdef NodeDesc* nodes = <NodeDesc*>(<uint8_t*>g + sizeof(GraphHeader))
+    cdef uint32_t i
+    for i in range(g.nnodes):
+        if not caps.op_allowed(&p.caps, nodes[i].opcode):
+            return caps.deny(p.pid, nodes[i].opcode, nodes[i].opcode)
+    return abi.E_OK
+
 cdef int register(Event* e) noexcept nogil:
     cdef Workflow* w
     cdef GraphHeader* g
@@ -251,6 +261,8 @@ cdef int register(Event* e) noexcept nogil:
     if hashmap.contains(&workflows, key(e.pid, e.h.workflow_id)):
         return abi.E_EXIST
     err = validate(e.input, e.input_len, <uint32_t>max_nodes, max_bytes, max_edges, p.account)
+    if err == abi.E_OK:
+        err = nodes_allowed(p, <GraphHeader*>e.input)
     if err != abi.E_OK:
         return err
     nnodes = (<GraphHeader*>e.input).nnodes
@@ -311,7 +323,9 @@ cdef void free_run(Run* r) noexcept nogil:
     results.release(proc.find(r.wf.pid), &r.cq)
     if r.outputs != NULL:
         for i in range(r.wf.nnodes):
-            heap.kfree(r.outputs[i])
+            if r.outputs[i] != <uint8_t*>&r.scalars[i]:
+                heap.kfree(r.outputs[i])
+    heap.kfree(r.scalars)
     heap.kfree(r.outputs)
     heap.kfree(r.output_lens)
     heap.kfree(r.state)
@@ -337,8 +351,9 @@ cdef Run* new_run(Workflow* w) noexcept nogil:
     r.ready = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
     r.outputs = <uint8_t**>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint8_t*))
     r.output_lens = <uint32_t*>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint32_t))
+    r.scalars = <uint64_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint64_t))
     if (r.state == NULL or r.remaining == NULL or r.work == NULL or r.ready == NULL or r.outputs == NULL
-            or r.output_lens == NULL or not hashmap.put(&runs, r.id, r)):
+            or r.output_lens == NULL or r.scalars == NULL or not hashmap.put(&runs, r.id, r)):
         free_run(r)                         # frees what was made; the id may not be in runs
         return NULL
     for i in range(w.nnodes):
@@ -390,7 +405,7 @@ cdef void dispatch_ready(Run* r) noexcept nogil:
 
 cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
     cdef NodeDesc* nd = &r.wf.nodes[i]
-    cdef Event* e = guide.new_event(r.wf.pid)
+    cdef Event* e = guide.new_event(r.wf.pid, 0)       # its input comes from the graph or other nodes
     if e == NULL:
         fail_node(r, i, guide.refusal(), abi.DECK_EXECUTION)
         return
@@ -554,6 +569,13 @@ cdef uint64_t backoff_ticks(NodeDesc* nd, uint32_t attempt) noexcept nogil:
         ms = MAX_BACKOFF_MS
     return (ms * pit.hz() + 999) / 1000
 
+cdef void keep_output(Run* r, uint32_t i, Event* e) noexcept nogil:
+    r.output_lens[i] = e.output_len
+    r.outputs[i] = guide.take_output(e)
+    if r.outputs[i] == NULL and e.output_len:  # the inline scalar: copied, the event goes away
+        r.scalars[i] = e.scalar
+        r.outputs[i] = <uint8_t*>&r.scalars[i]
+
 cdef void node_finished(Event* e) noexcept nogil:
     cdef Run* r = <Run*>hashmap.get(&runs, e.run_id)
     cdef NodeDesc* nd
@@ -576,10 +598,8 @@ cdef void node_finished(Event* e) noexcept nogil:
         e.fail_deck = abi.DECK_EXECUTION        # no timer left for the backoff: E_QUOTA
     post_node(r, e)
     status, deck = e.status, e.fail_deck
-    if status >= 0:
-        r.outputs[i] = e.output                 # kept for its dependents
-        r.output_lens[i] = e.output_len
-        e.output = NULL
+    if status >= 0 and w.child_start[i] != w.child_start[i + 1]:
+        keep_output(r, i, e)                    # for its dependents
     guide.release(e)                            # this node is finished before any dependent starts
     r.inflight -= 1
     if status < 0:

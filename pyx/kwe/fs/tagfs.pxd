@@ -59,7 +59,9 @@ cdef struct FileRec:            # 64 bytes
     uint64_t mtime
     uint32_t ntags
     uint32_t next_extent        # key suffix for its next extent
-    uint64_t reserved[4]
+    uint32_t label              # its class (abi.FILE_*): kept by the kernel, not a tag
+    uint32_t reserved0
+    uint64_t reserved[3]
 
 cdef struct Extent:             # 16 bytes
     uint32_t logical            # first file block it holds
@@ -102,7 +104,8 @@ cdef int finish(FS* fs, int err) noexcept nogil
 # E_* code of kwe.common.abi (E_NOENT, E_NOSPC, E_EXIST, E_INVAL, E_RANGE, E_IO).
 # Tags are "key" or "key=value": 1..TAG_MAX bytes, no spaces, no parentheses,
 # and not the query words AND, OR, NOT.
-cdef int create(FS* fs, const char* tags, uint64_t* id) noexcept nogil    # tags: space-separated
+# tags: space-separated; label: the file's class (abi.FILE_*)
+cdef int create(FS* fs, const char* tags, uint32_t label, uint64_t* id) noexcept nogil
 cdef int delete(FS* fs, uint64_t id) noexcept nogil
 cdef int stat(FS* fs, uint64_t id, FileRec* out) noexcept nogil
 cdef int write(FS* fs, uint64_t id, uint64_t offset, const uint8_t* data, uint64_t n) noexcept nogil

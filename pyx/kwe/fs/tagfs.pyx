@@ -275,13 +275,14 @@ cdef int stat(FS* fs, uint64_t id, FileRec* out) noexcept nogil:
         return abi.E_INVAL
     return get_file(fs, id, out)
 
-cdef int new_file(FS* fs, uint64_t* id) noexcept nogil:
+cdef int new_file(FS* fs, uint32_t label, uint64_t* id) noexcept nogil:
     cdef FileRec rec
     cdef int err
     if fs.sb.next_file_id >> FILE_ID_BITS:
         return abi.E_NOSPC
     memset(&rec, 0, sizeof(FileRec))
     rec.ctime = rec.mtime = fs.now()
+    rec.label = label
     id[0] = fs.sb.next_file_id
     err = put_file(fs, id[0], &rec)
     if err == abi.E_OK:
@@ -289,12 +290,14 @@ cdef int new_file(FS* fs, uint64_t* id) noexcept nogil:
         fs.sb.nfiles += 1
     return err
 
-cdef int create(FS* fs, const char* taglist, uint64_t* id) noexcept nogil:
+cdef int create(FS* fs, const char* taglist, uint32_t label, uint64_t* id) noexcept nogil:
     cdef int err = begin(fs)
     cdef size_t n
     if err != abi.E_OK:
         return err
-    err = new_file(fs, id)
+    if label >= abi.FILE_CLASSES:
+        return finish(fs, abi.E_RANGE)
+    err = new_file(fs, label, id)
     while err == abi.E_OK and taglist != NULL and taglist[0]:
         while taglist[0] == c' ':
             taglist += 1

@@ -72,10 +72,11 @@ cdef class Volume:
     def pending(self):
         return tagfs.pending_blocks(&self.fs)
 
-    def create(self, str tags=""):
+    def create(self, str tags="", uint32_t label=0):
+        """A new file with these tags, of class `label` (abi.FILE_*); its id."""
         cdef uint64_t id = 0
         b = tags.encode()
-        check(tagfs.create(&self.fs, b, &id), "create")
+        check(tagfs.create(&self.fs, b, label, &id), "create")
         return id
 
     def delete(self, uint64_t id):
@@ -102,7 +103,8 @@ cdef class Volume:
     def stat(self, uint64_t id):
         cdef FileRec rec
         check(tagfs.stat(&self.fs, id, &rec), "stat")
-        return {"id": id, "size": rec.size, "ctime": rec.ctime, "mtime": rec.mtime, "ntags": rec.ntags}
+        return {"id": id, "size": rec.size, "ctime": rec.ctime, "mtime": rec.mtime, "ntags": rec.ntags,
+                "label": rec.label}
 
     def tag(self, uint64_t id, str name):
         b = name.encode()

@@ -2,12 +2,12 @@
 from libc.stdint cimport uint32_t, uint64_t
 from kwe.common cimport abi, kstr
 from kwe.events cimport guide, workflow, results
-from kwe.tasks cimport proc
+from kwe.tasks cimport proc, caps
 from kwe.decks cimport deck_exec, deck_ops, deck_hw, deck_storage, deck_net
 from kwe.dev cimport pit
 from kwe.mm cimport kmap, kstack
 from kwe.fs cimport rootfs
-from kwe.base cimport cmdline
+from kwe.base cimport cmdline, checks
 from kwe.base.console cimport kprintf
 
 cdef bint deferred() noexcept nogil:
@@ -32,6 +32,8 @@ cdef void choose_crc() noexcept nogil:
     kprintf(b"ops: CRC32 by %s\n", <uint64_t>name)
 
 cdef void init(uint64_t idle_stack_top) noexcept nogil:
+    checks.init()
+    caps.init()
     guide.init()
     guide.set_deck(abi.DECK_EXECUTION, deck_exec.handle)
     guide.set_deck(abi.DECK_OPERATIONS, deck_ops.handle)

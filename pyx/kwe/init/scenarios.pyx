@@ -289,6 +289,7 @@ cdef int run_init(const char* default_program) noexcept nogil:
     before = pmm.free_count()
     heap.stats(&h0)
     a.event_ring = a.result_ring = a.stack_pages = a.parent = 0
+    a.caps = NULL                            # init starts with every capability
     err = programs.launch(cmd, &a, &pid)
     if err != 0:
         kprintf(b"init: cannot start '%s': %e\n", <uint64_t>cmd, err)

@@ -1,7 +1,7 @@
 # A hash map from uint64 keys to pointers: chained buckets that double when
 # the load passes 3/4 (no limit but memory) and halve again when it falls
 # under 1/8, so a burst does not leave its memory behind.  Used for the
-# process table, the Guide's routing table and the workflow registry.
+# process table, the workflow registry and the runs.
 from libc.stdint cimport uint64_t
 from kwe.mm.account cimport Account
 

@@ -11,6 +11,7 @@ from kwe.common.ring cimport Ring
 from kwe.lib.hashmap cimport HashMap
 from kwe.common.list cimport List
 from kwe.mm.account cimport Account
+from kwe.common.abi cimport CapSet
 
 cdef enum ProcState:
     PROC_RUNNABLE = 1
@@ -56,6 +57,7 @@ cdef struct Process:
     List workflows              # its registered workflows (kwe.events.workflow), to drop at exit
     Account* account            # what it holds in the kernel (kwe.mm.account)
     Account* spawner            # charged RES_PROCS for it: its parent's (or orphans())
+    CapSet caps                 # what it may do (kwe.tasks.caps): at most its parent's
     void* guide_lanes           # the Guide's queues of its events, one per deck (kwe.events.guide)
     uint64_t ticks
     uint64_t switches
@@ -67,6 +69,7 @@ cdef struct SpawnArgs:
     uint32_t result_ring
     uint32_t stack_pages        # 0: DEFAULT_STACK_PAGES
     uint32_t parent
+    const CapSet* caps          # at most these (with the parent's); NULL: the parent's
 
 # Take over the running kernel context as the idle process (pid 0), set up
 # SYSCALL and the preemption hooks.

@@ -3,7 +3,7 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 from kwe.base cimport hal
 from kwe.mm cimport heap, pmm, vmm, kstack, kmap, account
-from kwe.tasks cimport elf, sched
+from kwe.tasks cimport elf, sched, caps
 from kwe.common cimport ring, kstr, abi
 from kwe.lib cimport hashmap
 from kwe.arch cimport gdt, traps, fpu
@@ -307,6 +307,10 @@ cdef Process* new_process(uint32_t parent, int* err) noexcept nogil:
         p.parent = parent
         p.account = account.create(p.pid)
         p.spawner = by.account if by != NULL else NULL
+        if by != NULL:
+            p.caps = by.caps                    # a child gets at most its parent's set
+        else:
+            caps.all(&p.caps)                   # init, and what the kernel starts
         p.allocs.owner = p.fds.owner = p.account
     if p == NULL or p.account == NULL:
         account.give(by.account if by != NULL else NULL, account.RES_PROCS, 1)
@@ -331,6 +335,8 @@ cdef int spawn(const char* name, const char* args, const uint8_t* image, uint64_
     p = new_process(a.parent, &err)
     if p == NULL:
         return err
+    if a.caps != NULL:
+        caps.intersect(&p.caps, a.caps)
     kstr.copy(p.name, name, sizeof(p.name))
     err = build(p, name, args, image, size, evsize, ressize, stack)
     if err != abi.E_OK:

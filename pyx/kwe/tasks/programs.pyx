@@ -31,6 +31,8 @@ cdef int load(const char* name, uint8_t** image, uint64_t* size) noexcept nogil:
         err = abi.E_AMBIGUOUS                   # never guess which of two files is the program
     if err == abi.E_OK:
         err = tagfs.stat(fs, ids.ids[0], &rec)
+    if err == abi.E_OK and rec.label != abi.FILE_SYSTEM:
+        err = abi.E_PERM                        # only a system file is a program
     if err == abi.E_OK:
         image[0] = <uint8_t*>heap.kmalloc(rec.size if rec.size else 1)
         err = abi.E_NOMEM if image[0] == NULL else abi.E_OK

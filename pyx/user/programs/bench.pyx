@@ -3,6 +3,8 @@
 #   BENCH latency <median cycles> <p99 cycles> <cycles per tick>
 #   BENCH notify <cycles per kernel_notify(0, 0) round trip>
 #   BENCH switch <cycles per yield round trip between two processes>
+#   BENCH checks N <cycles/op in an N-node workflow, safety checks on> <same, off> <rounds>
+#         (same boot, alternating; needs the kernel's checks_switch=1)
 # (bench yield K is the partner process of the switch measurement.)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
@@ -28,6 +30,46 @@ cdef int register_wide(uint32_t id, uint32_t n) noexcept nogil:
         node = wf.add(&g, abi.OP_CRC32)
         wf.input_data(&g, node, data + 64 * i, 64)
     return wf.register(id, blob, wf.encode(&g, blob, sizeof(blob)))
+
+cdef int set_checks(uint64_t on) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = sdk.event(abi.OP_CHECKS)
+    e.h.arg[0] = on
+    return sdk.call(e, &r)
+
+cdef uint64_t per_node(uint32_t id, uint32_t n, uint32_t reps, uint64_t on) noexcept nogil:
+    cdef uint64_t total = 0
+    cdef uint32_t i
+    set_checks(on)
+    for i in range(reps):
+        total += run_once(id)
+    return total / (<uint64_t>reps * n)
+
+cdef void checks_cost(uint32_t rounds, uint32_t reps) noexcept nogil:
+    """What the safety checks cost a workflow op, A/B in one boot: the same
+    64-node workflow (one SUBMIT | WAIT per run, the summary read), `reps`
+    runs with the checks on and `reps` off per round, the order
+    alternating; the medians over the rounds."""
+    cdef uint64_t on_s[32]
+    cdef uint64_t off_s[32]
+    cdef uint32_t k, n = 64
+    if rounds > 32:
+        rounds = 32
+    if register_wide(300, n) != 0 or set_checks(1) != abi.E_OK:
+        sdk.puts(b"bench: no checks A/B (boot with checks_switch=1)\n")
+        return
+    run_once(300)
+    for k in range(rounds):
+        if k % 2 == 0:
+            on_s[k] = per_node(300, n, reps, 1)
+            off_s[k] = per_node(300, n, reps, 0)
+        else:
+            off_s[k] = per_node(300, n, reps, 0)
+            on_s[k] = per_node(300, n, reps, 1)
+    set_checks(1)
+    sdk.sort_u64(on_s, rounds)
+    sdk.sort_u64(off_s, rounds)
+    sdk.printf(b"BENCH checks %u %u %u %u\n", n, on_s[rounds / 2], off_s[rounds / 2], rounds)
 
 cdef uint64_t run_once(uint32_t id) noexcept nogil:
     """One run with one kernel_notify(SUBMIT | WAIT); its cycles."""
@@ -134,6 +176,7 @@ cdef public int umain() noexcept nogil:
     for i in range(sizeof(data)):
         data[i] = <uint8_t>(i * 13)
     workflow_claim(5 if quick else 20)
+    checks_cost(5 if quick else 9, 5 if quick else 20)   # before the switch partner exists
     latency(100 if quick else 1000)
     notify_round_trip(1000 if quick else 20000)
     switch_round_trip(200 if quick else 5000)
