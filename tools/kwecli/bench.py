@@ -198,7 +198,7 @@ def kernel_figures(b, hosted, timeout):
               "getppid() syscall (Linux host)", False, accel)
     if "checks" in f:
         n, on, off, rounds = f["checks"]
-        b.add("safety", f"{n}-node workflow, every result read: cost of the checks", on, off, "cycles/node",
+        b.add("safety", f"{n}-node workflow: cost of the safety checks", on, off, "cycles/op",
               "the same boot, checks off", False,
               f"+{(on - off) * 100 / max(off, 1):.1f}% (goal <= 5%); median of {rounds} alternating rounds; "
               f"off: heap guard/poison verification and fill, quota and capability checks ({accel})")
