@@ -145,3 +145,27 @@ def test_the_walk_agrees_with_the_counters(ops):
     assert heap.py_check() == 0 and corruptions() == 0
     s = heap.py_stats()
     assert s["objects_in_use"] == len(live)
+
+
+def test_with_the_checks_switched_off_and_on_again_nothing_is_misreported():
+    """The bench's A/B switch (kwe.base.checks): a slot freed while the checks
+    are off is not poisoned and marked so; on again, reusing it or walking the
+    heap reports nothing, and new frees are poisoned again."""
+    from kwe.base import checks
+    fresh()
+    try:
+        checks.py_set(False)
+        p = heap.py_malloc(100)
+        heap.py_write(p, b"x" * 100)
+        heap.py_free(p)
+        assert heap.py_peek(p, 8) == b"x" * 8                        # no fill while off
+        checks.py_set(True)
+        assert heap.py_check() == 0
+        assert heap.py_malloc(100) == p and corruptions() == 0
+        heap.py_free(p)
+        assert heap.py_peek(p, 100) == bytes([FREE_BYTE]) * 100
+        heap.py_scribble(p + 10, b"\x02")                            # and the detector works again
+        heap.py_malloc(100)
+        assert corruptions() == 1
+    finally:
+        checks.py_set(True, allow=False)

@@ -13,6 +13,7 @@ EXPECTED = {
     "write init": "E_PERM", "truncate init": "E_PERM", "delete init": "E_PERM",
     "tag init": "E_PERM", "untag init name=": "E_PERM",
     "node delete init": "E_PERM", "node truncate init": "E_PERM", "node tag init": "E_PERM",
+    "node untag init name=": "E_PERM", "node create type=program": "E_PERM", "node create a system file": "E_PERM",
     # creating system files or reserved tags needs CAP_SYSTEM
     "create type=program": "E_PERM", "create a system file": "E_PERM",
     "tag own name=": "E_PERM", "node tag own crc32=": "E_PERM",
@@ -20,6 +21,7 @@ EXPECTED = {
     "create a user file": "E_OK", "tag own color=red": "E_OK", "write own": "E_OK", "delete own": "E_OK",
     # after giving up reading system files: they are not there for it
     "stat init": "E_PERM", "open init": "E_PERM", "node stat init": "E_PERM",
+    "get init": "E_PERM", "node get init": "E_PERM",
     # after giving up OP_CRC32: refused as an event and as a node; others still work
     "crc32": "E_PERM", "node crc32": "E_PERM", "djb2": "E_OK",
 }

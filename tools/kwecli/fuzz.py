@@ -188,7 +188,8 @@ class Event(WithProcess):
         self.limit = abi.SLOT_SIZE
         self.seeds = [abi.event(op, payload=b"payload", args=(3, 1, 0, 0))
                       for op in (abi.OP_NOP, abi.OP_CRC32, abi.OP_RLE_DECODE, abi.OP_XOR, abi.OP_SLEEP,
-                                 abi.OP_MEM_ALLOC, abi.OP_TICKS, abi.OP_WF_RUN, abi.OP_KILL)]
+                                 abi.OP_MEM_ALLOC, abi.OP_TICKS, abi.OP_WF_RUN, abi.OP_KILL,
+                                 abi.OP_CAPS_GET, abi.OP_CAPS_LIMIT, abi.OP_CHECKS)]
         self.seeds.append(abi.event(abi.OP_CRC32, input_ptr=(0x10000000, 64)))
 
     def __call__(self, rng, data):

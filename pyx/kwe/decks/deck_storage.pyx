@@ -113,7 +113,7 @@ cdef void query(Event* e, Process* p, FS* fs) noexcept nogil:
     cdef tagquery.IdSet ids
     if q == NULL:
         return
-    e.status = tagquery.run(fs, q, &ids)
+    e.status = tagquery.run(fs, q, &ids, e.account)
     heap.kfree(q)
     if e.status != abi.E_OK:
         return

@@ -122,7 +122,7 @@ cdef class Volume:
     def query(self, str q):
         cdef tagquery.IdSet s
         b = q.encode()
-        check(tagquery.run(&self.fs, b, &s), f"query {q!r}")
+        check(tagquery.run(&self.fs, b, &s, NULL), f"query {q!r}")
         try:
             return [s.ids[i] for i in range(s.n)]
         finally:

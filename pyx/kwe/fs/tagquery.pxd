@@ -10,6 +10,7 @@
 # ("NOT a", "NOT a OR NOT b") has to scan the list of all files.
 from libc.stdint cimport uint64_t, int64_t
 from kwe.fs.tagfs cimport FS
+from kwe.mm.account cimport Account
 
 cdef struct IdSet:              # sorted, unique file ids (heap memory)
     uint64_t* ids
@@ -17,6 +18,7 @@ cdef struct IdSet:              # sorted, unique file ids (heap memory)
     uint64_t cap
 
 # Run a query; E_OK with out filled (free with release()), or E_INVAL for a
-# syntax error, E_NOMEM, E_IO.
-cdef int run(FS* fs, const char* query, IdSet* out) noexcept nogil
+# syntax error, E_NOMEM, E_IO.  Its memory is charged to `owner` (the
+# asking process's account; NULL: the kernel's own).
+cdef int run(FS* fs, const char* query, IdSet* out, Account* owner) noexcept nogil
 cdef void release(IdSet* s) noexcept nogil

@@ -3,9 +3,12 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset, memcmp
 from kwe.common cimport abi
 from kwe.mm cimport heap
+from kwe.mm.account cimport Account
 from kwe.fs cimport btree, tagfs
 from kwe.fs.tagfs cimport FS, TREE_POSTINGS, TREE_FILES
 from kwe.fs.btree cimport Cursor
+
+cdef Account* charged = NULL     # whose query runs now (one at a time: one CPU, no sleeping)
 
 cdef enum:
     PROBE_RATIO = 8              # probe instead of merging when the other side is this much bigger
@@ -30,7 +33,10 @@ cdef void release(IdSet* s) noexcept nogil:
 cdef bint append(IdSet* s, uint64_t id) noexcept nogil:
     cdef uint64_t* grown
     if s.n == s.cap:
-        grown = <uint64_t*>heap.krealloc(s.ids, (s.cap * 2 + 64) * 8)
+        if s.ids == NULL:
+            grown = <uint64_t*>heap.kmalloc_for(charged, (s.cap * 2 + 64) * 8)
+        else:
+            grown = <uint64_t*>heap.krealloc(s.ids, (s.cap * 2 + 64) * 8)     # keeps its owner
         if grown == NULL:
             return False
         s.ids = grown
@@ -292,9 +298,17 @@ cdef Level* levels_for(const char* query, Level* inline_levels) noexcept nogil:
         i += 1
     if n <= INLINE_LEVELS:
         return inline_levels
-    return <Level*>heap.kmalloc(n * sizeof(Level))
+    return <Level*>heap.kmalloc_for(charged, n * sizeof(Level))
 
-cdef int run(FS* fs, const char* query, IdSet* out) noexcept nogil:
+cdef int run(FS* fs, const char* query, IdSet* out, Account* owner) noexcept nogil:
+    global charged
+    cdef int err
+    charged = owner
+    err = evaluate_all(fs, query, out)
+    charged = NULL
+    return err
+
+cdef int evaluate_all(FS* fs, const char* query, IdSet* out) noexcept nogil:
     cdef Parser ps
     cdef Value v
     cdef IdSet everything

@@ -24,7 +24,7 @@ cdef int load(const char* name, uint8_t** image, uint64_t* size) noexcept nogil:
     kstr.copy(q + 22, name, sizeof(q) - 22)
     if not tagfs.valid_tag(q + 17, kstr.length(q + 17)):
         return abi.E_NOENT
-    err = tagquery.run(fs, q, &ids)
+    err = tagquery.run(fs, q, &ids, NULL)
     if err == abi.E_OK and ids.n == 0:
         err = abi.E_NOENT
     if err == abi.E_OK and ids.n > 1:
@@ -111,7 +111,7 @@ cdef int64_t count() noexcept nogil:
     cdef int64_t n
     if fs == NULL:
         return abi.E_NOENT
-    if tagquery.run(fs, b"type=program", &ids) != abi.E_OK:
+    if tagquery.run(fs, b"type=program", &ids, NULL) != abi.E_OK:
         return abi.E_IO
     n = <int64_t>ids.n
     tagquery.release(&ids)

@@ -80,6 +80,9 @@ cdef void system_files_read_only(uint64_t init) noexcept nogil:
     report(b"node delete init", as_node(1, abi.OP_FS_DELETE, init, NULL))
     report(b"node truncate init", as_node(2, abi.OP_FS_TRUNCATE, init, NULL))
     report(b"node tag init", as_node(3, abi.OP_FS_TAG, init, b"junk"))
+    report(b"node untag init name=", as_node(7, abi.OP_FS_UNTAG, init, b"name=init"))
+    report(b"node create type=program", as_node(8, abi.OP_FS_CREATE, 0, b"type=program name=evil"))
+    report(b"node create a system file", as_node(9, abi.OP_FS_CREATE, abi.FILE_SYSTEM, b"type=note"))
     mine = fs.create(b"type=note owner=sandbox")
     report(b"create a user file", mine)
     report(b"tag own name=", fs.tag(<uint64_t>mine, b"name=mine"))
@@ -87,6 +90,12 @@ cdef void system_files_read_only(uint64_t init) noexcept nogil:
     report(b"tag own color=red", fs.tag(<uint64_t>mine, b"color=red"))
     report(b"write own", write_to(<uint64_t>mine))
     report(b"delete own", fs.delete(<uint64_t>mine))
+
+cdef int64_t get_file(uint64_t id) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = sdk.event(abi.OP_FS_GET)
+    e.h.arg[0] = id
+    return sdk.call(e, &r)
 
 cdef void no_system_reads(uint64_t init) noexcept nogil:
     cdef CapSet c
@@ -99,6 +108,8 @@ cdef void no_system_reads(uint64_t init) noexcept nogil:
     report(b"stat init", fs.stat(init, &st))
     report(b"open init", fs.open(init))
     report(b"node stat init", as_node(5, abi.OP_FS_STAT, init, NULL))
+    report(b"get init", get_file(init))
+    report(b"node get init", as_node(10, abi.OP_FS_GET, init, NULL))
 
 cdef void no_crc(uint64_t unused) noexcept nogil:
     cdef CapSet c
