@@ -199,7 +199,10 @@ class Event(WithProcess):
         if struct.unpack_from("<H", slot, 12)[0] in (self.abi.OP_EXIT, self.abi.OP_SPAWN):
             slot = slot[:12] + b"\0\0" + slot[14:]        # a local process cannot end or spawn
         if rng.randrange(4) == 0:                          # a real user buffer to point at
-            va = p.buffer(rng.randbytes(rng.randrange(1, 4096)))
+            try:
+                va = p.buffer(rng.randbytes(rng.randrange(1, 4096)))
+            except MemoryError:                            # an OP_MEM_ALLOC before took the machine's RAM
+                va = 0x10000000
             slot = slot[:self.abi.SLOT_HEADER] + struct.pack("<QQ", va, rng.randrange(8192)) + slot[self.abi.SLOT_HEADER + 16:]
         guide.py_push_event(p.pid, slot)
         p.submit()

@@ -199,8 +199,9 @@ cdef void fail(Event* e, int status, int deck) noexcept nogil:
 cdef void load_input(Process* p, Event* e) noexcept nogil:
     """Give e its input: the inline payload, or a copy of the user buffer."""
     cdef abi.InputPointer* ptr = <abi.InputPointer*>e.inline_input
-    cdef uint64_t va = ptr.address, n = ptr.length
-    if e.h.flags & abi.EVF_INPUT_PTR:
+    cdef uint64_t va, n
+    if e.h.flags & abi.EVF_INPUT_PTR:           # only then does the inline copy hold an InputPointer
+        va, n = ptr.address, ptr.length
         if n > max_input:
             fail(e, abi.E_RANGE, abi.DECK_EXECUTION)
             return
