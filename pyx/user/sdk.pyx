@@ -134,9 +134,6 @@ cdef void keep_result(Completion* r) noexcept nogil:
     keep(r)
 
 cdef bint take(Completion* out) noexcept nogil:
-    return take_from_ring(out)
-
-cdef bint take_from_ring(Completion* out) noexcept nogil:
     cdef Completion* r = <Completion*>ring.consume_slot(&results)
     if r == NULL:
         return False
@@ -151,7 +148,7 @@ cdef bint next_result(Completion* out) noexcept nogil:
         kept_first = (kept_first + 1) % KEPT_MAX
         kept_count -= 1
         return True
-    return take_from_ring(out)
+    return take(out)
 
 cdef void wait_result(Completion* out) noexcept nogil:
     while not next_result(out):
@@ -159,7 +156,7 @@ cdef void wait_result(Completion* out) noexcept nogil:
 
 cdef void reap() noexcept nogil:
     cdef Completion c
-    while take_from_ring(&c):
+    while take(&c):
         keep(&c)
 
 cdef uint32_t run_done(Completion* c) noexcept nogil:
@@ -176,7 +173,7 @@ cdef int call(EventSlot* e, Completion* out) noexcept nogil:
     commit()
     kernel_notify(0, abi.NOTIFY_SUBMIT)
     while True:
-        if not take_from_ring(out):         # SUBMIT again: e may still wait for room
+        if not take(out):         # SUBMIT again: e may still wait for room
             await_completion()
             continue
         if out.event_id == id and not (out.flags & (abi.RF_NODE | abi.RF_CHILD_EXIT)):

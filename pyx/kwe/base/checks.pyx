@@ -21,8 +21,8 @@ cdef void set_enabled(bint on) noexcept nogil:
         disabled = not on
 
 def py_set(bint on, bint allow=True):
-    """Hosted: allow the switch and flip it."""
+    """Hosted: flip the switch, then leave it allowed or not."""
     global may_switch
-    may_switch = allow
+    may_switch = True
     set_enabled(on)
     may_switch = allow

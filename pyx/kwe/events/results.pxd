@@ -23,6 +23,3 @@ cdef void hand_over(uint32_t* held, uint32_t* to, uint32_t n) noexcept nogil
 cdef void post(Process* p, Completion* c, uint32_t* held) noexcept nogil
 # Anything for p to read?
 cdef bint waiting_for_reader(Process* p) noexcept nogil
-# Completions written over unread ones because a process moved its
-# ResultRing tail wrongly (its own loss; never the kernel's memory).
-cdef uint32_t overruns() noexcept nogil

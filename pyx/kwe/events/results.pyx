@@ -6,8 +6,6 @@ from kwe.tasks cimport proc
 from kwe.common.abi cimport Completion
 from kwe.tasks.proc cimport Process
 
-cdef uint32_t noverrun = 0
-
 cdef void publish(Process* p) noexcept nogil:
     p.results.hdr.reserved = p.cq_reserved
 
@@ -38,7 +36,6 @@ cdef void hand_over(uint32_t* held, uint32_t* to, uint32_t n) noexcept nogil:
     to[0] += n
 
 cdef void post(Process* p, Completion* c, uint32_t* held) noexcept nogil:
-    global noverrun
     cdef void* slot = ring.produce_slot(&p.results)
     if held[0] > 0:
         held[0] -= 1
@@ -47,7 +44,6 @@ cdef void post(Process* p, Completion* c, uint32_t* held) noexcept nogil:
     if slot == NULL:                        # room was reserved: the process moved its tail wrongly
         slot = ring.own_slot(&p.results)
         p.results.hdr.flags |= abi.RING_CORRUPT
-        noverrun += 1
     memcpy(slot, c, sizeof(Completion))
     ring.produce(&p.results)
     publish(p)
@@ -56,6 +52,3 @@ cdef void post(Process* p, Completion* c, uint32_t* held) noexcept nogil:
 
 cdef bint waiting_for_reader(Process* p) noexcept nogil:
     return ring.pending(&p.results) > 0
-
-cdef uint32_t overruns() noexcept nogil:
-    return noverrun

@@ -45,7 +45,6 @@ cdef struct Run:
     Workflow* wf
     uint64_t event_id           # of the OP_WF_RUN event: the summary answers it
     uint32_t cq                 # ResultRing slots it holds: its emitting nodes' and the summary's
-    uint64_t tsc_start
     uint8_t* state
     uint32_t* remaining         # dependencies not done yet
     uint32_t* work              # cancel_descendants' stack: each node is pushed at most once
@@ -475,7 +474,6 @@ cdef int start(Event* e) noexcept nogil:
         return abi.E_NOMEM
     results.hand_over(&e.cq, &r.cq, 1 + w.emitting)
     r.event_id = e.h.event_id
-    r.tsc_start = e.tsc_submit
     trace_graph(r)
     for i in range(w.nnodes):
         if w.nodes[i].ndeps == 0:
