@@ -15,7 +15,7 @@ EXPECTED = {
     "node delete init": "E_PERM", "node truncate init": "E_PERM", "node tag init": "E_PERM",
     "node untag init name=": "E_PERM", "node create type=program": "E_PERM", "node create a system file": "E_PERM",
     # creating system files or reserved tags needs CAP_SYSTEM
-    "create type=program": "E_PERM", "create a system file": "E_PERM",
+    "create type=program": "E_PERM", "create a system file": "E_PERM", "create of no class": "E_RANGE",
     "tag own name=": "E_PERM", "node tag own crc32=": "E_PERM",
     # its own files: everything
     "create a user file": "E_OK", "tag own color=red": "E_OK", "write own": "E_OK", "delete own": "E_OK",

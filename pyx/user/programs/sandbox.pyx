@@ -60,10 +60,10 @@ cdef int64_t write_to(uint64_t id) noexcept nogil:
     fs.close(<uint64_t>f)
     return r
 
-cdef int64_t create_system_file() noexcept nogil:
+cdef int64_t create_of_class(uint64_t label) noexcept nogil:
     cdef Completion r
     cdef EventSlot* e = sdk.event(abi.OP_FS_CREATE)
-    e.h.arg[0] = abi.FILE_SYSTEM
+    e.h.arg[0] = label
     sdk.set_input(e, b"type=note", 9)
     sdk.call(e, &r)
     return r.status if r.status < 0 else <int64_t>r.value
@@ -76,7 +76,8 @@ cdef void system_files_read_only(uint64_t init) noexcept nogil:
     report(b"tag init", fs.tag(init, b"junk"))
     report(b"untag init name=", fs.untag(init, b"name=init"))
     report(b"create type=program", fs.create(b"type=program name=evil"))
-    report(b"create a system file", create_system_file())
+    report(b"create a system file", create_of_class(abi.FILE_SYSTEM))
+    report(b"create of no class", create_of_class(200))
     report(b"node delete init", as_node(1, abi.OP_FS_DELETE, init, NULL))
     report(b"node truncate init", as_node(2, abi.OP_FS_TRUNCATE, init, NULL))
     report(b"node tag init", as_node(3, abi.OP_FS_TAG, init, b"junk"))
