@@ -126,6 +126,9 @@ cdef int mem_hog() noexcept nogil:
     cdef Completion r
     cdef int status = abi.E_OK
     cdef uint64_t mib = 0
+    e = sdk.event(abi.OP_SLEEP)                 # let the spawner start every hog before any takes
+    e.h.arg[0] = 300                            # memory (else the last spawns race the global limit)
+    sdk.call(e, &r)
     while status == abi.E_OK:
         e = sdk.event(abi.OP_MEM_ALLOC)
         e.h.arg[0] = 1 << 20
