@@ -130,6 +130,7 @@ cdef enum:
     E_CORRUPT = -20             # corrupt: inconsistent ring indexes or filesystem structure
     E_IO = -21                  # input/output error: the disk failed
     E_AMBIGUOUS = -22           # more than one file matches where exactly one must
+    E_ROFS = -23                # read-only volume: mounted so, or a failed check or disk error made it so
 
     # the process's address space
     USER_INFO_PAGES = 1

@@ -71,9 +71,38 @@ cdef CBlock* lookup(Cache* c, uint64_t bno, bint read_it) noexcept nogil:
     lists.push_front(&c.lru, &b.node)
     return b
 
-cdef const uint8_t* get(Cache* c, uint64_t bno) noexcept nogil:
+cdef void fault(Cache* c, uint64_t bno) noexcept nogil:
+    c.faults += 1
+    c.bad_bno = bno
+
+cdef bint accept(Cache* c, CBlock* b, uint8_t kind, uint32_t tag) noexcept nogil:
+    """Is b the kind and tag asked for?  A block only read so far is checked;
+    one known as something else is checked again but kept (someone may hold
+    it); one changed in memory is what it was written as."""
+    if kind == KIND_RAW or (b.kind == kind and b.tag == tag) or c.verify == NULL:
+        return True
+    if not b.dirty and c.verify(c.ctx, b.bno, kind, tag, b.data):
+        b.kind, b.tag = kind, tag
+        return True
+    fault(c, b.bno)
+    if b.kind == KIND_RAW and not b.dirty:
+        drop(c, b)                              # nobody has seen it: do not keep bad bytes
+    return False
+
+cdef CBlock* checked(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil:
     cdef CBlock* b = lookup(c, bno, True)
+    if b == NULL or not accept(c, b, kind, tag):
+        return NULL
+    return b
+
+cdef const uint8_t* get(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil:
+    cdef CBlock* b = checked(c, bno, kind, tag)
     return b.data if b != NULL else NULL
+
+cdef void retag(Cache* c, uint64_t bno, uint32_t tag) noexcept nogil:
+    cdef CBlock* b = <CBlock*>hashmap.get(&c.map, bno)
+    if b != NULL:
+        b.tag = tag
 
 cdef bint save_undo(Cache* c, uint64_t bno, CBlock* b) noexcept nogil:
     """Remember bno's state before this operation first changes it."""
@@ -96,7 +125,7 @@ cdef bint save_undo(Cache* c, uint64_t bno, CBlock* b) noexcept nogil:
             return False
         memcpy(u.data, b.data, BLOCK)
         sanitize.poison(u.data, BLOCK)          # only end_op may touch the copy
-        u.dirty = b.dirty
+        u.dirty, u.kind, u.tag = b.dirty, b.kind, b.tag
     u.next = c.undo
     c.undo = u
     return True
@@ -106,14 +135,14 @@ cdef void make_dirty(Cache* c, CBlock* b) noexcept nogil:
         b.dirty = True
         c.ndirty += 1
 
-cdef uint8_t* modify(Cache* c, uint64_t bno) noexcept nogil:
-    cdef CBlock* b = lookup(c, bno, True)
+cdef uint8_t* modify(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil:
+    cdef CBlock* b = checked(c, bno, kind, tag)
     if b == NULL or not save_undo(c, bno, b):
         return NULL
     make_dirty(c, b)
     return b.data
 
-cdef uint8_t* fresh(Cache* c, uint64_t bno) noexcept nogil:
+cdef uint8_t* fresh(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil:
     cdef CBlock* b = <CBlock*>hashmap.get(&c.map, bno)
     if not save_undo(c, bno, b):
         return NULL
@@ -122,6 +151,7 @@ cdef uint8_t* fresh(Cache* c, uint64_t bno) noexcept nogil:
         if b == NULL:
             return NULL
     memset(b.data, 0, BLOCK)
+    b.kind, b.tag = kind, tag
     make_dirty(c, b)
     return b.data
 
@@ -143,6 +173,7 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil:
                 drop(c, b)                          # it was not there before
             elif b != NULL:
                 memcpy(b.data, u.data, BLOCK)
+                b.kind, b.tag = u.kind, u.tag
                 if b.dirty and not u.dirty:
                     b.dirty = False
                     c.ndirty -= 1
@@ -150,7 +181,7 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil:
         heap.kfree(u)
     c.in_op = False
 
-cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid) noexcept nogil:
+cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint32_t seed) noexcept nogil:
     cdef uint64_t* homes
     cdef uint8_t** blocks
     cdef CBlock* b = <CBlock*>c.lru.head
@@ -166,11 +197,13 @@ cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid) noex
         return journal.JOURNAL_IO
     while b != NULL:
         if b.dirty:
+            if c.seal != NULL:
+                c.seal(c.ctx, b.bno, b.kind, b.data)
             homes[n] = b.bno
             blocks[n] = b.data
             n += 1
         b = <CBlock*>b.node.next
-    err = journal.commit(c.dev, jstart, jblocks, txid, homes, blocks, n)
+    err = journal.commit(c.dev, jstart, jblocks, txid, seed, homes, blocks, n)
     if err == journal.JOURNAL_OK:
         b = <CBlock*>c.lru.head
         while b != NULL:
@@ -210,10 +243,10 @@ cdef class BlockCache:
             raise MemoryError("block cache")
 
     def get(self, uint64_t bno):
-        return <uint64_t>get(&self.c, bno)
+        return <uint64_t>get(&self.c, bno, KIND_RAW, 0)
 
     def modify(self, uint64_t bno):
-        return <uint64_t>modify(&self.c, bno)
+        return <uint64_t>modify(&self.c, bno, KIND_RAW, 0)
 
     def begin_op(self):
         begin_op(&self.c)

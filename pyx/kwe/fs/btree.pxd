@@ -1,8 +1,15 @@
 # B+trees of uint64 keys with fixed-size values, one node per 4 KiB block
 # of a bcache.Cache, for TagFS's indexes.  Internal node: keys[i] is the
-# smallest key under children[i + 1].  Leaves are chained left to right, so
-# a range is one descent and then a walk.  Deleting does not rebalance:
-# leaves may go empty, and scans step over them.
+# smallest key under children[i + 1].  Deleting does not rebalance: leaves
+# may go empty, and scans step over them.
+#
+# Nothing read from a node is trusted: a node is checked whole when it comes
+# from the disk (node_valid: its tree, level, count, key order, children
+# inside the data area), and every descent checks that each node's level is
+# one below its parent's and its keys inside the parent's range.  Scans do
+# not follow sibling pointers (there are none): the next leaf is found by a
+# fresh descent to the current leaf's upper bound, which strictly grows, so
+# no damaged tree can make a scan loop or go back.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe.fs.bcache cimport Cache
 
@@ -13,26 +20,46 @@ cdef enum:
     BT_EXISTS = -1
     BT_NOT_FOUND = -2
     BT_NO_SPACE = -3            # no block for a split
-    BT_IO = -4
+    BT_IO = -4                  # unreadable, or failed a check (the cache counts faults)
     BT_MAX_DEPTH = 12
     NODE_MAGIC = 0x4E52544B     # "KTRN"
+    NODE_HEADER = 16
+    NODE_SUM_FIELD = 12         # where a node keeps its checksum (kwe.fs.checksum)
+    INTERNAL_CAP = (4096 - NODE_HEADER - 4) / 12     # 339 keys, 340 children
+
+cdef struct NodeHeader:
+    uint32_t magic
+    uint16_t level              # 0: a leaf
+    uint16_t count
+    uint16_t tree               # which tree it belongs to
+    uint16_t reserved
+    uint32_t checksum
 
 cdef struct Tree:
     Cache* c
     uint64_t root               # 0: empty
     uint32_t vsize
+    uint16_t id
     AllocFn alloc
     void* alloc_ctx
 
 cdef struct Cursor:
     uint64_t leaf               # block of the current leaf (0: at the end)
     uint32_t pos
+    uint64_t hi                 # every key of the leaf is below hi (if bounded)
+    bint bounded                # False: the rightmost leaf
+    int err                     # BT_OK, or why the scan stopped early
 
-cdef void init(Tree* t, Cache* c, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil
+cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil
 cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept nogil
 cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil       # value may be NULL
 cdef int remove(Tree* t, uint64_t key) noexcept nogil
-# Position at the first key >= key; next() yields entries in order.
+# Position at the first key >= key; next() yields entries in order, False
+# at the end or on an error (then cur.err is BT_IO).
 cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil
 cdef uint32_t leaf_capacity(uint32_t vsize) noexcept nogil
+# A node as read from the disk, checksum aside: of tree `tree` (values of
+# vsize bytes), a sane level and count, keys strictly ascending, children
+# in [lo, hi).
+cdef bint node_valid(const uint8_t* n, uint16_t tree, uint32_t vsize, uint64_t lo, uint64_t hi) noexcept nogil

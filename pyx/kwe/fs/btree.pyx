@@ -5,16 +5,8 @@ from kwe.fs cimport bcache
 from kwe.fs.bcache cimport Cache
 
 cdef enum:
-    HEADER = 16
+    HEADER = NODE_HEADER
     NODE = 4096
-    INTERNAL_CAP = (NODE - HEADER - 4) / 12     # 339 keys, 340 children
-
-cdef struct NodeHeader:
-    uint32_t magic
-    uint16_t level              # 0: a leaf
-    uint16_t count
-    uint32_t next               # leaves: the next leaf to the right
-    uint32_t reserved
 
 cdef uint32_t leaf_capacity(uint32_t vsize) noexcept nogil:
     return (NODE - HEADER) / (8 + vsize)
@@ -31,8 +23,32 @@ cdef inline uint32_t* children(uint8_t* n) noexcept nogil:
 cdef inline NodeHeader* hdr(const uint8_t* n) noexcept nogil:
     return <NodeHeader*>n
 
-cdef void init(Tree* t, Cache* c, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil:
-    t.c, t.root, t.vsize, t.alloc, t.alloc_ctx = c, root, vsize, alloc, ctx
+cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil:
+    t.c, t.id, t.root, t.vsize, t.alloc, t.alloc_ctx = c, id, root, vsize, alloc, ctx
+
+cdef bint ascending(const uint8_t* n) noexcept nogil:
+    cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
+    cdef uint32_t i
+    for i in range(1, hdr(n).count):
+        if k[i] <= k[i - 1]:
+            return False
+    return True
+
+cdef bint children_inside(const uint8_t* n, uint64_t lo, uint64_t hi) noexcept nogil:
+    cdef const uint32_t* ch = <const uint32_t*>(n + HEADER + 8 * INTERNAL_CAP)
+    cdef uint32_t i
+    for i in range(hdr(n).count + 1):
+        if ch[i] < lo or ch[i] >= hi:
+            return False
+    return True
+
+cdef bint node_valid(const uint8_t* n, uint16_t tree, uint32_t vsize, uint64_t lo, uint64_t hi) noexcept nogil:
+    cdef const NodeHeader* h = hdr(n)
+    if h.magic != NODE_MAGIC or h.tree != tree or h.level >= BT_MAX_DEPTH:
+        return False
+    if h.level == 0:
+        return h.count <= leaf_capacity(vsize) and ascending(n)
+    return h.count <= INTERNAL_CAP and ascending(n) and children_inside(n, lo, hi)
 
 cdef uint32_t lower_bound(const uint8_t* n, uint64_t key) noexcept nogil:
     """First index with keys[i] >= key."""
@@ -63,28 +79,58 @@ cdef uint8_t* new_node(Tree* t, uint16_t level, uint64_t* bno) noexcept nogil:
     bno[0] = t.alloc(t.alloc_ctx)
     if bno[0] == 0:
         return NULL
-    n = bcache.fresh(t.c, bno[0])
+    n = bcache.fresh(t.c, bno[0], bcache.KIND_NODE, t.id)
     if n != NULL:
         hdr(n).magic = NODE_MAGIC
         hdr(n).level = level
+        hdr(n).tree = t.id
     return n
 
 cdef const uint8_t* read_node(Tree* t, uint64_t bno) noexcept nogil:
-    cdef const uint8_t* n = bcache.get(t.c, bno)
-    if n == NULL or hdr(n).magic != NODE_MAGIC:
-        return NULL
-    return n
+    return bcache.get(t.c, bno, bcache.KIND_NODE, t.id)
+
+cdef uint8_t* write_node(Tree* t, uint64_t bno) noexcept nogil:
+    return bcache.modify(t.c, bno, bcache.KIND_NODE, t.id)
+
+# A descent's bounds: the keys a node may hold, and the level it must have.
+cdef struct Range:
+    uint64_t lo, hi
+    bint bounded
+    int level                       # -1: any (the root)
+
+cdef bint fits(const uint8_t* n, Range* r) noexcept nogil:
+    """Is the node where its parent says: one level down, keys in range?"""
+    cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
+    cdef uint16_t count = hdr(n).count
+    if r.level >= 0 and hdr(n).level != r.level:
+        return False
+    return count == 0 or (k[0] >= r.lo and (not r.bounded or k[count - 1] < r.hi))
+
+cdef void narrow(const uint8_t* n, uint32_t i, Range* r) noexcept nogil:
+    """The range of child i of internal node n."""
+    cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
+    if i > 0:
+        r.lo = k[i - 1]
+    if i < hdr(n).count:
+        r.hi, r.bounded = k[i], True
+    r.level = hdr(n).level - 1
 
 # ---- lookup and scans -----------------------------------------------------------------------
-cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, int* depth) noexcept nogil:
-    """The leaf that holds key; path/slots (if not NULL) record the internal nodes passed."""
+cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, int* depth,
+                       Range* r) noexcept nogil:
+    """The leaf that holds key (0: unreadable or inconsistent); path/slots (if
+    not NULL) record the internal nodes passed, r the leaf's range."""
     cdef uint64_t bno = t.root
     cdef const uint8_t* n
     cdef uint32_t i
+    r.lo, r.hi, r.bounded, r.level = 0, 0, False, -1
     depth[0] = 0
     while True:
         n = read_node(t, bno)
-        if n == NULL or depth[0] >= BT_MAX_DEPTH:
+        if n == NULL:
+            return 0
+        if depth[0] >= BT_MAX_DEPTH or not fits(n, r):
+            bcache.fault(t.c, bno)
             return 0
         if hdr(n).level == 0:
             return bno
@@ -93,6 +139,7 @@ cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, 
             path[depth[0]] = bno
             slots[depth[0]] = i
         depth[0] += 1
+        narrow(n, i, r)
         bno = (<const uint32_t*>(n + HEADER + 8 * INTERNAL_CAP))[i]
 
 cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil:
@@ -100,9 +147,10 @@ cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil:
     cdef uint64_t leaf
     cdef const uint8_t* n
     cdef uint32_t i
+    cdef Range r
     if t.root == 0:
         return BT_NOT_FOUND
-    leaf = find_leaf(t, key, NULL, NULL, &depth)
+    leaf = find_leaf(t, key, NULL, NULL, &depth, &r)
     n = read_node(t, leaf) if leaf else NULL
     if n == NULL:
         return BT_IO
@@ -116,15 +164,17 @@ cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil:
 cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
     cdef int depth
     cdef const uint8_t* n
-    cur.leaf, cur.pos = 0, 0
+    cdef Range r
+    cur.leaf, cur.pos, cur.err = 0, 0, BT_OK
     if t.root == 0:
         return BT_OK
-    cur.leaf = find_leaf(t, key, NULL, NULL, &depth)
+    cur.leaf = find_leaf(t, key, NULL, NULL, &depth, &r)
     n = read_node(t, cur.leaf) if cur.leaf else NULL
     if n == NULL:
-        cur.leaf = 0
+        cur.leaf, cur.err = 0, BT_IO
         return BT_IO
     cur.pos = lower_bound(n, key)
+    cur.hi, cur.bounded = r.hi, r.bounded
     return BT_OK
 
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
@@ -132,7 +182,7 @@ cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
     while cur.leaf != 0:
         n = read_node(t, cur.leaf)
         if n == NULL:
-            cur.leaf = 0
+            cur.leaf, cur.err = 0, BT_IO
             return False
         if cur.pos < hdr(n).count:
             key[0] = (<const uint64_t*>(n + HEADER))[cur.pos]
@@ -140,8 +190,10 @@ cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
                 memcpy(value, n + HEADER + 8 * leaf_capacity(t.vsize) + cur.pos * t.vsize, t.vsize)
             cur.pos += 1
             return True
-        cur.leaf = hdr(n).next
-        cur.pos = 0
+        if not cur.bounded:
+            cur.leaf = 0                        # the rightmost leaf is done
+        else:
+            seek(t, cur, cur.hi)                # strictly beyond this leaf
     return False
 
 # ---- insertion ----------------------------------------------------------------------------------
@@ -173,8 +225,6 @@ cdef int split_leaf(Tree* t, uint8_t* left, uint64_t* sep, uint64_t* right_bno) 
         memcpy(values(t, right), values(t, left) + half * t.vsize, (count - half) * t.vsize)
     hdr(right).count = count - half
     hdr(left).count = half
-    hdr(right).next = hdr(left).next
-    hdr(left).next = <uint32_t>right_bno[0]
     sep[0] = keys(right)[0]
     return BT_OK
 
@@ -212,13 +262,14 @@ cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept
     cdef uint8_t* parent
     cdef uint32_t i
     cdef int depth, err
+    cdef Range r
     if t.root == 0:
         n = new_node(t, 0, &t.root)
         if n == NULL:
             t.root = 0
             return BT_NO_SPACE
-    leaf = find_leaf(t, key, path, slots, &depth)
-    n = bcache.modify(t.c, leaf) if leaf else NULL
+    leaf = find_leaf(t, key, path, slots, &depth, &r)
+    n = write_node(t, leaf) if leaf else NULL
     if n == NULL:
         return BT_IO
     i = lower_bound(n, key)
@@ -237,11 +288,11 @@ cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept
     if key < sep:
         leaf_put(t, n, i, key, value)
     else:
-        n = bcache.modify(t.c, right)
+        n = write_node(t, right)
         leaf_put(t, n, lower_bound(n, key), key, value)
     while depth > 0:                                    # the separator goes up
         depth -= 1
-        parent = bcache.modify(t.c, path[depth])
+        parent = write_node(t, path[depth])
         if parent == NULL:
             return BT_IO
         if hdr(parent).count < INTERNAL_CAP:
@@ -266,7 +317,7 @@ cdef void internal_put_split(Tree* t, uint8_t* n, uint32_t i, uint64_t* sep, uin
     if i <= half:
         internal_put(n, i, key, child)
     else:
-        target = bcache.modify(t.c, sib)
+        target = write_node(t, sib)
         internal_put(target, i - half - 1, key, child)
     sep[0] = up
     right[0] = sib
@@ -277,10 +328,11 @@ cdef int remove(Tree* t, uint64_t key) noexcept nogil:
     cdef uint64_t leaf
     cdef uint8_t* n
     cdef uint32_t i, count
+    cdef Range r
     if t.root == 0:
         return BT_NOT_FOUND
-    leaf = find_leaf(t, key, NULL, NULL, &depth)
-    n = bcache.modify(t.c, leaf) if leaf else NULL
+    leaf = find_leaf(t, key, NULL, NULL, &depth, &r)
+    n = write_node(t, leaf) if leaf else NULL
     if n == NULL:
         return BT_IO
     i = lower_bound(n, key)

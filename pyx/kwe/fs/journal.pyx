@@ -7,6 +7,7 @@ from kwe.common cimport operations
 from kwe.dev.blockdev cimport BlockDev, BLOCK
 
 cdef enum:
+    JOURNAL_TORN = -100            # inside replay only: a transaction that never committed
     DESC_MAGIC = 0x444A574B        # "KWJD"
     COMMIT_MAGIC = 0x434A574B      # "KWJC"
 
@@ -26,8 +27,8 @@ cdef struct Commit:
 cdef uint64_t blocks_needed(uint64_t n) noexcept nogil:
     return (n + PER_DESCRIPTOR - 1) / PER_DESCRIPTOR + n + 1
 
-cdef uint32_t checksum(uint8_t* descs, uint32_t k, uint8_t** blocks, uint32_t n) noexcept nogil:
-    cdef uint32_t crc = operations.crc32(0, descs, <size_t>k * BLOCK), i
+cdef uint32_t checksum(uint32_t seed, uint8_t* descs, uint32_t k, uint8_t** blocks, uint32_t n) noexcept nogil:
+    cdef uint32_t crc = operations.crc32(seed, descs, <size_t>k * BLOCK), i
     for i in range(n):
         crc = operations.crc32(crc, blocks[i], BLOCK)
     return crc
@@ -45,8 +46,8 @@ cdef uint8_t* descriptors(uint64_t txid, uint64_t* homes, uint32_t n, uint32_t k
         memcpy(<uint8_t*>h + sizeof(Descriptor), homes + i * PER_DESCRIPTOR, take * 8)
     return descs
 
-cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint64_t* homes,
-                uint8_t** blocks, uint32_t n) noexcept nogil:
+cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint32_t seed,
+                uint64_t* homes, uint8_t** blocks, uint32_t n) noexcept nogil:
     cdef uint32_t k = (n + PER_DESCRIPTOR - 1) / PER_DESCRIPTOR, i
     cdef uint8_t* descs
     cdef uint8_t* cblk
@@ -62,7 +63,7 @@ cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, u
         return JOURNAL_IO
     c = <Commit*>cblk
     c.magic, c.n, c.txid = COMMIT_MAGIC, n, txid
-    c.crc = checksum(descs, k, blocks, n)
+    c.crc = checksum(seed, descs, k, blocks, n)
     # 1. the transaction into the journal; then, after a flush, its commit block
     if blockdev.write(d, jstart, k, descs) != 0:
         err = JOURNAL_IO
@@ -82,7 +83,7 @@ cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, u
     heap.kfree(cblk)
     return err
 
-cdef int replay(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* replayed) noexcept nogil:
+cdef int replay(BlockDev* d, uint64_t jstart, uint64_t jblocks, Bounds* b, uint32_t* replayed) noexcept nogil:
     # The first block goes on the heap: on the stack it would be a quarter of a
     # kernel stack (tools/build/stackcheck.py bounds frames).  No memory is an
     # I/O error, as for the other buffers replay needs.
@@ -91,11 +92,23 @@ cdef int replay(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* replay
     replayed[0] = 0
     if first == NULL:
         return JOURNAL_IO
-    err = replay_from(d, jstart, jblocks, replayed, first)
+    err = replay_from(d, jstart, jblocks, b, replayed, first)
     heap.kfree(first)
     return err
 
-cdef int replay_from(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* replayed,
+cdef uint64_t home(uint8_t* descs, uint32_t i) noexcept nogil:
+    return (<uint64_t*>(descs + <size_t>(i / PER_DESCRIPTOR) * BLOCK + sizeof(Descriptor)))[i % PER_DESCRIPTOR]
+
+cdef bint homes_valid(uint8_t* descs, uint32_t n, Bounds* b) noexcept nogil:
+    cdef uint32_t i
+    cdef uint64_t h
+    for i in range(n):
+        h = home(descs, i)
+        if h != 0 and (h < b.first_home or h >= b.end):
+            return False
+    return True
+
+cdef int replay_from(BlockDev* d, uint64_t jstart, uint64_t jblocks, Bounds* bounds, uint32_t* replayed,
                      uint8_t* first) noexcept nogil:
     """replay(), with a block-sized buffer for the journal's first block."""
     cdef Descriptor* h = <Descriptor*>first
@@ -103,7 +116,6 @@ cdef int replay_from(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* r
     cdef uint8_t* cblk = NULL
     cdef uint8_t** blocks = NULL
     cdef Commit* c
-    cdef uint64_t* homes
     cdef uint32_t i, n = 0, k = 0
     cdef int err = JOURNAL_OK
     replayed[0] = 0
@@ -126,10 +138,13 @@ cdef int replay_from(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* r
             if blocks[i] == NULL or blockdev.read(d, jstart + k + i, 1, blocks[i]) != 0:
                 err = JOURNAL_IO
                 break
-        if err == JOURNAL_OK and checksum(descs, k, blocks, n) == c.crc:
+        if err == JOURNAL_OK and checksum(bounds.seed, descs, k, blocks, n) != c.crc:
+            err = JOURNAL_TORN                      # never committed whole: ignored
+        if err == JOURNAL_OK and not homes_valid(descs, n, bounds):
+            err = JOURNAL_CORRUPT
+        if err == JOURNAL_OK:
             for i in range(n):
-                homes = <uint64_t*>(descs + <size_t>(i / PER_DESCRIPTOR) * BLOCK + sizeof(Descriptor))
-                if blockdev.write(d, homes[i % PER_DESCRIPTOR], 1, blocks[i]) != 0:
+                if blockdev.write(d, home(descs, i), 1, blocks[i]) != 0:
                     err = JOURNAL_IO
                     break
             if err == JOURNAL_OK and blockdev.flush(d) == 0:
@@ -140,4 +155,4 @@ cdef int replay_from(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint32_t* r
     heap.kfree(blocks)
     heap.kfree(descs)
     heap.kfree(cblk)
-    return err
+    return JOURNAL_OK if err == JOURNAL_TORN else err

@@ -7,6 +7,7 @@ from kwe.fs.tagfs cimport FS
 
 cdef int mount() noexcept nogil          # E_OK, or why not (it prints either way)
 cdef FS* fs() noexcept nogil             # NULL when nothing is mounted
+cdef int unmount() noexcept nogil        # commit, record a clean unmount (before power-off)
 # Commit if the period has passed and something is pending (deferred work).
 cdef void maybe_commit() noexcept nogil
 cdef uint64_t commits() noexcept nogil

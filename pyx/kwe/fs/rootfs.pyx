@@ -29,15 +29,30 @@ cdef int mount() noexcept nogil:
         return abi.E_NOENT
     blockdev.ata_region(&disk, h.fs_lba, h.fs_sectors / blockdev.SECTORS_PER_BLOCK)
     err = tagfs.mount(&root, &disk, cmdline.get_u64(b"fs_cache_blocks", tagfs.DEFAULT_CACHE_BLOCKS),
-                      clock, &replayed)
+                      clock, 0, &replayed)
     if err != abi.E_OK:
-        kprintf(b"tagfs: mount failed: %e\n", err)
+        kprintf(b"tagfs: mount refused: %e: %s\n", err, <uint64_t>root.why)
         return err
     mounted = True
     period_ticks = cmdline.get_u64(b"fs_commit_ms", DEFAULT_COMMIT_MS) * pit.hz() / 1000
-    kprintf(b"tagfs: %u files, %u tags, %u of %u blocks free; journal replayed %u blocks\n",
-            root.sb.nfiles, root.sb.ntags, root.sb.free_blocks, root.sb.nblocks, replayed)
+    kprintf(b"tagfs: %u files, %u tags, %u of %u blocks free; ", root.sb.nfiles, root.sb.ntags,
+            root.sb.free_blocks, root.sb.nblocks)
+    if root.was_clean:
+        kprintf(b"unmounted cleanly last time\n")
+    else:
+        kprintf(b"not unmounted cleanly: journal replayed %u blocks\n", replayed)
     return abi.E_OK
+
+cdef int unmount() noexcept nogil:
+    global mounted
+    cdef int err
+    if not mounted:
+        return abi.E_OK
+    err = tagfs.unmount(&root)
+    mounted = False
+    if err != abi.E_OK:
+        kprintf(b"tagfs: unmount: %e: %s\n", err, <uint64_t>root.why)
+    return err
 
 cdef FS* fs() noexcept nogil:
     return &root if mounted else NULL

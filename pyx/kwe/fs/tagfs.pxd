@@ -1,15 +1,22 @@
 # TagFS: files found by tags, on a block device, with a journal.
 #
 # On disk (4 KiB blocks; docs/tagfs.md):
-#   0            superblock (CRC-checked; changes go through the journal)
+#   0            superblock (checksummed; changes go through the journal)
 #   1            its copy as mkfs wrote it (the layout, to find the journal
 #                if block 0 is torn)
 #   2..          journal (MAX_TX_BLOCKS + 2 blocks by default)
-#   then         allocation bitmap, one bit per block
+#   then         allocation bitmap, one bit per block (BITMAP_BITS a block)
 #   then         data: B+tree nodes and file contents
-# Six B+trees index everything (TREE_*): files by id, their extents, tag
+# Six B+trees index everything (TREE_*): files by id, their block maps, tag
 # names, tag ids, postings (tag, file) and per-file tags (file, tag).
 #
+# Integrity (kwe.fs.checksum): the superblock, every tree node, every bitmap
+# block and the journal carry a checksum seeded with the volume's UUID and
+# the block's number; every data block's checksum is in the block-map chunk
+# that points to it.  Everything is checked when it is read, and every
+# number read from the disk is range-checked before use.  A failed check is
+# E_CORRUPT to the caller and makes the volume read-only (E_ROFS) until it
+# is mounted again.
 # Every operation is atomic (its blocks roll back if it fails) and goes
 # into the current transaction; sync() commits it.  Writes larger than a
 # transaction are committed in pieces.
@@ -19,9 +26,9 @@ from kwe.fs.bcache cimport Cache
 from kwe.fs.btree cimport Tree
 
 cdef enum:
-    VERSION = 1
+    VERSION = 2
     TREE_FILES = 0              # file id -> FileRec
-    TREE_EXTENTS = 1            # file id << 20 | n -> Extent
+    TREE_CHUNKS = 1             # file id << 20 | n -> Chunk (file blocks n*8 .. n*8+7)
     TREE_TAGNAMES = 2           # hash(name) (+ probe) -> TagRec
     TREE_TAGIDS = 3             # tag id -> the TAGNAMES key
     TREE_POSTINGS = 4           # tag id << 40 | file id
@@ -32,6 +39,13 @@ cdef enum:
     COMMIT_THRESHOLD = 512      # dirty blocks that make the next operation commit first
     WRITE_CHUNK_BLOCKS = 128    # blocks of file data per operation in large writes
     DEFAULT_CACHE_BLOCKS = 4096
+    CHUNK_BLOCKS = 8            # file blocks a Chunk maps
+    CHUNK_BITS = 20
+    MAX_FILE_BLOCKS = CHUNK_BLOCKS << CHUNK_BITS     # 32 GiB
+    BITMAP_BITS = (4096 - 8) * 8                     # bits a bitmap block holds; then "KWBM" and its sum
+    SUPER_CLEAN = 1             # Super.state: unmounted cleanly, nothing to replay
+    MOUNT_RDONLY = 1            # mount flags
+    WHY_MAX = 160
 
 cdef struct Super:
     char magic[8]               # "KWETAGFS"
@@ -51,23 +65,23 @@ cdef struct Super:
     uint64_t free_blocks
     uint64_t txid
     uint64_t created
-    uint32_t checksum           # CRC32 of everything above
+    uint8_t uuid[16]            # seeds every checksum
+    uint32_t state              # SUPER_CLEAN, or 0 while mounted (or after a crash)
+    uint32_t checksum           # of everything above, seeded (kwe.fs.checksum)
 
 cdef struct FileRec:            # 64 bytes
     uint64_t size
     uint64_t ctime
     uint64_t mtime
     uint32_t ntags
-    uint32_t next_extent        # key suffix for its next extent
-    uint32_t label              # its class (abi.FILE_*): kept by the kernel, not a tag
     uint32_t reserved0
+    uint32_t label              # its class (abi.FILE_*): kept by the kernel, not a tag
+    uint32_t reserved1
     uint64_t reserved[3]
 
-cdef struct Extent:             # 16 bytes
-    uint32_t logical            # first file block it holds
-    uint32_t physical
-    uint32_t count
-    uint32_t reserved
+cdef struct Chunk:              # 64 bytes: CHUNK_BLOCKS consecutive blocks of a file
+    uint32_t physical[CHUNK_BLOCKS]     # 0: a hole
+    uint32_t crc[CHUNK_BLOCKS]          # checksum.block_sum of each (seeded, NO_FIELD)
 
 cdef struct TagRec:             # 128 bytes
     uint32_t tag_id
@@ -85,23 +99,37 @@ cdef struct FS:
     Tree trees[NTREES]
     uint64_t alloc_hint
     Clock now
-    int failed                  # an I/O error happened: read-only until remounted
+    uint32_t seed               # checksum.seed(sb.uuid)
+    uint32_t flags              # MOUNT_*
+    int failed                  # E_IO or E_CORRUPT happened: read-only until remounted
+    uint64_t op_mark            # cache faults when the current operation began
     bint mounted
+    bint was_clean              # the superblock said SUPER_CLEAN: nothing was replayed
+    char why[WHY_MAX]           # what the last refused mount or failed check found
 
-# Make a filesystem on the whole device.
-cdef int mkfs(BlockDev* dev, uint64_t journal_blocks, uint64_t now) noexcept nogil
-# Replay the journal and mount (replayed: blocks the journal put back).
-cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t* replayed) noexcept nogil
-cdef int unmount(FS* fs) noexcept nogil
+# Make a filesystem on the whole device, with this 16-byte UUID.
+cdef int mkfs(BlockDev* dev, uint64_t journal_blocks, uint64_t now, const uint8_t* uuid) noexcept nogil
+# Check the superblock, replay the journal unless the volume was unmounted
+# cleanly, check the tree roots, and mount (replayed: blocks the journal put
+# back).  A disk that fails a check is refused: E_CORRUPT (E_NOTSUP for
+# another format version), with fs.why saying what and how to go on.
+cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t flags,
+               uint32_t* replayed) noexcept nogil
+cdef int unmount(FS* fs) noexcept nogil             # commits, and records a clean unmount
 cdef int sync(FS* fs) noexcept nogil
 cdef uint64_t pending_blocks(FS* fs) noexcept nogil     # dirty, not yet committed
 
 # Operation boundaries (the tag index and the Storage deck use them too).
 cdef int begin(FS* fs) noexcept nogil
 cdef int finish(FS* fs, int err) noexcept nogil
+# Reads between these: a check that failed since `mark` makes the result
+# E_CORRUPT (and the volume read-only), whatever the reader computed.
+cdef uint64_t mark(FS* fs) noexcept nogil
+cdef int64_t settle(FS* fs, uint64_t mark, int64_t result) noexcept nogil
 
 # Files and tags.  Each call is one atomic operation and returns E_OK or an
-# E_* code of kwe.common.abi (E_NOENT, E_NOSPC, E_EXIST, E_INVAL, E_RANGE, E_IO).
+# E_* code of kwe.common.abi (E_NOENT, E_NOSPC, E_EXIST, E_INVAL, E_RANGE, E_IO,
+# E_CORRUPT, E_ROFS).
 # Tags are "key" or "key=value": 1..TAG_MAX bytes, no spaces, no parentheses,
 # and not the query words AND, OR, NOT.
 # tags: space-separated; label: the file's class (abi.FILE_*)
@@ -119,3 +147,8 @@ cdef bint valid_tag(const char* name, size_t n) noexcept nogil
 # For queries: a tag's id and file count (E_NOENT if no file has it).
 cdef int find_tag(FS* fs, const char* name, size_t n, uint32_t* tag_id, uint32_t* nfiles) noexcept nogil
 cdef bint has_tag(FS* fs, uint64_t file_id, uint32_t tag_id) noexcept nogil
+# A tag's record by id (E_CORRUPT if the indexes disagree).
+cdef int tag_of_id(FS* fs, uint32_t tag_id, uint64_t* key, TagRec* rec) noexcept nogil
+# A file's chunk n, range-checked (E_NOENT: all hole).
+cdef int get_chunk(FS* fs, uint64_t id, uint32_t n, Chunk* out) noexcept nogil
+cdef uint32_t data_sum(FS* fs, uint64_t bno, const uint8_t* block) noexcept nogil

@@ -3,129 +3,324 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset, memcmp
 from kwe.common cimport abi, operations, kstr
 from kwe.dev cimport blockdev
-from kwe.fs cimport bcache, btree, journal
+from kwe.fs cimport bcache, btree, journal, checksum
 from kwe.mm cimport heap
 from kwe.dev.blockdev cimport BlockDev, BLOCK
 from kwe.fs.btree cimport Tree, Cursor
+from kwe.common.format cimport format_buf
 
 cdef enum:
-    BITS_PER_BLOCK = BLOCK * 8
     TAG_PROBES = 64
     FILE_ID_BITS = 40
     TAG_ID_BITS = 24
-    EXTENT_BITS = 20
-    ROUNDS = 1
+    BITMAP_MAGIC = 0x4D42574B        # "KWBM", before a bitmap block's checksum
+    BITMAP_SUM_FIELD = BLOCK - 4
+    MIN_JOURNAL = 64
 
 cdef uint32_t value_size(int tree) noexcept nogil:
     if tree == TREE_FILES:
         return sizeof(FileRec)
-    if tree == TREE_EXTENTS:
-        return sizeof(Extent)
+    if tree == TREE_CHUNKS:
+        return sizeof(Chunk)
     if tree == TREE_TAGNAMES:
         return sizeof(TagRec)
     if tree == TREE_TAGIDS:
         return 8
     return 0
 
-cdef uint32_t sb_checksum(Super* sb) noexcept nogil:
-    return operations.crc32(0, <const uint8_t*>sb, <size_t>(<char*>&sb.checksum - <char*>sb))
+cdef void say(FS* fs, const char* fmt, uint64_t a=0, uint64_t b=0) noexcept nogil:
+    """Why a mount was refused or a check failed, for fs.why."""
+    cdef uint64_t args[2]
+    args[0], args[1] = a, b
+    format_buf(fs.why, WHY_MAX, fmt, args, 2)
 
-cdef bint sb_valid(const uint8_t* block) noexcept nogil:
+# ---- the superblock ---------------------------------------------------------------------
+cdef uint32_t sb_checksum(Super* sb, uint64_t bno) noexcept nogil:
+    cdef uint32_t seed = checksum.seed(sb.uuid)
+    return checksum.bytes_sum(seed, bno, <const uint8_t*>sb, <uint32_t>(<char*>&sb.checksum - <char*>sb))
+
+cdef void sb_seal(Super* sb, uint64_t bno) noexcept nogil:
+    sb.checksum = sb_checksum(sb, bno)
+
+cdef uint64_t bitmap_blocks_for(uint64_t nblocks) noexcept nogil:
+    return (nblocks + BITMAP_BITS - 1) / BITMAP_BITS
+
+cdef bint geometry_valid(Super* sb, uint64_t dev_blocks) noexcept nogil:
+    """The layout adds up and fits the device (every later number is checked
+    against these)."""
+    cdef int i
+    if sb.block_size != BLOCK or sb.nblocks > dev_blocks or sb.journal_start != 2:
+        return False
+    if sb.journal_blocks < MIN_JOURNAL or sb.journal_blocks > sb.nblocks:
+        return False
+    if sb.bitmap_start != 2 + sb.journal_blocks or sb.bitmap_blocks != bitmap_blocks_for(sb.nblocks):
+        return False
+    if sb.data_start != sb.bitmap_start + sb.bitmap_blocks or sb.data_start >= sb.nblocks:
+        return False
+    for i in range(NTREES):
+        if sb.roots[i] != 0 and (sb.roots[i] < sb.data_start or sb.roots[i] >= sb.nblocks):
+            return False
+    return sb.free_blocks <= sb.nblocks - sb.data_start
+
+cdef bint counts_valid(Super* sb) noexcept nogil:
+    return (1 <= sb.next_file_id <= (<uint64_t>1 << FILE_ID_BITS) and 1 <= sb.next_tag_id <= (1 << TAG_ID_BITS)
+            and sb.nfiles < sb.next_file_id and sb.ntags < sb.next_tag_id)
+
+cdef int read_super(FS* fs, BlockDev* dev, uint64_t bno, uint8_t* block, Super* out) noexcept nogil:
+    """The superblock (or its copy) at bno, checked; fs.why says why not."""
     cdef Super* sb = <Super*>block
-    return (memcmp(sb.magic, b"KWETAGFS", 8) == 0 and sb.version == VERSION
-            and sb_checksum(sb) == sb.checksum)
+    if blockdev.read(dev, bno, 1, block) != 0:
+        say(fs, b"block %u: unreadable", bno)
+        return abi.E_IO
+    if memcmp(sb.magic, b"KWETAGFS", 8) != 0:
+        say(fs, b"no TagFS here (block %u has no KWETAGFS signature)", bno)
+        return abi.E_CORRUPT
+    if sb.version != VERSION:
+        say(fs, b"TagFS format version %u, this KWE reads version %u: make a new image"
+                b" (tools/kwe fs mkfs, or tools/kwe build for kwe.img)", sb.version, VERSION)
+        return abi.E_NOTSUP
+    if sb_checksum(sb, bno) != sb.checksum:
+        say(fs, b"superblock (block %u) fails its checksum", bno)
+        return abi.E_CORRUPT
+    if not geometry_valid(sb, dev.nblocks) or not counts_valid(sb):
+        say(fs, b"superblock (block %u): its layout or counts do not add up (device of %u blocks)",
+            bno, dev.nblocks)
+        return abi.E_CORRUPT
+    memcpy(out, sb, sizeof(Super))
+    return abi.E_OK
 
 # ---- making a filesystem ------------------------------------------------------------
-cdef int mkfs(BlockDev* dev, uint64_t journal_blocks, uint64_t now) noexcept nogil:
+cdef void fill_bitmap(uint8_t* block, uint64_t i, uint64_t data_start, uint64_t nblocks,
+                      uint32_t seed, uint64_t bno) noexcept nogil:
+    """Bitmap block i: metadata and the space past the end are used."""
+    cdef uint64_t b
+    memset(block, 0, BLOCK)
+    for b in range(i * BITMAP_BITS, (i + 1) * BITMAP_BITS):
+        if b < data_start or b >= nblocks:
+            block[(b % BITMAP_BITS) >> 3] |= <uint8_t>(1 << (b & 7))
+    seal_bitmap(block, seed, bno)
+
+cdef void seal_bitmap(uint8_t* block, uint32_t seed, uint64_t bno) noexcept nogil:
+    (<uint32_t*>(block + BLOCK - 8))[0] = BITMAP_MAGIC
+    checksum.seal(seed, bno, block, BITMAP_SUM_FIELD)
+
+cdef void layout(Super* sb, uint64_t nblocks, uint64_t journal_blocks, uint64_t now,
+                 const uint8_t* uuid) noexcept nogil:
+    memset(sb, 0, sizeof(Super))
+    memcpy(sb.magic, b"KWETAGFS", 8)
+    sb.version = VERSION
+    sb.block_size = BLOCK
+    sb.nblocks = nblocks
+    sb.journal_start = 2
+    sb.journal_blocks = journal_blocks
+    sb.bitmap_start = 2 + journal_blocks
+    sb.bitmap_blocks = bitmap_blocks_for(nblocks)
+    sb.data_start = sb.bitmap_start + sb.bitmap_blocks
+    sb.next_file_id = 1
+    sb.next_tag_id = 1
+    sb.free_blocks = nblocks - sb.data_start
+    sb.created = now
+    sb.state = SUPER_CLEAN
+    memcpy(sb.uuid, uuid, 16)
+
+cdef int mkfs(BlockDev* dev, uint64_t journal_blocks, uint64_t now, const uint8_t* uuid) noexcept nogil:
     cdef uint8_t* block = <uint8_t*>heap.kzalloc(BLOCK)
-    cdef Super* sb = <Super*>block
-    cdef uint64_t bitmap_blocks, data_start, i, b
+    cdef Super sb
+    cdef uint64_t i
     cdef int err = abi.E_OK
     if block == NULL:
         return abi.E_NOMEM
     if journal_blocks == 0:
         journal_blocks = DEFAULT_JOURNAL_BLOCKS
-    if journal_blocks < 64:
-        journal_blocks = 64
-    bitmap_blocks = (dev.nblocks + BITS_PER_BLOCK - 1) / BITS_PER_BLOCK
-    data_start = 2 + journal_blocks + bitmap_blocks
-    if data_start + 64 > dev.nblocks:
+    if journal_blocks < MIN_JOURNAL:
+        journal_blocks = MIN_JOURNAL
+    layout(&sb, dev.nblocks, journal_blocks, now, uuid)
+    if sb.data_start + 64 > dev.nblocks or journal_blocks > dev.nblocks:
         heap.kfree(block)
         return abi.E_NOSPC
-    for i in range(bitmap_blocks):                  # metadata and the space past the end: used
-        memset(block, 0, BLOCK)
-        for b in range(i * BITS_PER_BLOCK, (i + 1) * BITS_PER_BLOCK):
-            if b < data_start or b >= dev.nblocks:
-                block[(b % BITS_PER_BLOCK) >> 3] |= <uint8_t>(1 << (b & 7))
-        if blockdev.write(dev, 2 + journal_blocks + i, 1, block) != 0:
+    for i in range(sb.bitmap_blocks):
+        fill_bitmap(block, i, sb.data_start, sb.nblocks, checksum.seed(uuid), sb.bitmap_start + i)
+        if blockdev.write(dev, sb.bitmap_start + i, 1, block) != 0:
             err = abi.E_IO
     memset(block, 0, BLOCK)
     if err == abi.E_OK and (blockdev.write(dev, 2, 1, block) != 0 or blockdev.flush(dev) != 0):
         err = abi.E_IO                              # an empty journal
-    memcpy(sb.magic, b"KWETAGFS", 8)
-    sb.version = VERSION
-    sb.block_size = BLOCK
-    sb.nblocks = dev.nblocks
-    sb.journal_start = 2
-    sb.journal_blocks = journal_blocks
-    sb.bitmap_start = 2 + journal_blocks
-    sb.bitmap_blocks = bitmap_blocks
-    sb.data_start = data_start
-    sb.next_file_id = 1
-    sb.next_tag_id = 1
-    sb.free_blocks = dev.nblocks - data_start
-    sb.created = now
-    sb.checksum = sb_checksum(sb)
-    if err == abi.E_OK and (blockdev.write(dev, 1, 1, block) != 0 or blockdev.write(dev, 0, 1, block) != 0
-                            or blockdev.flush(dev) != 0):
-        err = abi.E_IO
+    sb.state = 0                                    # the copy is only a layout: never "clean"
+    if err == abi.E_OK:
+        err = write_super(dev, &sb, 1, block)
+    sb.state = SUPER_CLEAN
+    if err == abi.E_OK:
+        err = write_super(dev, &sb, 0, block)
     heap.kfree(block)
     return err
 
+cdef int write_super(BlockDev* dev, Super* sb, uint64_t bno, uint8_t* block) noexcept nogil:
+    """Write sb, sealed for bno, straight to the disk (not through the journal)."""
+    memset(block, 0, BLOCK)
+    memcpy(block, sb, sizeof(Super))
+    sb_seal(<Super*>block, bno)
+    if blockdev.write(dev, bno, 1, block) != 0 or blockdev.flush(dev) != 0:
+        return abi.E_IO
+    return abi.E_OK
+
+# ---- checks the cache runs on every block it reads --------------------------------------
+cdef bint verify(void* ctx, uint64_t bno, uint8_t kind, uint32_t tag, const uint8_t* data) noexcept nogil:
+    cdef FS* fs = <FS*>ctx
+    if kind == bcache.KIND_DATA:
+        return data_sum(fs, bno, data) == tag
+    if kind == bcache.KIND_NODE:
+        return (tag < NTREES and bno >= fs.sb.data_start
+                and checksum.sealed(fs.seed, bno, data, btree.NODE_SUM_FIELD)
+                and btree.node_valid(data, <uint16_t>tag, value_size(tag), fs.sb.data_start, fs.sb.nblocks))
+    if kind == bcache.KIND_BITMAP:
+        return ((<const uint32_t*>(data + BLOCK - 8))[0] == BITMAP_MAGIC
+                and checksum.sealed(fs.seed, bno, data, BITMAP_SUM_FIELD))
+    if kind == bcache.KIND_SUPER:
+        return bno == 0 and sb_checksum(<Super*>data, 0) == (<Super*>data).checksum
+    return False
+
+cdef void seal(void* ctx, uint64_t bno, uint8_t kind, uint8_t* data) noexcept nogil:
+    cdef FS* fs = <FS*>ctx
+    if kind == bcache.KIND_NODE:
+        checksum.seal(fs.seed, bno, data, btree.NODE_SUM_FIELD)
+    elif kind == bcache.KIND_BITMAP:
+        seal_bitmap(data, fs.seed, bno)
+    elif kind == bcache.KIND_SUPER:
+        sb_seal(<Super*>data, bno)
+
+cdef uint32_t data_sum(FS* fs, uint64_t bno, const uint8_t* block) noexcept nogil:
+    return checksum.block_sum(fs.seed, bno, block, checksum.NO_FIELD)
+
+cdef uint64_t mark(FS* fs) noexcept nogil:
+    return fs.cache.faults
+
+cdef int64_t settle(FS* fs, uint64_t since, int64_t result) noexcept nogil:
+    if fs.cache.faults == since:
+        return result
+    if not fs.failed:
+        say(fs, b"block %u failed a check: the volume is read-only; run fsck", fs.cache.bad_bno)
+        fs.failed = abi.E_CORRUPT
+    return abi.E_CORRUPT
+
 # ---- mounting -------------------------------------------------------------------------
-cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t* replayed) noexcept nogil:
+cdef int find_layout(FS* fs, BlockDev* dev, uint8_t* block, Super* sb) noexcept nogil:
+    """The superblock, or the copy mkfs left in block 1 if block 0 was torn."""
+    cdef int err = read_super(fs, dev, 0, block, sb)
+    cdef char first[WHY_MAX]
+    if err == abi.E_OK or err == abi.E_NOTSUP:
+        return err
+    kstr.copy(first, fs.why, WHY_MAX)
+    if read_super(fs, dev, 1, block, sb) == abi.E_OK:
+        return abi.E_OK
+    kstr.copy(fs.why, first, WHY_MAX)               # block 0's problem is the one to tell
+    return err
+
+cdef int replay_journal(FS* fs, BlockDev* dev, Super* sb, uint32_t* replayed) noexcept nogil:
+    cdef journal.Bounds b
+    cdef int err
+    b.seed, b.first_home, b.end = checksum.seed(sb.uuid), sb.bitmap_start, sb.nblocks
+    err = journal.replay(dev, sb.journal_start, sb.journal_blocks, &b, replayed)
+    if err == journal.JOURNAL_CORRUPT:
+        say(fs, b"the journal's committed transaction names blocks outside the filesystem")
+        return abi.E_CORRUPT
+    if err != journal.JOURNAL_OK:
+        say(fs, b"the journal is unreadable")
+        return abi.E_IO
+    return abi.E_OK
+
+cdef int load_super(FS* fs, BlockDev* dev, uint32_t flags, uint32_t* replayed) noexcept nogil:
     cdef uint8_t* block = <uint8_t*>heap.kmalloc(BLOCK)
     cdef Super layout
-    cdef int i, err = abi.E_OK
-    memset(fs, 0, sizeof(FS))
-    replayed[0] = 0
+    cdef int err
     if block == NULL:
         return abi.E_NOMEM
-    # the layout: from block 0, or from the copy if block 0 was torn
-    if blockdev.read(dev, 0, 1, block) == 0 and sb_valid(block):
-        memcpy(&layout, block, sizeof(Super))
-    elif blockdev.read(dev, 1, 1, block) == 0 and sb_valid(block):
-        memcpy(&layout, block, sizeof(Super))
-    else:
-        heap.kfree(block)
-        return abi.E_CORRUPT
-    if layout.nblocks > dev.nblocks:
-        heap.kfree(block)
-        return abi.E_CORRUPT
-    if journal.replay(dev, layout.journal_start, layout.journal_blocks, replayed) != journal.JOURNAL_OK:
-        err = abi.E_IO
-    if err == abi.E_OK and (blockdev.read(dev, 0, 1, block) != 0 or not sb_valid(block)):
-        err = abi.E_CORRUPT
+    err = find_layout(fs, dev, block, &layout)
+    if err == abi.E_OK and (flags & MOUNT_RDONLY) and layout.state != SUPER_CLEAN:
+        say(fs, b"the volume was not unmounted cleanly: its journal must be replayed, so mount it read-write")
+        err = abi.E_ROFS
+    fs.was_clean = err == abi.E_OK and layout.state == SUPER_CLEAN
+    if err == abi.E_OK and layout.state != SUPER_CLEAN:
+        err = replay_journal(fs, dev, &layout, replayed)
     if err == abi.E_OK:
-        memcpy(&fs.sb, block, sizeof(Super))
+        err = read_super(fs, dev, 0, block, &fs.sb)
+    if err == abi.E_OK and memcmp(fs.sb.uuid, layout.uuid, 16) != 0:
+        say(fs, b"blocks 0 and 1 belong to different volumes")
+        err = abi.E_CORRUPT
     heap.kfree(block)
+    return err
+
+cdef int check_roots(FS* fs) noexcept nogil:
+    cdef int i
+    for i in range(NTREES):
+        if fs.trees[i].root and bcache.get(&fs.cache, fs.trees[i].root, bcache.KIND_NODE, i) == NULL:
+            say(fs, b"the root of tree %u (block %u) is unreadable or fails its checks", i, fs.trees[i].root)
+            return abi.E_CORRUPT
+    return abi.E_OK
+
+cdef int mark_mounted(FS* fs) noexcept nogil:
+    """A read-write volume is not clean until unmount() says so again."""
+    cdef uint8_t* block
+    cdef int err
+    if fs.flags & MOUNT_RDONLY:
+        return abi.E_OK
+    block = <uint8_t*>heap.kmalloc(BLOCK)
+    if block == NULL:
+        return abi.E_NOMEM
+    fs.sb.state = 0
+    err = write_super(fs.dev, &fs.sb, 0, block)
+    heap.kfree(block)
+    if err != abi.E_OK:
+        say(fs, b"the superblock cannot be written")
+    return err
+
+cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t flags,
+               uint32_t* replayed) noexcept nogil:
+    cdef int i, err
+    memset(fs, 0, sizeof(FS))
+    replayed[0] = 0
+    fs.flags = flags
+    err = load_super(fs, dev, flags, replayed)
     if err != abi.E_OK:
         return err
     fs.dev = dev
     fs.now = now
+    fs.seed = checksum.seed(fs.sb.uuid)
     if not bcache.init(&fs.cache, dev, cache_blocks if cache_blocks else DEFAULT_CACHE_BLOCKS):
         return abi.E_NOMEM
+    fs.cache.verify, fs.cache.seal, fs.cache.ctx = verify, seal, fs
     for i in range(NTREES):
-        btree.init(&fs.trees[i], &fs.cache, fs.sb.roots[i], value_size(i), alloc_block, fs)
+        btree.init(&fs.trees[i], &fs.cache, <uint16_t>i, fs.sb.roots[i], value_size(i), alloc_block, fs)
     fs.alloc_hint = fs.sb.data_start
+    err = check_roots(fs)
+    if err == abi.E_OK:
+        err = mark_mounted(fs)
+    if err != abi.E_OK:
+        bcache.destroy(&fs.cache)
+        return err
     fs.mounted = True
     return abi.E_OK
 
+cdef int mark_clean(FS* fs) noexcept nogil:
+    """Everything is home: the next mount need not replay the journal."""
+    cdef uint8_t* block = <uint8_t*>heap.kmalloc(BLOCK)
+    cdef int err
+    if block == NULL:
+        return abi.E_NOMEM
+    fs.sb.state = SUPER_CLEAN
+    err = write_super(fs.dev, &fs.sb, 0, block)
+    heap.kfree(block)
+    return err
+
 cdef int unmount(FS* fs) noexcept nogil:
-    cdef int err = sync(fs) if fs.mounted else abi.E_OK
-    if fs.mounted:
-        bcache.destroy(&fs.cache)
-        fs.mounted = False
+    cdef int err = abi.E_OK
+    if not fs.mounted:
+        return abi.E_OK
+    if not (fs.flags & MOUNT_RDONLY) and not fs.failed:
+        err = sync(fs)
+        if err == abi.E_OK:
+            err = mark_clean(fs)
+    bcache.destroy(&fs.cache)
+    fs.mounted = False
     return err
 
 # ---- operations and commits ---------------------------------------------------------------
@@ -133,32 +328,33 @@ cdef int begin(FS* fs) noexcept nogil:
     cdef int err
     if not fs.mounted:
         return abi.E_INVAL
-    if fs.failed:
-        return abi.E_IO
+    if fs.failed or (fs.flags & MOUNT_RDONLY):
+        return abi.E_ROFS
     if fs.cache.ndirty > COMMIT_THRESHOLD:          # room in the journal for this operation
         err = sync(fs)
         if err != abi.E_OK:
             return err
     bcache.begin_op(&fs.cache)
+    fs.op_mark = mark(fs)
     return abi.E_OK
 
 cdef bint fits_journal(FS* fs) noexcept nogil:
     return journal.blocks_needed(fs.cache.ndirty + 1) <= fs.sb.journal_blocks
 
 cdef bint store_super(FS* fs) noexcept nogil:
-    """Put the in-memory superblock (with the trees' roots) into block 0 if it changed."""
+    """Put the in-memory superblock (with the trees' roots) into block 0 if it
+    changed (the cache seals it at commit)."""
     cdef const uint8_t* cur
     cdef uint8_t* b
     cdef int i
     for i in range(NTREES):
         fs.sb.roots[i] = fs.trees[i].root
-    fs.sb.checksum = sb_checksum(&fs.sb)
-    cur = bcache.get(&fs.cache, 0)
+    cur = bcache.get(&fs.cache, 0, bcache.KIND_SUPER, 0)
     if cur == NULL:
         return False
-    if memcmp(cur, &fs.sb, sizeof(Super)) == 0:
+    if memcmp(cur, &fs.sb, <size_t>(<char*>&fs.sb.checksum - <char*>&fs.sb)) == 0:
         return True
-    b = bcache.modify(&fs.cache, 0)
+    b = bcache.modify(&fs.cache, 0, bcache.KIND_SUPER, 0)
     if b == NULL:
         return False
     memcpy(b, &fs.sb, sizeof(Super))
@@ -166,7 +362,7 @@ cdef bint store_super(FS* fs) noexcept nogil:
 
 cdef void reload_super(FS* fs) noexcept nogil:
     """After a rollback: the in-memory copy follows block 0 again."""
-    cdef const uint8_t* cur = bcache.get(&fs.cache, 0)
+    cdef const uint8_t* cur = bcache.get(&fs.cache, 0, bcache.KIND_SUPER, 0)
     cdef int i
     if cur != NULL:
         memcpy(&fs.sb, cur, sizeof(Super))
@@ -179,6 +375,7 @@ cdef int finish(FS* fs, int err) noexcept nogil:
     if err == abi.E_IO and fs.cache.out_of_memory:
         err = abi.E_NOMEM                           # the cache could not grow: not the disk's fault
     fs.cache.out_of_memory = False
+    err = <int>settle(fs, fs.op_mark, err)
     if err == abi.E_OK and not fits_journal(fs):
         err = abi.E_NOSPC                           # one operation bigger than the journal
     bcache.end_op(&fs.cache, err == abi.E_OK)
@@ -193,7 +390,7 @@ cdef uint64_t pending_blocks(FS* fs) noexcept nogil:
 cdef int sync(FS* fs) noexcept nogil:
     cdef int err
     if fs.failed:
-        return abi.E_IO
+        return abi.E_ROFS
     if fs.cache.ndirty == 0:
         return abi.E_OK
     bcache.begin_op(&fs.cache)
@@ -201,13 +398,20 @@ cdef int sync(FS* fs) noexcept nogil:
     err = abi.E_OK if store_super(fs) else abi.E_IO
     bcache.end_op(&fs.cache, err == abi.E_OK)
     if err == abi.E_OK and bcache.commit(&fs.cache, fs.sb.journal_start, fs.sb.journal_blocks,
-                                         fs.sb.txid) != journal.JOURNAL_OK:
+                                         fs.sb.txid, fs.seed) != journal.JOURNAL_OK:
         err = abi.E_IO
     if err != abi.E_OK:
+        say(fs, b"a commit failed: the volume is read-only until it is mounted again")
         fs.failed = err
     return err
 
 # ---- the block bitmap -------------------------------------------------------------------
+cdef const uint8_t* bitmap_of(FS* fs, uint64_t bno) noexcept nogil:
+    return bcache.get(&fs.cache, fs.sb.bitmap_start + bno / BITMAP_BITS, bcache.KIND_BITMAP, 0)
+
+cdef uint8_t* bitmap_for_change(FS* fs, uint64_t bno) noexcept nogil:
+    return bcache.modify(&fs.cache, fs.sb.bitmap_start + bno / BITMAP_BITS, bcache.KIND_BITMAP, 0)
+
 cdef uint64_t alloc_block(void* ctx) noexcept nogil:
     cdef FS* fs = <FS*>ctx
     cdef uint64_t start = fs.alloc_hint, bno, tried = 0, i
@@ -220,18 +424,19 @@ cdef uint64_t alloc_block(void* ctx) noexcept nogil:
         start = fs.sb.data_start
     bno = start
     while tried < total:
-        bits = bcache.get(&fs.cache, fs.sb.bitmap_start + bno / BITS_PER_BLOCK)
+        bits = bitmap_of(fs, bno)
         if bits == NULL:
             return 0
-        i = bno % BITS_PER_BLOCK
-        if (i & 63) == 0 and bno + 64 <= total and (<const uint64_t*>bits)[i >> 6] == <uint64_t>0xFFFFFFFFFFFFFFFFU:
+        i = bno % BITMAP_BITS
+        if (i & 63) == 0 and i + 64 <= BITMAP_BITS and bno + 64 <= total \
+                and (<const uint64_t*>bits)[i >> 6] == <uint64_t>0xFFFFFFFFFFFFFFFFU:
             bno += 64                                   # a full word: skip it
             tried += 64
         elif bits[i >> 3] & (1 << (i & 7)):
             bno += 1
             tried += 1
         else:
-            w = bcache.modify(&fs.cache, fs.sb.bitmap_start + bno / BITS_PER_BLOCK)
+            w = bitmap_for_change(fs, bno)
             if w == NULL:
                 return 0
             w[i >> 3] |= <uint8_t>(1 << (i & 7))
@@ -243,9 +448,16 @@ cdef uint64_t alloc_block(void* ctx) noexcept nogil:
     return 0
 
 cdef bint free_block(FS* fs, uint64_t bno) noexcept nogil:
-    cdef uint8_t* w = bcache.modify(&fs.cache, fs.sb.bitmap_start + bno / BITS_PER_BLOCK)
-    cdef uint64_t i = bno % BITS_PER_BLOCK
-    if w == NULL or bno < fs.sb.data_start or bno >= fs.sb.nblocks:
+    cdef uint8_t* w
+    cdef uint64_t i = bno % BITMAP_BITS
+    if bno < fs.sb.data_start or bno >= fs.sb.nblocks:
+        bcache.fault(&fs.cache, bno)
+        return False
+    w = bitmap_for_change(fs, bno)
+    if w == NULL:
+        return False
+    if not (w[i >> 3] & (1 << (i & 7))) or fs.sb.free_blocks >= fs.sb.nblocks - fs.sb.data_start:
+        bcache.fault(&fs.cache, bno)                   # freeing a free block: two owners
         return False
     w[i >> 3] &= <uint8_t>~(1 << (i & 7))
     fs.sb.free_blocks += 1
@@ -264,16 +476,25 @@ cdef int bt(int err) noexcept nogil:
     return abi.E_IO
 
 # ---- files --------------------------------------------------------------------------------
+cdef bint file_valid(FileRec* rec) noexcept nogil:
+    return rec.size <= <uint64_t>MAX_FILE_BLOCKS * BLOCK and rec.label < abi.FILE_CLASSES
+
 cdef int get_file(FS* fs, uint64_t id, FileRec* rec) noexcept nogil:
-    return bt(btree.lookup(&fs.trees[TREE_FILES], id, rec))
+    cdef int err = bt(btree.lookup(&fs.trees[TREE_FILES], id, rec))
+    if err == abi.E_OK and not file_valid(rec):
+        bcache.fault(&fs.cache, fs.trees[TREE_FILES].root)
+        return abi.E_CORRUPT
+    return err
 
 cdef int put_file(FS* fs, uint64_t id, FileRec* rec) noexcept nogil:
     return bt(btree.insert(&fs.trees[TREE_FILES], id, rec, True))
 
 cdef int stat(FS* fs, uint64_t id, FileRec* out) noexcept nogil:
+    cdef uint64_t m
     if not fs.mounted:
         return abi.E_INVAL
-    return get_file(fs, id, out)
+    m = mark(fs)
+    return <int>settle(fs, m, get_file(fs, id, out))
 
 cdef int new_file(FS* fs, uint32_t label, uint64_t* id) noexcept nogil:
     cdef FileRec rec
@@ -309,72 +530,98 @@ cdef int create(FS* fs, const char* taglist, uint32_t label, uint64_t* id) noexc
         taglist += n
     return finish(fs, err)
 
-# ---- file data ---------------------------------------------------------------------------
-cdef uint64_t ext_key(uint64_t id, uint32_t n) noexcept nogil:
-    return (id << EXTENT_BITS) | n
+# ---- file data: chunks of CHUNK_BLOCKS blocks, each with its blocks' checksums -------------
+cdef uint64_t chunk_key(uint64_t id, uint32_t n) noexcept nogil:
+    return (id << CHUNK_BITS) | n
 
-cdef uint64_t map_block(FS* fs, uint64_t id, uint32_t logical, Extent* last, uint64_t* last_key) noexcept nogil:
-    """The physical block holding `logical` (0: a hole); last/last_key: the
-    extent that ends highest (for appending), key 0 if the file has none."""
-    cdef Cursor cur
-    cdef uint64_t key
-    cdef Extent e
-    last_key[0] = 0
-    btree.seek(&fs.trees[TREE_EXTENTS], &cur, ext_key(id, 0))
-    while btree.next(&fs.trees[TREE_EXTENTS], &cur, &key, &e) and (key >> EXTENT_BITS) == id:
-        if e.logical <= logical < e.logical + e.count:
-            return e.physical + (logical - e.logical)
-        if last_key[0] == 0 or e.logical + e.count > last.logical + last.count:
-            last[0] = e
-            last_key[0] = key
-    return 0
+cdef bint chunk_valid(FS* fs, Chunk* c) noexcept nogil:
+    cdef int i
+    for i in range(CHUNK_BLOCKS):
+        if c.physical[i] != 0 and (c.physical[i] < fs.sb.data_start or c.physical[i] >= fs.sb.nblocks):
+            return False
+    return True
 
-cdef uint64_t place_block(FS* fs, uint64_t id, FileRec* rec, uint32_t logical, int* err) noexcept nogil:
-    """A new block for `logical`, extending the file's last extent if it can."""
-    cdef Extent last, e
-    cdef uint64_t last_key, pb
-    map_block(fs, id, logical, &last, &last_key)
-    if last_key != 0 and last.logical + last.count == logical:
-        fs.alloc_hint = last.physical + last.count        # try to stay contiguous
-    pb = alloc_block(fs)
-    if pb == 0:
-        err[0] = abi.E_NOSPC
-        return 0
-    if last_key != 0 and last.logical + last.count == logical and last.physical + last.count == pb:
-        last.count += 1
-        err[0] = bt(btree.insert(&fs.trees[TREE_EXTENTS], last_key, &last, True))
-    else:
-        if rec.next_extent >= (1 << EXTENT_BITS):
-            err[0] = abi.E_NOSPC
-            return 0
-        memset(&e, 0, sizeof(Extent))
-        e.logical, e.physical, e.count = logical, <uint32_t>pb, 1
-        err[0] = bt(btree.insert(&fs.trees[TREE_EXTENTS], ext_key(id, rec.next_extent), &e, False))
-        rec.next_extent += 1
-    return pb if err[0] == abi.E_OK else 0
+cdef int get_chunk(FS* fs, uint64_t id, uint32_t n, Chunk* out) noexcept nogil:
+    cdef int err = bt(btree.lookup(&fs.trees[TREE_CHUNKS], chunk_key(id, n), out))
+    if err == abi.E_OK and not chunk_valid(fs, out):
+        bcache.fault(&fs.cache, fs.trees[TREE_CHUNKS].root)
+        return abi.E_CORRUPT
+    if err == abi.E_NOENT:
+        memset(out, 0, sizeof(Chunk))
+    return err
 
-cdef int write_chunk(FS* fs, uint64_t id, uint64_t off, const uint8_t* data, uint64_t n) noexcept nogil:
-    cdef FileRec rec
-    cdef Extent last
-    cdef uint64_t last_key, pb, done = 0, take, at
-    cdef uint32_t logical
+cdef int put_chunk(FS* fs, uint64_t id, uint32_t n, Chunk* c) noexcept nogil:
+    cdef int i, err
+    for i in range(CHUNK_BLOCKS):
+        if c.physical[i]:
+            return bt(btree.insert(&fs.trees[TREE_CHUNKS], chunk_key(id, n), c, True))
+    err = btree.remove(&fs.trees[TREE_CHUNKS], chunk_key(id, n))     # all hole: no entry
+    return abi.E_OK if err == btree.BT_NOT_FOUND else bt(err)
+
+cdef void prefer_after(FS* fs, Chunk* c, uint32_t slot) noexcept nogil:
+    """Place a new block right after the one before it, to keep files contiguous."""
+    if slot > 0 and c.physical[slot - 1]:
+        fs.alloc_hint = c.physical[slot - 1] + 1
+
+cdef uint8_t* block_for_write(FS* fs, Chunk* c, uint32_t slot, bint whole, int* err) noexcept nogil:
+    """The cached block behind chunk slot `slot`, ready to change: a new one
+    for a hole, or the old one checked first (unless it is overwritten whole)."""
+    cdef uint64_t pb = c.physical[slot]
     cdef uint8_t* blk
-    cdef int err = get_file(fs, id, &rec)
+    if pb == 0:
+        prefer_after(fs, c, slot)
+        pb = alloc_block(fs)
+        if pb == 0:
+            err[0] = abi.E_NOSPC
+            return NULL
+        c.physical[slot] = <uint32_t>pb
+        whole = True
+    if whole:
+        blk = bcache.fresh(&fs.cache, pb, bcache.KIND_DATA, 0)
+    else:
+        blk = bcache.modify(&fs.cache, pb, bcache.KIND_DATA, c.crc[slot])
+    if blk == NULL:
+        err[0] = abi.E_IO
+    return blk
+
+cdef void resum(FS* fs, Chunk* c, uint32_t slot, const uint8_t* blk) noexcept nogil:
+    """The block changed: its checksum, in the chunk and in the cache."""
+    c.crc[slot] = data_sum(fs, c.physical[slot], blk)
+    bcache.retag(&fs.cache, c.physical[slot], c.crc[slot])
+
+cdef int write_into_chunk(FS* fs, uint64_t id, uint64_t off, const uint8_t* data, uint64_t n) noexcept nogil:
+    """Write n bytes at off, all within one chunk."""
+    cdef Chunk c
+    cdef uint32_t slot
+    cdef uint64_t done = 0, take, at
+    cdef uint8_t* blk
+    cdef int err = get_chunk(fs, id, <uint32_t>(off / BLOCK / CHUNK_BLOCKS), &c)
+    if err == abi.E_NOENT:
+        err = abi.E_OK
     while err == abi.E_OK and done < n:
-        logical = <uint32_t>((off + done) / BLOCK)
+        slot = <uint32_t>((off + done) / BLOCK % CHUNK_BLOCKS)
         at = (off + done) % BLOCK
         take = BLOCK - at if BLOCK - at < n - done else n - done
-        pb = map_block(fs, id, logical, &last, &last_key)
-        if pb == 0:
-            pb = place_block(fs, id, &rec, logical, &err)
-            blk = bcache.fresh(&fs.cache, pb) if pb else NULL
-        else:
-            blk = bcache.fresh(&fs.cache, pb) if take == BLOCK else bcache.modify(&fs.cache, pb)
-        if err == abi.E_OK and blk == NULL:
-            err = abi.E_IO
-        if err == abi.E_OK:
+        blk = block_for_write(fs, &c, slot, take == BLOCK, &err)
+        if blk != NULL:
             memcpy(blk + at, data + done, take)
+            resum(fs, &c, slot, blk)
             done += take
+    if err == abi.E_OK:
+        err = put_chunk(fs, id, <uint32_t>(off / BLOCK / CHUNK_BLOCKS), &c)
+    return err
+
+cdef int write_chunk(FS* fs, uint64_t id, uint64_t off, const uint8_t* data, uint64_t n) noexcept nogil:
+    """One operation's worth of a write: chunk by chunk, then the file's size."""
+    cdef FileRec rec
+    cdef uint64_t done = 0, take, span = CHUNK_BLOCKS * BLOCK
+    cdef int err = get_file(fs, id, &rec)
+    while err == abi.E_OK and done < n:
+        take = span - (off + done) % span
+        if take > n - done:
+            take = n - done
+        err = write_into_chunk(fs, id, off + done, data + done, take)
+        done += take
     if err == abi.E_OK:
         if off + n > rec.size:
             rec.size = off + n
@@ -385,7 +632,7 @@ cdef int write_chunk(FS* fs, uint64_t id, uint64_t off, const uint8_t* data, uin
 cdef int write(FS* fs, uint64_t id, uint64_t off, const uint8_t* data, uint64_t n) noexcept nogil:
     cdef uint64_t chunk = WRITE_CHUNK_BLOCKS * BLOCK, take
     cdef int err = abi.E_OK
-    if (off + n) / BLOCK >= 0xFFFFFFFFU or off + n < off:
+    if off + n < off or off + n > <uint64_t>MAX_FILE_BLOCKS * BLOCK:
         return abi.E_RANGE
     while err == abi.E_OK:                              # one transaction-sized piece at a time
         take = n if n < chunk else chunk
@@ -399,11 +646,39 @@ cdef int write(FS* fs, uint64_t id, uint64_t off, const uint8_t* data, uint64_t 
             break
     return err
 
+cdef int read_block(FS* fs, Chunk* c, uint32_t slot, uint64_t at, uint8_t* out, uint64_t take) noexcept nogil:
+    cdef const uint8_t* blk
+    if c.physical[slot] == 0:
+        memset(out, 0, take)                            # a hole
+        return abi.E_OK
+    blk = bcache.get(&fs.cache, c.physical[slot], bcache.KIND_DATA, c.crc[slot])
+    if blk == NULL:
+        return abi.E_IO
+    memcpy(out, blk + at, take)
+    return abi.E_OK
+
+cdef int read_range(FS* fs, uint64_t id, uint64_t off, uint8_t* buf, uint64_t n) noexcept nogil:
+    cdef Chunk c
+    cdef uint64_t done = 0, take, at, pos
+    cdef uint32_t have = 0xFFFFFFFFU
+    cdef int err = abi.E_OK
+    while err == abi.E_OK and done < n:
+        pos = off + done
+        at = pos % BLOCK
+        take = BLOCK - at if BLOCK - at < n - done else n - done
+        if pos / BLOCK / CHUNK_BLOCKS != have:          # each chunk looked up once
+            have = <uint32_t>(pos / BLOCK / CHUNK_BLOCKS)
+            err = get_chunk(fs, id, have, &c)
+            if err == abi.E_NOENT:
+                err = abi.E_OK
+        if err == abi.E_OK:
+            err = read_block(fs, &c, <uint32_t>(pos / BLOCK % CHUNK_BLOCKS), at, buf + done, take)
+        done += take
+    return err
+
 cdef int64_t read(FS* fs, uint64_t id, uint64_t off, uint8_t* buf, uint64_t n) noexcept nogil:
     cdef FileRec rec
-    cdef Extent last
-    cdef uint64_t last_key, pb, done = 0, take, at
-    cdef const uint8_t* blk
+    cdef uint64_t m
     cdef int err = stat(fs, id, &rec)
     if err != abi.E_OK:
         return err
@@ -411,84 +686,73 @@ cdef int64_t read(FS* fs, uint64_t id, uint64_t off, uint8_t* buf, uint64_t n) n
         return 0
     if n > rec.size - off:
         n = rec.size - off
-    while done < n:
-        at = (off + done) % BLOCK
-        take = BLOCK - at if BLOCK - at < n - done else n - done
-        pb = map_block(fs, id, <uint32_t>((off + done) / BLOCK), &last, &last_key)
-        if pb == 0:
-            memset(buf + done, 0, take)                 # a hole
-        else:
-            blk = bcache.get(&fs.cache, pb)
-            if blk == NULL:
-                return abi.E_IO
-            memcpy(buf + done, blk + at, take)
-        done += take
+    m = mark(fs)
+    err = <int>settle(fs, m, read_range(fs, id, off, buf, n))
     bcache.trim(&fs.cache)
-    return <int64_t>n
+    return err if err != abi.E_OK else <int64_t>n
 
-cdef int cut_extents(FS* fs, uint64_t id, uint32_t keep_blocks) noexcept nogil:
+cdef int cut_chunks(FS* fs, uint64_t id, uint64_t keep_blocks) noexcept nogil:
     """Free every block at or after file block keep_blocks."""
     cdef Cursor cur
-    cdef uint64_t key, i
-    cdef Extent e
-    cdef uint64_t* doomed = NULL
-    cdef uint32_t ndoomed = 0, cap = 0
+    cdef uint64_t key, first = keep_blocks / CHUNK_BLOCKS
+    cdef uint32_t* doomed = NULL
+    cdef uint32_t ndoomed = 0, cap = 0, i
     cdef int err = abi.E_OK
-    btree.seek(&fs.trees[TREE_EXTENTS], &cur, ext_key(id, 0))
-    while err == abi.E_OK and btree.next(&fs.trees[TREE_EXTENTS], &cur, &key, &e) and (key >> EXTENT_BITS) == id:
-        if e.logical + e.count <= keep_blocks:
-            continue
+    btree.seek(&fs.trees[TREE_CHUNKS], &cur, chunk_key(id, <uint32_t>first))
+    while btree.next(&fs.trees[TREE_CHUNKS], &cur, &key, NULL) and (key >> CHUNK_BITS) == id:
         if ndoomed == cap:
             cap = cap * 2 + 16
-            doomed = <uint64_t*>heap.krealloc(doomed, cap * 16)
+            doomed = <uint32_t*>heap.krealloc(doomed, cap * 4)
             if doomed == NULL:
                 return abi.E_NOMEM
-        doomed[2 * ndoomed] = key
-        doomed[2 * ndoomed + 1] = (<uint64_t>e.physical << 32) | e.logical
+        doomed[ndoomed] = <uint32_t>(key & ((1 << CHUNK_BITS) - 1))
         ndoomed += 1
+    if cur.err != btree.BT_OK:
+        err = abi.E_IO
     for i in range(ndoomed):                            # the tree is not walked while it changes
-        err = trim_extent(fs, doomed[2 * i], keep_blocks)
-        if err != abi.E_OK:
-            break
+        if err == abi.E_OK:
+            err = trim_chunk(fs, id, doomed[i], keep_blocks)
     heap.kfree(doomed)
     return err
 
-cdef int trim_extent(FS* fs, uint64_t key, uint32_t keep_blocks) noexcept nogil:
-    cdef Extent e
-    cdef uint32_t keep, j
-    cdef int err = bt(btree.lookup(&fs.trees[TREE_EXTENTS], key, &e))
+cdef int trim_chunk(FS* fs, uint64_t id, uint32_t n, uint64_t keep_blocks) noexcept nogil:
+    cdef Chunk c
+    cdef uint32_t slot
+    cdef uint64_t base = <uint64_t>n * CHUNK_BLOCKS
+    cdef int err = get_chunk(fs, id, n, &c)
     if err != abi.E_OK:
         return err
-    keep = keep_blocks - e.logical if keep_blocks > e.logical else 0
-    for j in range(keep, e.count):
-        if not free_block(fs, e.physical + j):
-            return abi.E_IO
-    if keep == 0:
-        return bt(btree.remove(&fs.trees[TREE_EXTENTS], key))
-    e.count = keep
-    return bt(btree.insert(&fs.trees[TREE_EXTENTS], key, &e, True))
+    for slot in range(CHUNK_BLOCKS):
+        if base + slot >= keep_blocks and c.physical[slot]:
+            if not free_block(fs, c.physical[slot]):
+                return abi.E_IO
+            c.physical[slot] = 0
+            c.crc[slot] = 0
+    return put_chunk(fs, id, n, &c)
 
 cdef int zero_tail(FS* fs, uint64_t id, uint64_t size) noexcept nogil:
     """Bytes past the new end of the last block read as zeros if the file grows again."""
-    cdef Extent last
-    cdef uint64_t last_key, pb
+    cdef Chunk c
+    cdef uint32_t n = <uint32_t>(size / BLOCK / CHUNK_BLOCKS), slot = <uint32_t>(size / BLOCK % CHUNK_BLOCKS)
     cdef uint8_t* blk
+    cdef int err
     if size % BLOCK == 0:
         return abi.E_OK
-    pb = map_block(fs, id, <uint32_t>(size / BLOCK), &last, &last_key)
-    if pb == 0:
-        return abi.E_OK
-    blk = bcache.modify(&fs.cache, pb)
+    err = get_chunk(fs, id, n, &c)
+    if err != abi.E_OK or c.physical[slot] == 0:
+        return abi.E_OK if err == abi.E_NOENT else err
+    blk = block_for_write(fs, &c, slot, False, &err)
     if blk == NULL:
-        return abi.E_IO
+        return err
     memset(blk + size % BLOCK, 0, BLOCK - size % BLOCK)
-    return abi.E_OK
+    resum(fs, &c, slot, blk)
+    return put_chunk(fs, id, n, &c)
 
 cdef int truncate_in_op(FS* fs, uint64_t id, uint64_t size) noexcept nogil:
     cdef FileRec rec
     cdef int err = get_file(fs, id, &rec)
     if err == abi.E_OK and size < rec.size:
-        err = cut_extents(fs, id, <uint32_t>((size + BLOCK - 1) / BLOCK))
+        err = cut_chunks(fs, id, (size + BLOCK - 1) / BLOCK)
         if err == abi.E_OK:
             err = zero_tail(fs, id, size)
     if err == abi.E_OK:
@@ -499,7 +763,7 @@ cdef int truncate_in_op(FS* fs, uint64_t id, uint64_t size) noexcept nogil:
 
 cdef int truncate(FS* fs, uint64_t id, uint64_t size) noexcept nogil:
     cdef int err
-    if size / BLOCK >= 0xFFFFFFFFU:
+    if size > <uint64_t>MAX_FILE_BLOCKS * BLOCK:
         return abi.E_RANGE
     err = begin(fs)
     if err != abi.E_OK:
@@ -519,6 +783,14 @@ cdef bint valid_tag(const char* s, size_t n) noexcept nogil:
         return False
     return True
 
+cdef bint tag_valid(FS* fs, TagRec* rec) noexcept nogil:
+    return 1 <= rec.length <= TAG_MAX and 1 <= rec.tag_id < fs.sb.next_tag_id and rec.nfiles > 0
+
+cdef int corrupt(FS* fs, int tree) noexcept nogil:
+    """A record of `tree` that its checksum let through but the rules do not."""
+    bcache.fault(&fs.cache, fs.trees[tree].root)
+    return abi.E_CORRUPT
+
 cdef uint64_t tag_hash(const char* s, size_t n) noexcept nogil:
     cdef uint64_t h = <uint64_t>0xCBF29CE484222325U       # FNV-1a
     cdef size_t i
@@ -533,6 +805,8 @@ cdef int tag_slot(FS* fs, const char* s, size_t n, bint make, uint64_t* key, Tag
     for probe in range(TAG_PROBES):
         k = h + <uint64_t>probe
         err = btree.lookup(&fs.trees[TREE_TAGNAMES], k, rec)
+        if err == btree.BT_OK and not tag_valid(fs, rec):
+            return corrupt(fs, TREE_TAGNAMES)
         if err == btree.BT_OK:
             if rec.length == n and memcmp(rec.name, s, n) == 0:
                 key[0] = k
@@ -572,6 +846,8 @@ cdef int add_tag(FS* fs, uint64_t id, const char* s, size_t n) noexcept nogil:
         err = bt(btree.insert(&fs.trees[TREE_POSTINGS], (<uint64_t>tag.tag_id << FILE_ID_BITS) | id, NULL, False))
     if err == abi.E_OK:
         err = bt(btree.insert(&fs.trees[TREE_FILETAGS], (id << TAG_ID_BITS) | tag.tag_id, NULL, False))
+    if err == abi.E_OK and (tag.nfiles == 0xFFFFFFFFU or file.ntags == 0xFFFFFFFFU):
+        err = abi.E_RANGE
     if err == abi.E_OK:
         tag.nfiles += 1
         file.ntags += 1
@@ -588,6 +864,8 @@ cdef int drop_tag(FS* fs, uint64_t id, uint64_t key, TagRec* tag) noexcept nogil
         err = bt(btree.remove(&fs.trees[TREE_FILETAGS], (id << TAG_ID_BITS) | tag.tag_id))
     if err == abi.E_OK:
         err = get_file(fs, id, &file)
+    if err == abi.E_OK and (file.ntags == 0 or tag.nfiles == 0 or fs.sb.ntags == 0):
+        err = corrupt(fs, TREE_FILES)                   # the counts disagree with the indexes
     if err == abi.E_OK:
         file.ntags -= 1
         err = put_file(fs, id, &file)
@@ -636,7 +914,11 @@ cdef int find_tag(FS* fs, const char* name, size_t n, uint32_t* tag_id, uint32_t
 
 cdef int tag_of_id(FS* fs, uint32_t tag_id, uint64_t* key, TagRec* rec) noexcept nogil:
     cdef int err = bt(btree.lookup(&fs.trees[TREE_TAGIDS], tag_id, key))
-    return bt(btree.lookup(&fs.trees[TREE_TAGNAMES], key[0], rec)) if err == abi.E_OK else err
+    if err == abi.E_OK:
+        err = bt(btree.lookup(&fs.trees[TREE_TAGNAMES], key[0], rec))
+    if err == abi.E_NOENT or (err == abi.E_OK and (rec.tag_id != tag_id or not tag_valid(fs, rec))):
+        return corrupt(fs, TREE_TAGIDS)                 # an id whose name is gone or another's
+    return err
 
 cdef int64_t tags(FS* fs, uint64_t id, char* out, size_t cap) noexcept nogil:
     cdef Cursor cur
@@ -644,20 +926,22 @@ cdef int64_t tags(FS* fs, uint64_t id, char* out, size_t cap) noexcept nogil:
     cdef TagRec rec
     cdef FileRec file
     cdef size_t len = 0, i
+    cdef uint64_t m = mark(fs)
     cdef int err = stat(fs, id, &file)
     if err != abi.E_OK:
         return err
     btree.seek(&fs.trees[TREE_FILETAGS], &cur, id << TAG_ID_BITS)
-    while btree.next(&fs.trees[TREE_FILETAGS], &cur, &k, NULL) and (k >> TAG_ID_BITS) == id:
-        if tag_of_id(fs, <uint32_t>(k & ((1 << TAG_ID_BITS) - 1)), &key, &rec) != abi.E_OK:
-            return abi.E_CORRUPT
-        for i in range(rec.length + 1):
+    while err == abi.E_OK and btree.next(&fs.trees[TREE_FILETAGS], &cur, &k, NULL) and (k >> TAG_ID_BITS) == id:
+        err = tag_of_id(fs, <uint32_t>(k & ((1 << TAG_ID_BITS) - 1)), &key, &rec)
+        for i in range(rec.length + 1 if err == abi.E_OK else 0):
             if len + 1 < cap:
                 out[len] = rec.name[i] if i < rec.length else c'\n'
             len += 1
     if cap:
         out[len if len < cap else cap - 1] = 0
-    return <int64_t>len
+    if err == abi.E_OK and cur.err != btree.BT_OK:
+        err = abi.E_IO
+    return settle(fs, m, err) if err != abi.E_OK else settle(fs, m, <int64_t>len)
 
 # ---- deleting ------------------------------------------------------------------------------
 cdef int delete_in_op(FS* fs, uint64_t id) noexcept nogil:
@@ -674,7 +958,7 @@ cdef int delete_in_op(FS* fs, uint64_t id) noexcept nogil:
         if err == abi.E_OK:
             err = drop_tag(fs, id, key, &rec)
     if err == abi.E_OK:
-        err = cut_extents(fs, id, 0)
+        err = cut_chunks(fs, id, 0)
     if err == abi.E_OK:
         err = bt(btree.remove(&fs.trees[TREE_FILES], id))
     if err == abi.E_OK:

@@ -5,6 +5,7 @@ cimport cython
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from kwe.common cimport abi
 from kwe.common.format cimport format_buf
 from kwe.fs cimport tagfs, tagquery, fsck, btree
 from kwe.fs.tagfs cimport FS, FileRec
@@ -24,9 +25,11 @@ def set_time(uint64_t seconds):
     clock_value = seconds
 
 class FSError(Exception):
-    def __init__(self, code, what):
-        super().__init__(f"{what}: {error_text(code)}")
+    """code: the E_* status; why: what the filesystem found (a refused mount, a failed check)."""
+    def __init__(self, code, what, why=""):
+        super().__init__(f"{what}: {error_text(code)}" + (f": {why}" if why else ""))
         self.code = code
+        self.why = why
 
 def error_text(int64_t code):
     """The kernel's words for a status code (kwe.common.errors, format's %e)."""
@@ -40,8 +43,14 @@ cdef check(int64_t err, what):
         raise FSError(err, what)
     return err
 
-def mkfs(disk, uint64_t journal_blocks=0):
-    check(tagfs.mkfs(<BlockDev*><uint64_t>disk.device(), journal_blocks, clock_value), "mkfs")
+def mkfs(disk, uint64_t journal_blocks=0, bytes uuid=None):
+    """A new TagFS on the whole disk; uuid: 16 bytes (random if None)."""
+    import os
+    uuid = os.urandom(16) if uuid is None else uuid
+    if len(uuid) != 16:
+        raise ValueError("a volume UUID is 16 bytes")
+    check(tagfs.mkfs(<BlockDev*><uint64_t>disk.device(), journal_blocks, clock_value,
+                     <const uint8_t*><const char*>uuid), "mkfs")
 
 # __dealloc__ unmounts through self.disk's BlockDev: when a Volume dies in a
 # reference cycle, the collector must not drop the disk (and free it) first.
@@ -53,21 +62,29 @@ cdef class Volume:
     cdef uint64_t machine          # hal.generation() when made
     cdef public uint32_t replayed
 
-    def __cinit__(self, disk, uint64_t cache_blocks=0):
+    def __cinit__(self, disk, uint64_t cache_blocks=0, bint readonly=False):
         self.machine = _hal.generation()
         self.disk = disk
-        check(tagfs.mount(&self.fs, <BlockDev*><uint64_t>disk.device(), cache_blocks, clock_now,
-                          &self.replayed), "mount")
+        err = tagfs.mount(&self.fs, <BlockDev*><uint64_t>disk.device(), cache_blocks, clock_now,
+                          tagfs.MOUNT_RDONLY if readonly else 0, &self.replayed)
+        if err < 0:
+            raise FSError(err, "mount", self.fs.why.decode(errors="replace"))
+
+    cdef call(self, int64_t err, what):
+        """check(), with what the filesystem found when a check failed."""
+        if err < 0:
+            raise FSError(err, what, self.fs.why.decode(errors="replace") if err in (abi.E_CORRUPT, abi.E_ROFS, abi.E_NOTSUP) else "")
+        return err
 
     def __dealloc__(self):
         if self.fs.mounted and <uint64_t>_hal.generation() == self.machine:
             tagfs.unmount(&self.fs)
 
     def unmount(self):
-        check(tagfs.unmount(&self.fs), "unmount")
+        self.call(tagfs.unmount(&self.fs), "unmount")
 
     def sync(self):
-        check(tagfs.sync(&self.fs), "sync")
+        self.call(tagfs.sync(&self.fs), "sync")
 
     def pending(self):
         return tagfs.pending_blocks(&self.fs)
@@ -76,53 +93,53 @@ cdef class Volume:
         """A new file with these tags, of class `label` (abi.FILE_*); its id."""
         cdef uint64_t id = 0
         b = tags.encode()
-        check(tagfs.create(&self.fs, b, label, &id), "create")
+        self.call(tagfs.create(&self.fs, b, label, &id), "create")
         return id
 
     def delete(self, uint64_t id):
-        check(tagfs.delete(&self.fs, id), "delete")
+        self.call(tagfs.delete(&self.fs, id), "delete")
 
     def write(self, uint64_t id, bytes data, uint64_t offset=0):
-        check(tagfs.write(&self.fs, id, offset, <const uint8_t*><const char*>data, len(data)), "write")
+        self.call(tagfs.write(&self.fs, id, offset, <const uint8_t*><const char*>data, len(data)), "write")
 
     def read(self, uint64_t id, uint64_t offset=0, n=None):
         cdef FileRec rec
-        check(tagfs.stat(&self.fs, id, &rec), "read")
+        self.call(tagfs.stat(&self.fs, id, &rec), "read")
         cdef uint64_t want = rec.size if n is None else n
         cdef uint8_t* buf = <uint8_t*>malloc(want + 1)
         cdef int64_t got = tagfs.read(&self.fs, id, offset, buf, want)
         try:
-            check(got, "read")
+            self.call(got, "read")
             return (<char*>buf)[:got]
         finally:
             free(buf)
 
     def truncate(self, uint64_t id, uint64_t size):
-        check(tagfs.truncate(&self.fs, id, size), "truncate")
+        self.call(tagfs.truncate(&self.fs, id, size), "truncate")
 
     def stat(self, uint64_t id):
         cdef FileRec rec
-        check(tagfs.stat(&self.fs, id, &rec), "stat")
+        self.call(tagfs.stat(&self.fs, id, &rec), "stat")
         return {"id": id, "size": rec.size, "ctime": rec.ctime, "mtime": rec.mtime, "ntags": rec.ntags,
                 "label": rec.label}
 
     def tag(self, uint64_t id, str name):
         b = name.encode()
-        check(tagfs.tag(&self.fs, id, b, len(b)), f"tag {name}")
+        self.call(tagfs.tag(&self.fs, id, b, len(b)), f"tag {name}")
 
     def untag(self, uint64_t id, str name):
         b = name.encode()
-        check(tagfs.untag(&self.fs, id, b, len(b)), f"untag {name}")
+        self.call(tagfs.untag(&self.fs, id, b, len(b)), f"untag {name}")
 
     def tags(self, uint64_t id):
         cdef char buf[65536]
-        cdef int64_t n = check(tagfs.tags(&self.fs, id, buf, sizeof(buf)), "tags")
+        cdef int64_t n = self.call(tagfs.tags(&self.fs, id, buf, sizeof(buf)), "tags")
         return [t.decode() for t in buf[:min(n, sizeof(buf) - 1)].split(b"\n") if t]
 
     def query(self, str q):
         cdef tagquery.IdSet s
         b = q.encode()
-        check(tagquery.run(&self.fs, b, &s, NULL), f"query {q!r}")
+        self.call(tagquery.run(&self.fs, b, &s, NULL), f"query {q!r}")
         try:
             return [s.ids[i] for i in range(s.n)]
         finally:
@@ -134,7 +151,7 @@ cdef class Volume:
         cdef char* log = <char*>malloc(1 << 16)
         r.log, r.log_cap = log, 1 << 16
         try:
-            check(fsck.check(&self.fs, &r), "fsck")
+            self.call(fsck.check(&self.fs, &r), "fsck")
             lines = log[:r.log_len].decode(errors="replace").splitlines()
             return r.problems, {"files": r.files, "tags": r.tags, "tree_blocks": r.tree_blocks,
                                 "data_blocks": r.data_blocks, "log": lines}
@@ -147,11 +164,16 @@ cdef class Volume:
         cdef uint64_t key
         out = []
         btree.seek(&self.fs.trees[tagfs.TREE_FILES], &cur, 0)
+        m = tagfs.mark(&self.fs)
         while btree.next(&self.fs.trees[tagfs.TREE_FILES], &cur, &key, NULL):
             out.append(key)
+        self.call(tagfs.settle(&self.fs, m, abi.E_IO if cur.err else abi.E_OK), "files")
         return out
 
     def info(self):
         s = self.fs.sb
-        return {"blocks": s.nblocks, "free_blocks": s.free_blocks, "files": s.nfiles, "tags": s.ntags,
-                "txid": s.txid, "journal_blocks": s.journal_blocks, "data_start": s.data_start}
+        return {"version": s.version, "uuid": bytes(s.uuid[:16]).hex(), "blocks": s.nblocks,
+                "free_blocks": s.free_blocks, "files": s.nfiles, "tags": s.ntags, "txid": s.txid,
+                "journal_blocks": s.journal_blocks, "data_start": s.data_start,
+                "clean_at_mount": bool(self.fs.was_clean), "readonly": bool(self.fs.flags & 1),
+                "failed": self.fs.failed}

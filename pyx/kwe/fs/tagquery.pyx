@@ -78,7 +78,7 @@ cdef int postings(FS* fs, uint32_t tag_id, IdSet* out) noexcept nogil:
     while btree.next(&fs.trees[TREE_POSTINGS], &cur, &key, NULL) and (key >> 40) == tag_id:
         if not append(out, key & ((<uint64_t>1 << 40) - 1)):
             return abi.E_NOMEM
-    return abi.E_OK
+    return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
 
 cdef int all_files(FS* fs, IdSet* out) noexcept nogil:
     cdef Cursor cur
@@ -87,7 +87,7 @@ cdef int all_files(FS* fs, IdSet* out) noexcept nogil:
     while btree.next(&fs.trees[TREE_FILES], &cur, &key, NULL):
         if not append(out, key):
             return abi.E_NOMEM
-    return abi.E_OK
+    return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
 
 # ---- the parser, evaluating as it goes ---------------------------------------------------------
 cdef void skip_space(Parser* ps) noexcept nogil:
@@ -303,9 +303,12 @@ cdef Level* levels_for(const char* query, Level* inline_levels) noexcept nogil:
 cdef int run(FS* fs, const char* query, IdSet* out, Account* owner) noexcept nogil:
     global charged
     cdef int err
+    cdef uint64_t m = tagfs.mark(fs)
     charged = owner
-    err = evaluate_all(fs, query, out)
+    err = <int>tagfs.settle(fs, m, evaluate_all(fs, query, out))
     charged = NULL
+    if err != abi.E_OK:
+        release(out)                                # never a partial answer from a damaged index
     return err
 
 cdef int evaluate_all(FS* fs, const char* query, IdSet* out) noexcept nogil:

@@ -56,13 +56,16 @@ cdef void storage_init() noexcept nogil:
 
 cdef void kmain_on_stack() noexcept nogil:
     cdef char name[64]
+    cdef int status
     devices_init()
     trace.init()
     storage_init()
     engine.init(main_stack_top)
     if cmdline.get(b"run", name, sizeof(name)) < 0:
         kstr.copy(name, b"demo", sizeof(name))
-    power.power_off(heap_verdict(scenarios.run(name)))
+    status = scenarios.run(name)
+    rootfs.unmount()                         # a clean disk mounts next time without replay
+    power.power_off(heap_verdict(status))
 
 cdef uint32_t heap_verdict(int status) noexcept nogil:
     """Walk the whole heap before powering off: an overwritten guard zone or
