@@ -229,7 +229,136 @@ class Query(Target):
             pass
 
 
-TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query}
+class Disk(Target):
+    """Damaged copies of real TagFS images whose every file's bytes and every
+    query's answer are known (the oracle).  Accidental damage -- bit flips,
+    byte runs, zeroed, duplicated and swapped blocks, truncation -- must give
+    the oracle's answer or a clean error, and whatever a reader found damaged
+    fsck must report too.  Hostile damage changes numbers inside metadata and
+    makes the checksums right again: no checksum can tell that from a real
+    disk, so it must only never crash, hang or go out of bounds."""
+    scale = 0.1                             # an image is ~100 inputs of the other targets
+
+    def __init__(self):
+        super().__init__()
+        from kwe.dev import blockdev
+        from kwe.fs import tagfs_host
+        from .tagfs_image import Image
+        self.blockdev, self.tfs, self.Image = blockdev, tagfs_host, Image
+        self.bases = [self.base(clean=True), self.base(clean=False)]
+
+    def base(self, clean):
+        """(image, files {id: bytes}, queries {query: ids}, interesting blocks)."""
+        from .hosted import new_volume
+        disk, v = new_volume(blocks=512, journal_blocks=64)
+        files = {}
+        for i, size in enumerate([0, 1, 100, 4096, 4097, 9000, 33000, 70000, 300, 12]):
+            f = v.create(f"n={i} {('even', 'odd')[i % 2]} {'big' if size > 5000 else 'small'} all")
+            files[f] = bytes((i * 31 + j * 7) & 0xFF for j in range(size))
+            v.write(f, files[f])
+        gone = v.create("doomed all")
+        v.write(gone, b"z" * 20000)
+        v.delete(gone)                      # freed blocks and nodes that still hold old bytes
+        cut = list(files)[7]                # 70000 bytes: cut inside a chunk
+        v.truncate(cut, 5000)
+        files[cut] = files[cut][:5000]
+        queries = ["all", "even AND big", "odd OR small", "all AND NOT big", "NOT even", "doomed", "n=3"]
+        answers = {q: v.query(q) for q in queries}
+        if clean:
+            v.unmount()
+        else:
+            v.sync()                        # committed, never unmounted: mount replays the journal
+        image = disk.image()
+        regions = self.Image(image).regions()
+        hot = sorted({b for r in regions.values() for b in r if len(r) < 100} | set(regions["journal"][:4]))
+        return image, files, answers, hot
+
+    def pick(self, rng, hot, nblocks):
+        return rng.choice(hot) if rng.random() < 0.8 else rng.randrange(nblocks)
+
+    def damage(self, rng, img, hot):
+        """Accidental damage to img.data, in place; returns the new length."""
+        nblocks, op = len(img.data) // 4096, rng.randrange(6)
+        a, b = self.pick(rng, hot, nblocks), self.pick(rng, hot, nblocks)
+        if op == 0:
+            for _ in range(rng.randint(1, 8)):
+                img.data[a * 4096 + rng.randrange(4096)] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            at = a * 4096 + rng.randrange(4096 - 64)
+            img.data[at:at + rng.randint(1, 64)] = rng.randbytes(64)[:rng.randint(1, 64)].ljust(1, b"\0")
+        elif op == 2:
+            img.put(a, bytes(4096))
+        elif op == 3:
+            img.put(b, img.block(a))
+        elif op == 4:
+            ba = img.block(a)
+            img.put(a, img.block(b))
+            img.put(b, ba)
+        else:
+            return rng.randrange(len(img.data))
+        return len(img.data)
+
+    def hostile(self, rng, img, hot):
+        """A number inside a metadata block changed and the block resealed."""
+        for _ in range(rng.randint(1, 3)):
+            a = rng.choice(hot)
+            width = rng.choice([2, 4, 8])
+            at = rng.choice([rng.randrange(0, 64, width), rng.randrange(0, 4096 - 8, width)])
+            v = rng.choice([0, 1, 2, 5, 0xFFFF, 0xFFFFFFFF, len(img.data) // 4096, len(img.data) // 4096 - 1,
+                            1 << 40, rng.randrange(1 << 16)])
+            img.data[a * 4096 + at:a * 4096 + at + width] = (v & ((1 << 8 * width) - 1)).to_bytes(width, "little")
+            img.reseal(a)
+
+    def __call__(self, rng, data):
+        image, files, answers, hot = rng.choice(self.bases)
+        img = self.Image(image)
+        evil = rng.random() < 0.25
+        length = len(img.data)
+        if evil:
+            self.hostile(rng, img, hot)
+        else:
+            length = self.damage(rng, img, hot)
+        try:
+            v = self.tfs.Volume(self.blockdev.MemDisk(image=bytes(img.data[:length])))
+        except self.tfs.FSError:
+            return                              # refused at mount: clean
+        failed = self.read_all(v, files, answers, check=not evil)
+        problems = v.fsck()[0]
+        assert evil or not failed or problems, f"readers found damage that fsck did not report ({failed})"
+        self.write_some(v, rng)
+
+    def read_all(self, v, files, answers, check):
+        """Every file and query: the oracle's answer or FSError.  How many failed."""
+        failed = 0
+        for f, want in files.items():
+            try:
+                got = v.read(f)
+            except self.tfs.FSError:
+                failed += 1
+                continue
+            assert not check or got == want, f"file {f}: wrong bytes ({len(got)} read, {len(want)} written)"
+        for q, want in answers.items():
+            try:
+                got = v.query(q)
+            except self.tfs.FSError:
+                failed += 1
+                continue
+            assert not check or got == want, f"query {q!r}: {got}, the oracle says {want}"
+        return failed
+
+    def write_some(self, v, rng):
+        """A damaged volume takes a write or refuses it; what it takes reads back."""
+        try:
+            f = v.create("new all")
+            data = rng.randbytes(rng.choice([10, 5000, 40000]))
+            v.write(f, data)
+            assert v.read(f) == data
+            v.delete(rng.choice(v.files()))
+        except self.tfs.FSError:
+            pass
+
+
+TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "disk": Disk}
 
 
 def settle_and_drain(p, ticks=50):
@@ -302,6 +431,7 @@ def find_crash(name, seed, start, count, use_asan, progress):
 
 
 def fuzz(name, seed, start, count, use_asan):
+    count = max(1, int(count * getattr(TARGETS[name], "scale", 1)))
     with tempfile.TemporaryDirectory(prefix="kwe-fuzz-") as tmp:
         progress = Path(tmp) / "progress"
         r = run_child(name, seed, start, count, use_asan, progress)
