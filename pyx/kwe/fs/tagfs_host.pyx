@@ -155,3 +155,15 @@ cdef class Volume:
         s = self.fs.sb
         return {"blocks": s.nblocks, "free_blocks": s.free_blocks, "files": s.nfiles, "tags": s.ntags,
                 "txid": s.txid, "journal_blocks": s.journal_blocks, "data_start": s.data_start}
+
+    def all_tags(self):
+        """[(name, number of files)] for every tag, in TAGNAMES key order
+        (hosted only: `tools/kwe fs tags`)."""
+        cdef Cursor cur
+        cdef uint64_t key
+        cdef tagfs.TagRec rec
+        out = []
+        btree.seek(&self.fs.trees[tagfs.TREE_TAGNAMES], &cur, 0)
+        while btree.next(&self.fs.trees[tagfs.TREE_TAGNAMES], &cur, &key, &rec):
+            out.append((rec.name[:rec.length].decode(errors="replace"), rec.nfiles))
+        return out
