@@ -178,7 +178,7 @@ def main(argv=None):
     p.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_test)
 
-    sub.add_parser("fs", help="TagFS images: mkfs ls put get tag untag query fsck rm (see tools/kwe fs -h)")
+    sub.add_parser("fs", help="TagFS images: mkfs info ls tags put get tag untag query fsck rm (see tools/kwe fs -h)")
 
     p = sub.add_parser("trace", help="boot with tracing on; write build/trace.json and build/trace.png")
     p.add_argument("--cmdline", default=None, help='what to run (default "run=init init=wfdemo")')
