@@ -1,6 +1,7 @@
 """tools/kwe subcommands.  Run `tools/kwe --help`."""
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,13 +18,15 @@ def cmd_build(a):
 def cmd_run(a):
     if not kbuild.build(quiet=True):
         return 1
+    image = IMAGE if a.disk is None else persistent_disk(Path(a.disk))
     kvm = a.kvm and qemu.kvm_usable()
     if a.kvm and not kvm:
         print("kwe: /dev/kvm is not usable here; running under TCG", file=sys.stderr)
     interactive = sys.stdin.isatty()
-    m = qemu.Machine(cmdline=a.cmdline, kvm=kvm)
+    m = qemu.Machine(image=image, snapshot=a.disk is None, cmdline=a.cmdline, kvm=kvm)
     cmd = m.command(serial="mon:stdio" if interactive else "stdio")
-    print(f"kwe: booting {IMAGE.relative_to(ROOT)} ({'KVM' if kvm else 'TCG'})"
+    kept = "the guest's writes are discarded" if a.disk is None else "the guest's writes stay in it"
+    print(f"kwe: booting {shown(image)} ({'KVM' if kvm else 'TCG'}; {kept})"
           + (", Ctrl-A X quits" if interactive else ""), file=sys.stderr)
     try:
         rc = subprocess.run(cmd, timeout=a.timeout).returncode
@@ -33,6 +36,39 @@ def cmd_run(a):
     print(f"\nkwe: kernel status {status} ({qemu.STATUS_NAMES.get(status, 'scenario-defined')})",
           file=sys.stderr)
     return status
+
+
+def shown(path):
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def persistent_disk(path):
+    """--disk FILE: the user's own boot disk.  Made once as a copy of
+    build/kwe.img, then never replaced: it keeps the guest's writes, and the
+    kernel and programs it was made with."""
+    from . import fs
+    try:
+        if not path.exists():
+            shutil.copyfile(IMAGE, path)
+            print(f"kwe: made {path}, a copy of {shown(IMAGE)}; later builds do not change it", file=sys.stderr)
+        elif not fs.is_boot_image(path):
+            sys.exit(f"kwe run: {path} is not a KWE boot image; give a new path (run makes it from "
+                     f"{shown(IMAGE)}) or a disk made so")
+        elif kernel_part(path) != kernel_part(IMAGE):
+            print(f"kwe: {path} boots the kernel it was made with, not this build's "
+                  "(remove it to start again from the build)", file=sys.stderr)
+    except OSError as e:
+        sys.exit(f"kwe run: {e.filename}: {e.strerror}; check the --disk path")
+    return path.resolve()
+
+
+def kernel_part(path):
+    """Everything before the TagFS region: boot code, header, kernel."""
+    from . import fs
+    with open(path, "rb") as f:
+        offset, _ = fs.boot_region(f.read(1024))
+        f.seek(0)
+        return f.read(offset)
 
 
 def cmd_test(a):
@@ -127,6 +163,10 @@ def main(argv=None):
     p.add_argument("--kvm", action="store_true", help="use KVM when /dev/kvm works")
     p.add_argument("--timeout", type=float, default=None, help="stop QEMU after S seconds")
     p.add_argument("--cmdline", default=None, help='kernel command line, e.g. "run=selftest"')
+    p.add_argument("--disk", metavar="FILE", default=None,
+                   help="boot FILE and keep the guest's writes in it (plain run discards them); made as a "
+                        "copy of build/kwe.img if missing, never touched by a rebuild, so it keeps the "
+                        "kernel and programs it was made with")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("build", help="build hosted modules, kernel.elf and kwe.img")
@@ -138,7 +178,7 @@ def main(argv=None):
     p.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_test)
 
-    sub.add_parser("fs", help="TagFS images: mkfs ls put get tag untag query fsck rm (see tools/kwe fs -h)")
+    sub.add_parser("fs", help="TagFS images: mkfs info ls tags put get tag untag query fsck rm (see tools/kwe fs -h)")
 
     p = sub.add_parser("trace", help="boot with tracing on; write build/trace.json and build/trace.png")
     p.add_argument("--cmdline", default=None, help='what to run (default "run=init init=wfdemo")')

@@ -59,7 +59,8 @@ def free_port():
 
 @dataclass
 class Machine:
-    """One QEMU configuration.  fw_files maps fw_cfg names to local files."""
+    """One QEMU configuration.  fw_files maps fw_cfg names to local files.
+    snapshot: the guest's writes go to a temporary overlay, not the image."""
     image: Path = IMAGE
     cmdline: str | None = None
     kvm: bool = False
@@ -70,7 +71,8 @@ class Machine:
 
     def command(self, serial="stdio"):
         cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", self.memory,
-               "-drive", f"file={self.image},format=raw,if=ide" + (",snapshot=on" if self.snapshot else ""),
+               "-drive", f"file={str(self.image).replace(',', ',,')},format=raw,if=ide"
+               + (",snapshot=on" if self.snapshot else ""),
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-display", "none", "-serial", serial, "-no-reboot", "-monitor", "none"]
         cmd += ["-enable-kvm", "-cpu", "host"] if self.kvm else ["-cpu", "max"]

@@ -163,8 +163,8 @@ cdef class Volume:
         cdef Cursor cur
         cdef uint64_t key
         out = []
-        btree.seek(&self.fs.trees[tagfs.TREE_FILES], &cur, 0)
         m = tagfs.mark(&self.fs)
+        btree.seek(&self.fs.trees[tagfs.TREE_FILES], &cur, 0)
         while btree.next(&self.fs.trees[tagfs.TREE_FILES], &cur, &key, NULL):
             out.append(key)
         self.call(tagfs.settle(&self.fs, m, abi.E_IO if cur.err else abi.E_OK), "files")
@@ -177,3 +177,17 @@ cdef class Volume:
                 "journal_blocks": s.journal_blocks, "data_start": s.data_start,
                 "clean_at_mount": bool(self.fs.was_clean), "readonly": bool(self.fs.flags & 1),
                 "failed": self.fs.failed}
+
+    def all_tags(self):
+        """[(name, number of files)] for every tag, in TAGNAMES key order
+        (hosted only: `tools/kwe fs tags`)."""
+        cdef Cursor cur
+        cdef uint64_t key
+        cdef tagfs.TagRec rec
+        out = []
+        m = tagfs.mark(&self.fs)
+        btree.seek(&self.fs.trees[tagfs.TREE_TAGNAMES], &cur, 0)
+        while btree.next(&self.fs.trees[tagfs.TREE_TAGNAMES], &cur, &key, &rec):
+            out.append((rec.name[:min(rec.length, tagfs.TAG_MAX)].decode(errors="replace"), rec.nfiles))
+        self.call(tagfs.settle(&self.fs, m, abi.E_IO if cur.err else abi.E_OK), "tags")
+        return out
