@@ -192,7 +192,7 @@ def test_info(img):
     out = kwe_fs("info", img).stdout.splitlines()
     assert out[0] == f"{img}: bare TagFS image (9M)"
     info = dict(line.split(None, 1) for line in out[1:])
-    assert info["version"] == "1" and info["blocks"] == "2304" and info["journal_blocks"] == "2048"
+    assert info["version"] == "2" and info["blocks"] == "2304" and info["journal_blocks"] == "2048"
     assert info["files"] == "2" and info["tags"] == "2" and int(info["free_blocks"]) < 2304 - 2048
 
 
@@ -216,3 +216,22 @@ def test_get_and_rm_take_a_query_that_matches_exactly_one(img):
     kwe_fs("rm", img, "name=a")
     assert kwe_fs("query", img, "type=text").stdout.split() == ["2"]
     assert kwe_fs("get", img, "type=text").stdout == "beta\n"        # now just one
+
+
+def test_fsck_repair_rebuilds_a_damaged_boot_image_and_names_what_it_lost(tmp_path):
+    from kwecli.tagfs_image import BLOCK, Image
+    disk = tmp_path / "kwe.img"
+    shutil.copy(IMAGE, disk)
+    start, length = fs.locate(disk.read_bytes())
+    region = Image(disk.read_bytes()[start:start + length])
+    hello = int(kwe_fs("query", disk, "name=hello").stdout)
+    victim = next(b for b in region.data_blocks())          # the first file's first block
+    raw = bytearray(disk.read_bytes())
+    raw[start + victim * BLOCK + 200] ^= 0x10
+    disk.write_bytes(bytes(raw))
+    assert kwe_fs("fsck", disk, check=False).returncode == 1
+    r = kwe_fs("fsck", disk, "--repair", check=False)
+    assert r.returncode == 1 and "1 thing lost" in r.stdout and f"disk block {victim}" in r.stdout, r.stdout
+    assert "0 problems" in kwe_fs("fsck", disk).stdout
+    assert kwe_fs("query", disk, "name=hello").stdout.split() in ([str(hello)], [])
+    assert disk.read_bytes()[:start] == IMAGE.read_bytes()[:start]      # the boot code is untouched

@@ -223,10 +223,14 @@ def mount(disk, path):
     try:
         return tagfs().Volume(disk)
     except tagfs().FSError as e:
+        if e.code == abi.E_NOTSUP:
+            raise UserError(f"{path}: {e.why}") from None
         if e.code != abi.E_CORRUPT:
             raise
-        raise UserError(f"{path} holds no TagFS (no valid superblock, or a truncated file); check the path, "
-                        "or make a filesystem with tools/kwe fs mkfs") from None
+        if e.why.startswith("no TagFS here"):
+            raise UserError(f"{path} holds no TagFS ({e.why.removeprefix('no TagFS here (').rstrip(')')}); "
+                            "check the path, or make a filesystem with tools/kwe fs mkfs") from None
+        raise UserError(f"{path}: the filesystem is damaged and was not mounted: {e.why}") from None
 
 
 # ---- tags ----------------------------------------------------------------------------------
@@ -386,6 +390,8 @@ def cmd_get(a):
 
 
 def cmd_fsck(a):
+    if a.repair:
+        return repair_image(a.image)
     v = open_image(a.image).volume
     problems, d = v.fsck()
     print(f"{a.image}: {d['files']} files, {d['tags']} tags, {d['tree_blocks']} index blocks, "
@@ -394,6 +400,39 @@ def cmd_fsck(a):
     for line in d["log"]:
         print("  " + line)
     return 1 if problems else 0
+
+
+def replayed(region):
+    """The region as mount leaves it: its journal replayed if it can be, even
+    when the mount is then refused (a damaged tree root)."""
+    from kwe.dev import blockdev
+    tagfs().set_time(int(time.time()))
+    hosted.fresh(ram=max(64 << 20, 3 * len(region) + (32 << 20)))
+    disk = blockdev.MemDisk(image=region)
+    try:
+        tagfs().Volume(disk)
+    except tagfs().FSError:
+        pass
+    return disk.image()
+
+
+def repair_image(path):
+    from . import repair
+    data = read_image(path)
+    offset, length = locate(data)
+    s = repair.salvage(replayed(data[offset:offset + length]))
+    if s is None:
+        raise UserError(f"{path}: neither the superblock nor its copy in block 1 survives, so nothing says "
+                        "where anything is; nothing was changed")
+    region = repair.rebuild(s)
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(region)
+    print(f"{path}: rebuilt with {len(s.kept)} files"
+          + (f"; {len(s.lost)} thing{'s' if len(s.lost) != 1 else ''} lost:" if s.lost else "; nothing lost"))
+    for line in s.lost:
+        print("  " + line)
+    return 1 if s.lost else 0
 
 
 def cmd_put(a):
@@ -565,8 +604,11 @@ def add_query(sub):
 
 
 def add_fsck(sub):
-    p = sub.add_parser("fsck", help="check the filesystem")
+    p = sub.add_parser("fsck", help="check the filesystem (--repair: rebuild it from the files that verify)")
     add_image(p)
+    p.add_argument("--repair", action="store_true",
+                   help="rebuild the indexes from every file whose record and blocks still verify; files keep "
+                        "their ids; what is lost is listed (exit status 1 if anything was)")
     p.set_defaults(fn=cmd_fsck)
 
 

@@ -83,7 +83,7 @@ cdef struct Chunk:              # 64 bytes: CHUNK_BLOCKS consecutive blocks of a
     uint32_t physical[CHUNK_BLOCKS]     # 0: a hole
     uint32_t crc[CHUNK_BLOCKS]          # checksum.block_sum of each (seeded, NO_FIELD)
 
-cdef struct TagRec:             # 128 bytes
+cdef struct TagRec:             # 132 bytes
     uint32_t tag_id
     uint32_t nfiles
     uint16_t length
@@ -135,6 +135,8 @@ cdef int64_t settle(FS* fs, uint64_t mark, int64_t result) noexcept nogil
 # tags: space-separated; label: the file's class (abi.FILE_*)
 cdef int create(FS* fs, const char* tags, uint32_t label, uint64_t* id) noexcept nogil
 cdef int delete(FS* fs, uint64_t id) noexcept nogil
+# Repair only: an empty file with a given id and times (E_EXIST if taken).
+cdef int adopt(FS* fs, uint64_t id, uint32_t label, uint64_t ctime, uint64_t mtime) noexcept nogil
 cdef int stat(FS* fs, uint64_t id, FileRec* out) noexcept nogil
 cdef int write(FS* fs, uint64_t id, uint64_t offset, const uint8_t* data, uint64_t n) noexcept nogil
 cdef int64_t read(FS* fs, uint64_t id, uint64_t offset, uint8_t* buf, uint64_t n) noexcept nogil

@@ -205,8 +205,12 @@ cdef int64_t settle(FS* fs, uint64_t since, int64_t result) noexcept nogil:
 # ---- mounting -------------------------------------------------------------------------
 cdef int find_layout(FS* fs, BlockDev* dev, uint8_t* block, Super* sb) noexcept nogil:
     """The superblock, or the copy mkfs left in block 1 if block 0 was torn."""
-    cdef int err = read_super(fs, dev, 0, block, sb)
+    cdef int err
     cdef char first[WHY_MAX]
+    if dev.nblocks < 2 + MIN_JOURNAL:
+        say(fs, b"no TagFS here (%u blocks of 4 KiB: too small to hold one)", dev.nblocks)
+        return abi.E_CORRUPT
+    err = read_super(fs, dev, 0, block, sb)
     if err == abi.E_OK or err == abi.E_NOTSUP:
         return err
     kstr.copy(first, fs.why, WHY_MAX)
@@ -330,13 +334,19 @@ cdef int begin(FS* fs) noexcept nogil:
         return abi.E_INVAL
     if fs.failed or (fs.flags & MOUNT_RDONLY):
         return abi.E_ROFS
-    if fs.cache.ndirty > COMMIT_THRESHOLD:          # room in the journal for this operation
+    if fs.cache.ndirty > commit_threshold(fs):      # room in the journal for this operation
         err = sync(fs)
         if err != abi.E_OK:
             return err
     bcache.begin_op(&fs.cache)
     fs.op_mark = mark(fs)
     return abi.E_OK
+
+cdef uint64_t commit_threshold(FS* fs) noexcept nogil:
+    """Dirty blocks that make the next operation commit first: leave a small
+    journal room for one more operation too."""
+    cdef uint64_t half = fs.sb.journal_blocks / 2
+    return half if half < COMMIT_THRESHOLD else COMMIT_THRESHOLD
 
 cdef bint fits_journal(FS* fs) noexcept nogil:
     return journal.blocks_needed(fs.cache.ndirty + 1) <= fs.sb.journal_blocks
@@ -528,6 +538,22 @@ cdef int create(FS* fs, const char* taglist, uint32_t label, uint64_t* id) noexc
         if n:
             err = add_tag(fs, id[0], taglist, n)
         taglist += n
+    return finish(fs, err)
+
+cdef int adopt(FS* fs, uint64_t id, uint32_t label, uint64_t ctime, uint64_t mtime) noexcept nogil:
+    cdef FileRec rec
+    cdef int err = begin(fs)
+    if err != abi.E_OK:
+        return err
+    if id == 0 or id >> FILE_ID_BITS or label >= abi.FILE_CLASSES:
+        return finish(fs, abi.E_RANGE)
+    memset(&rec, 0, sizeof(FileRec))
+    rec.ctime, rec.mtime, rec.label = ctime, mtime, label
+    err = bt(btree.insert(&fs.trees[TREE_FILES], id, &rec, False))
+    if err == abi.E_OK:
+        fs.sb.nfiles += 1
+        if id >= fs.sb.next_file_id:
+            fs.sb.next_file_id = id + 1
     return finish(fs, err)
 
 # ---- file data: chunks of CHUNK_BLOCKS blocks, each with its blocks' checksums -------------

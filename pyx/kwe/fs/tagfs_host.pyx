@@ -96,6 +96,10 @@ cdef class Volume:
         self.call(tagfs.create(&self.fs, b, label, &id), "create")
         return id
 
+    def adopt(self, uint64_t id, uint32_t label, uint64_t ctime, uint64_t mtime):
+        """Repair: an empty file with this id (fsck --repair keeps files' ids)."""
+        self.call(tagfs.adopt(&self.fs, id, label, ctime, mtime), "adopt")
+
     def delete(self, uint64_t id):
         self.call(tagfs.delete(&self.fs, id), "delete")
 
