@@ -205,6 +205,8 @@ def main(argv=None):
     p.add_argument("--no-asan", dest="asan", action="store_false", help="the ordinary hosted build")
     p.add_argument("--boots", type=int, default=3,
                    help="then boot the kernel this many times with the fuzz program (seeds SEED..)")
+    p.add_argument("--disk-boots", type=int, default=20,
+                   help="and boot it on this many damaged disks (with the disk target; default 20)")
     p.set_defaults(fn=cmd_fuzz)
 
     p = sub.add_parser("errors", help="the status codes: value, name and meaning")

@@ -230,7 +230,8 @@ def mount(disk, path):
         if e.why.startswith("no TagFS here"):
             raise UserError(f"{path} holds no TagFS ({e.why.removeprefix('no TagFS here (').rstrip(')')}); "
                             "check the path, or make a filesystem with tools/kwe fs mkfs") from None
-        raise UserError(f"{path}: the filesystem is damaged and was not mounted: {e.why}") from None
+        raise UserError(f"{path}: the filesystem is damaged and was not mounted: {e.why}; "
+                        f"tools/kwe fs fsck {path} --repair rebuilds it from the files that verify") from None
 
 
 # ---- tags ----------------------------------------------------------------------------------
@@ -484,7 +485,8 @@ def cmd_rm(a):
 FS_HINTS = {"E_NOENT": "tools/kwe fs ls {image} lists the files",
             "E_NOSPC": "the image is full; make a larger one (tools/kwe fs mkfs --size) and put the files there",
             "E_INVAL": "see Tags and queries in docs/tagfs.md",
-            "E_CORRUPT": "tools/kwe fs fsck {image} says what is wrong"}
+            "E_CORRUPT": "tools/kwe fs fsck {image} says what is wrong, --repair keeps what verifies",
+            "E_ROFS": "the volume turned read-only after a failed check: tools/kwe fs fsck {image} --repair"}
 OS_HINTS = {errno.ENOENT: "check the path", errno.EISDIR: "give a file, not a directory",
             errno.EACCES: "check its permissions", errno.EPERM: "check its permissions",
             errno.ENOSPC: "free some space on the host"}

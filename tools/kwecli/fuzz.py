@@ -309,17 +309,19 @@ class Disk(Target):
             img.data[a * 4096 + at:a * 4096 + at + width] = (v & ((1 << 8 * width) - 1)).to_bytes(width, "little")
             img.reseal(a)
 
-    def __call__(self, rng, data):
-        image, files, answers, hot = rng.choice(self.bases)
+    def damaged(self, rng, image, hot, evil):
+        """A damaged copy of image (bytes), accidental or hostile."""
         img = self.Image(image)
-        evil = rng.random() < 0.25
-        length = len(img.data)
         if evil:
             self.hostile(rng, img, hot)
-        else:
-            length = self.damage(rng, img, hot)
+            return bytes(img.data)
+        return bytes(img.data[:self.damage(rng, img, hot)])
+
+    def __call__(self, rng, data):
+        image, files, answers, hot = rng.choice(self.bases)
+        evil = rng.random() < 0.25
         try:
-            v = self.tfs.Volume(self.blockdev.MemDisk(image=bytes(img.data[:length])))
+            v = self.tfs.Volume(self.blockdev.MemDisk(image=self.damaged(rng, image, hot, evil)))
         except self.tfs.FSError:
             return                              # refused at mount: clean
         failed = self.read_all(v, files, answers, check=not evil)
@@ -462,6 +464,65 @@ def boot(seed, count=10000):
     return ok
 
 
+FSCK_LINE = r"fsck: (\d+) files, (\d+) tags, (\d+) index blocks, (\d+) data blocks: (\d+) problems"
+
+
+def damaged_boot_image(seed, path):
+    """build/kwe.img with its TagFS damaged as the disk target damages images
+    (seeded); returns (evil, the damaged region)."""
+    import re  # noqa: F401  (FSCK_LINE's users)
+    from .fs import locate
+    from .paths import IMAGE
+    from .tagfs_image import Image
+    rng = random.Random(f"disk-boot:{seed}")
+    data = IMAGE.read_bytes()
+    start, length = locate(data)
+    region = data[start:start + length]
+    regions = Image(region).regions()
+    hot = sorted({b for r in regions.values() for b in r if len(r) < 100})
+    t = Disk.__new__(Disk)
+    t.Image = Image
+    evil = rng.random() < 0.25
+    bad = t.damaged(rng, region, hot, evil)
+    bad = bad.ljust(length, b"\0") if len(bad) < length else bad      # a boot disk keeps its size
+    path.write_bytes(data[:start] + bad + data[start + length:])
+    return evil, bad
+
+
+def hosted_verdict(region):
+    """What the hosted TagFS says of a region: None if it refuses to mount,
+    else fsck's problem count."""
+    from kwe.dev import blockdev
+    from kwe.fs import tagfs_host as tfs
+    from .hosted import fresh
+    fresh(ram=3 * len(region) + (64 << 20))
+    try:
+        return tfs.Volume(blockdev.MemDisk(image=region)).fsck()[0]
+    except tfs.FSError:
+        return None
+
+
+def disk_boot(seed):
+    """Boot the kernel on a damaged disk: it must end by itself, without a
+    panic or a CPU fault, and its mount and fsck must agree with the hosted
+    code's on the same bytes (parity).  True if all that holds."""
+    import re
+    from . import qemu
+    with tempfile.TemporaryDirectory(prefix="kwe-disk-") as tmp:
+        path = Path(tmp) / "kwe.img"
+        evil, region = damaged_boot_image(seed, path)
+        b = qemu.boot("run=fsck init=hello", timeout=120, image=path, snapshot=False)
+    m = re.search(FSCK_LINE, b.log)
+    kernel = None if "tagfs: mount refused" in b.log else (int(m.group(5)) if m else "no fsck line")
+    hosted = hosted_verdict(region)
+    ok = b.status in (0, 1) and not qemu.kernel_problems(b.log) and kernel == hosted
+    print(f"fuzz disk boot {seed} ({'hostile' if evil else 'accidental'}): status {b.status}, kernel fsck "
+          f"{kernel}, hosted fsck {hosted}: {'ok' if ok else 'FAILED'}")
+    if not ok:
+        print(b.log[-3000:])
+    return ok
+
+
 def main(a):
     from . import asan, build as kbuild
     if not kbuild.build(quiet=True):
@@ -471,4 +532,6 @@ def main(a):
     names = [a.target] if a.target else list(TARGETS)
     ok = all([fuzz(n, a.seed, a.start, a.count, a.asan) for n in names])
     ok = all([boot(a.seed + k) for k in range(a.boots)]) and ok
+    if a.target in (None, "disk"):
+        ok = all([disk_boot(a.seed * 1000 + k) for k in range(a.disk_boots)]) and ok
     return 0 if ok else 1
