@@ -58,6 +58,9 @@ cdef int remove(Tree* t, uint64_t key) noexcept nogil
 # at the end or on an error (then cur.err is BT_IO).
 cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil
+# Up to cap keys below `end` from the cursor on, a leaf at a time, into out;
+# how many (cur.err says if the scan stopped early).
+cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint64_t cap) noexcept nogil
 cdef uint32_t leaf_capacity(uint32_t vsize) noexcept nogil
 # A node as read from the disk, checksum aside: of tree `tree` (values of
 # vsize bytes), a sane level and count, keys strictly ascending, children

@@ -196,6 +196,30 @@ cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
             seek(t, cur, cur.hi)                # strictly beyond this leaf
     return False
 
+cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint64_t cap) noexcept nogil:
+    cdef const uint8_t* n
+    cdef const uint64_t* k
+    cdef uint64_t got = 0
+    while cur.leaf != 0 and got < cap:
+        n = read_node(t, cur.leaf)
+        if n == NULL:
+            cur.leaf, cur.err = 0, BT_IO
+            break
+        k = <const uint64_t*>(n + HEADER)
+        while cur.pos < hdr(n).count and got < cap and k[cur.pos] < end:
+            out[got] = k[cur.pos]
+            got += 1
+            cur.pos += 1
+        if cur.pos < hdr(n).count:
+            if k[cur.pos] >= end:
+                cur.leaf = 0                    # the range is done
+            break                               # or out is full
+        if not cur.bounded or cur.hi >= end:
+            cur.leaf = 0                        # no leaf to the right holds keys below end
+            break
+        seek(t, cur, cur.hi)
+    return got
+
 # ---- insertion ----------------------------------------------------------------------------------
 cdef void leaf_put(Tree* t, uint8_t* n, uint32_t i, uint64_t key, const void* value) noexcept nogil:
     cdef uint32_t count = hdr(n).count
