@@ -1,9 +1,14 @@
 """The tag grammar (kwe.common.tags): every rule both ways, check() against a
-small Python model of the rules, operators in any case."""
+small Python model of the rules, operators in any case, and TagFS and its
+query parser keeping the same rules (docs/tagfs.md "Tags and queries")."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from fsutil import new_volume
 from kwe.common import tags
+from kwe.fs import tagfs_host as tfs
+from kwe.tasks import caps
+from kwecli.abi import E_INVAL
 
 C = tags.py_constants()
 TAG_MAX = C["TAG_MAX"]
@@ -164,3 +169,81 @@ def test_reserved_tags():
               b"names=x", b"Name=x", b"myname=x", b"crc=1", b"crc32x=1", b""):
         assert not tags.py_reserved(t), t
 
+
+@given(tag_bytes)
+def test_caps_reserves_what_tags_reserves(b):
+    b = b.replace(b"\0", b"")
+    assert caps.py_reserved(b) == any(tags.py_reserved(w) for w in b.split(b" ") if w)
+
+
+# ---- TagFS keeps the same rules --------------------------------------------------------------------
+def code_of(call):
+    try:
+        call()
+    except tfs.FSError as e:
+        return e.code
+    return 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=TAG_MAX // 2 + 4), min_size=1, max_size=8))
+def test_tagfs_refuses_exactly_what_check_refuses(names):
+    disk, v = new_volume()
+    a = v.create()
+    for s in dict.fromkeys(names):
+        if "\0" in s or any(0xD800 <= ord(c) <= 0xDFFF for c in s):
+            continue                                  # the hosted wrapper passes UTF-8 C strings
+        if tags.py_check(s) is None:
+            v.tag(a, s)
+            assert v.query(s) == [a], s
+        else:
+            assert code_of(lambda: v.tag(a, s)) == E_INVAL, s
+            one_word = model_word_len(s.encode()) == len(s.encode())     # else it is several
+            assert not one_word or code_of(lambda: v.query(s)) == E_INVAL, s
+
+
+def test_tagfs_errors_for_each_rule():
+    disk, v = new_volume()
+    a = v.create("färg=röd 名前=値")
+    assert v.query("färg=röd") == [a] and v.query("名前=値") == [a]
+    v.tag(a, "ä" * (TAG_MAX // 2))
+    assert v.query("ä" * (TAG_MAX // 2)) == [a]
+    for bad in ["x=", "=v", "=", "and", "Or", "nOT", "a\u00a0b", "a\x01b", "(", "ä" * (TAG_MAX // 2) + "a"]:
+        assert code_of(lambda: v.tag(a, bad)) == E_INVAL, bad
+        assert code_of(lambda: v.create(bad)) == E_INVAL, bad
+    assert v.files() == [a]                           # the refused creates left nothing
+
+
+# ---- queries read operators in any case ------------------------------------------------------------
+def volume_with(*taglists):
+    disk, v = new_volume()
+    return disk, v, [v.create(t) for t in taglists]
+
+
+def test_type_text_and_numbers_means_and():
+    disk, v, (a, b, c) = volume_with("type=text numbers", "type=text", "numbers")
+    assert v.query("type=text and numbers") == v.query("type=text AND numbers") == [a]
+    assert v.query("type=text or numbers") == [a, b, c]
+    assert v.query("type=text and not numbers") == [b]
+    assert v.query("not type=text") == [c]
+    assert v.query("(type=text\r\nOr numbers)") == [a, b, c]      # CR and LF are spaces between words
+
+
+def test_a_query_word_that_is_no_tag_is_einval():
+    disk, v, _ = volume_with("a")
+    for q in ["x=", "a AND =v", "=", "a \u00a0 b", "a\x01", "a and", "or a", "not", "a AND and",
+              "b" * (TAG_MAX + 1)]:
+        assert code_of(lambda: v.query(q)) == E_INVAL, q
+
+
+QUERIES = ["a AND b", "a b", "a OR b", "NOT a", "a AND NOT b", "(a OR b) AND NOT (c OR d)",
+           "NOT a OR NOT b", "NOT (a AND b) AND c", "a OR (NOT c AND NOT a)"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(QUERIES), st.randoms(use_true_random=False))
+def test_lowercase_operators_mean_the_same(q, rng):
+    disk, v, _ = volume_with("a", "b", "a b", "c", "a c", "b c d", "")
+    words = [w if w not in ("AND", "OR", "NOT") else "".join(rng.choice([ch, ch.lower()]) for ch in w)
+             for w in q.split(" ")]
+    assert v.query(" ".join(words)) == v.query(q), words
