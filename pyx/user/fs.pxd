@@ -1,5 +1,7 @@
 # TagFS from a user program: each call is one Storage-deck event
 # (pyx/kwe/decks/deck_storage.pyx).  Negative returns are E_* codes.
+# Tags and query words follow kwe.common.tags, which every program links:
+# tags.check() says why the kernel would answer E_INVAL to a tag.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from kwe.common.abi cimport FileStat
 

@@ -42,6 +42,7 @@ def test_errors_are_codes_not_crashes():
     a = v.create("t")
     for call, code in [(lambda: v.read(999), E_NOENT), (lambda: v.tag(a, "t"), E_EXIST),
                        (lambda: v.tag(a, "has space"), E_INVAL), (lambda: v.tag(a, "AND"), E_INVAL),
+                       (lambda: v.tag(a, "and"), E_INVAL), (lambda: v.tag(a, "x="), E_INVAL),
                        (lambda: v.tag(a, "x" * 119), E_INVAL), (lambda: v.untag(a, "nope"), E_NOENT),
                        (lambda: v.delete(999), E_NOENT), (lambda: v.query("a AND"), E_INVAL),
                        (lambda: v.query("(a"), E_INVAL), (lambda: v.query("a)"), E_INVAL),

@@ -219,7 +219,8 @@ class Query(Target):
         for tags in ["type=text name=a", "type=text name=b lang=en", "type=bin"]:
             self.vol.create(tags)
         self.seeds = [b"type=text AND name=a", b"(type=text OR type=bin) AND NOT lang=en",
-                      b"NOT (a OR (b AND (c OR d)))", b"name=a OR name=b OR name=c", b"((((x))))"]
+                      b"NOT (a OR (b AND (c OR d)))", b"name=a OR name=b OR name=c", b"((((x))))",
+                      b"type=text and not lang=en Or name=b"]
         self.limit = 128
 
     def __call__(self, rng, data):
@@ -227,6 +228,24 @@ class Query(Target):
             self.vol.query(data.decode("latin-1"))
         except self.errors:
             pass
+
+
+class Tag(Target):
+    """The tag grammar (kwe.common.tags) on raw bytes: the query target's
+    text is always UTF-8, this one's need not be."""
+    def __init__(self):
+        super().__init__()
+        from kwe.common import tags
+        self.tags = tags
+        self.seeds = [b"type=text", b"a=b=c", "f\u00e4rg=r\u00f6d".encode(), b"name=init", b"and", b"x=",
+                      b"\xf4\x8f\xbf\xbf=\xed\x9f\xbf", b"a\xc2\xa0b", b"k=" + b"v" * 116]
+        self.limit = 160
+
+    def __call__(self, rng, data):
+        t = self.tags
+        t.py_reason(t.py_code(data))
+        t.py_operator(data), t.py_word_len(data), t.py_space_len(data)
+        t.py_key_len(data), t.py_reserved(data)
 
 
 class Disk(Target):
@@ -360,7 +379,7 @@ class Disk(Target):
             pass
 
 
-TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "disk": Disk}
+TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "tag": Tag, "disk": Disk}
 
 
 def settle_and_drain(p, ticks=50):

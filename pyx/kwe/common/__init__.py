@@ -3,7 +3,8 @@
 Owns the ABI (abi.pxd: rings, events, results, workflow graphs, status codes), the
 names and meanings of the status codes (errors, generated from abi.pxd's comments), the
 SPSC ring code both sides run (ring), formatting (format, with %e for a status code),
-C-string helpers (kstr), the Operations deck's pure computations (operations) and
+C-string helpers (kstr), the tag grammar TagFS, queries, capabilities and the host tool
+share (tags), the Operations deck's pure computations (operations) and
 intrusive doubly linked lists (list).
 May use: nothing else in kwe (no hal: it runs in ring 3 too).
 """

@@ -130,8 +130,7 @@ cdef int64_t settle(FS* fs, uint64_t mark, int64_t result) noexcept nogil
 # Files and tags.  Each call is one atomic operation and returns E_OK or an
 # E_* code of kwe.common.abi (E_NOENT, E_NOSPC, E_EXIST, E_INVAL, E_RANGE, E_IO,
 # E_CORRUPT, E_ROFS).
-# Tags are "key" or "key=value": 1..TAG_MAX bytes, no spaces, no parentheses,
-# and not the query words AND, OR, NOT.
+# Tags are what kwe.common.tags.check() accepts ("key" or "key=value", UTF-8, ...).
 # tags: space-separated; label: the file's class (abi.FILE_*)
 cdef int create(FS* fs, const char* tags, uint32_t label, uint64_t* id) noexcept nogil
 cdef int delete(FS* fs, uint64_t id) noexcept nogil

@@ -2,6 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset, memcmp
 from kwe.common cimport abi, operations, kstr
+from kwe.common.tags cimport check as check_tag
 from kwe.dev cimport blockdev
 from kwe.fs cimport bcache, btree, journal, checksum
 from kwe.mm cimport heap
@@ -798,16 +799,8 @@ cdef int truncate(FS* fs, uint64_t id, uint64_t size) noexcept nogil:
 
 # ---- tags ----------------------------------------------------------------------------------
 cdef bint valid_tag(const char* s, size_t n) noexcept nogil:
-    cdef size_t i
-    if n == 0 or n > TAG_MAX:
-        return False
-    for i in range(n):
-        if s[i] <= c' ' or s[i] == c'(' or s[i] == c')' or s[i] == 127:
-            return False
-    if (n == 3 and (memcmp(s, b"AND", 3) == 0 or memcmp(s, b"NOT", 3) == 0)) or \
-            (n == 2 and memcmp(s, b"OR", 2) == 0):
-        return False
-    return True
+    # The rules are kwe.common.tags'; TAG_MAX here is what a TagRec holds (the same 118).
+    return n <= TAG_MAX and check_tag(s, n) == 0
 
 cdef bint tag_valid(FS* fs, TagRec* rec) noexcept nogil:
     return 1 <= rec.length <= TAG_MAX and 1 <= rec.tag_id < fs.sb.next_tag_id and rec.nfiles > 0

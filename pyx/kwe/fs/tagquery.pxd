@@ -4,6 +4,9 @@
 #   term  := factor (["AND"] factor)*      -- juxtaposition means AND
 #   factor:= "NOT" factor | "(" query ")" | tag
 #
+# Words, operators (in any case: `and` is AND) and what a tag is are
+# kwe.common.tags'; a word that is not a valid tag is E_INVAL.
+#
 # Evaluation works on sorted posting lists from the index (merge-intersect,
 # union, difference; a rare tag ANDed with a common one probes instead of
 # reading the common one's list).  Only a query whose answer is a complement

@@ -1,7 +1,7 @@
 # See tagquery.pxd.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
-from libc.string cimport memcpy, memset, memcmp
-from kwe.common cimport abi
+from libc.string cimport memcpy, memset
+from kwe.common cimport abi, kstr, tags
 from kwe.mm cimport heap
 from kwe.mm.account cimport Account
 from kwe.fs cimport btree, tagfs
@@ -114,22 +114,16 @@ cdef int all_files(FS* fs, IdSet* out) noexcept nogil:
     return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
 
 # ---- the parser, evaluating as it goes ---------------------------------------------------------
+# What a word is, and which words are operators, is kwe.common.tags' to say.
 cdef void skip_space(Parser* ps) noexcept nogil:
-    while ps.p[0] == c' ' or ps.p[0] == c'\t' or ps.p[0] == c'\n':
-        ps.p += 1
-
-cdef size_t word_len(const char* p) noexcept nogil:
-    cdef size_t n = 0
-    while p[n] and p[n] != c' ' and p[n] != c'\t' and p[n] != c'\n' and p[n] != c'(' and p[n] != c')':
-        n += 1
-    return n
+    ps.p += tags.space_len(ps.p)
 
 cdef bint keyword(Parser* ps, const char* kw) noexcept nogil:
-    cdef size_t n = 0
+    """Read the operator kw names if it is the next word, in any case (`and` is AND)."""
+    cdef size_t n
     skip_space(ps)
-    while kw[n]:
-        n += 1
-    if word_len(ps.p) == n and memcmp(ps.p, kw, n) == 0:
+    n = tags.word_len(ps.p)
+    if tags.operator(ps.p, n) == tags.operator(kw, kstr.length(kw)):
         ps.p += n
         return True
     return False
@@ -140,8 +134,8 @@ cdef void tag_value(Parser* ps, Value* v) noexcept nogil:
     cdef int err
     memset(v, 0, sizeof(Value))
     skip_space(ps)
-    n = word_len(ps.p)
-    if n == 0 or not tagfs.valid_tag(ps.p, n):
+    n = tags.word_len(ps.p)
+    if tags.check(ps.p, n) != tags.TAG_OK:
         ps.err = abi.E_INVAL
         return
     err = tagfs.find_tag(ps.fs, ps.p, n, &tag_id, &nfiles)
@@ -189,8 +183,8 @@ cdef bint probe_tag(Parser* ps, Value* a) noexcept nogil:
     cdef uint32_t tag_id, nfiles
     cdef uint64_t i, kept = 0
     skip_space(ps)
-    n = word_len(ps.p)
-    if a.neg or n == 0 or not tagfs.valid_tag(ps.p, n) or keyword(ps, b"NOT") or keyword(ps, b"OR"):
+    n = tags.word_len(ps.p)
+    if a.neg or tags.check(ps.p, n) != tags.TAG_OK:        # NOT and OR are no tags either
         ps.p = save
         return False
     if tagfs.find_tag(ps.fs, ps.p, n, &tag_id, &nfiles) != abi.E_OK or nfiles < PROBE_RATIO * a.s.n:

@@ -18,9 +18,8 @@ cdef bint file_allowed(const CapSet* c, uint32_t label, uint32_t rights) noexcep
 # May it read every class of file (then a query needs no filtering)?
 cdef bint reads_all(const CapSet* c) noexcept nogil
 cdef bint system(const CapSet* c) noexcept nogil
-# Tags reserved to CAP_SYSTEM: type=program, name=..., crc32=...
-cdef bint reserved_tag(const char* tag, size_t n) noexcept nogil
-# Is any of the space-separated tags in s[:n] reserved?
+# Is any of the space-separated tags in s[:n] reserved to CAP_SYSTEM
+# (kwe.common.tags.reserved: type=program, name=..., crc32=...)?
 cdef bint any_reserved(const char* s, size_t n) noexcept nogil
 # Count, trace and (rate-limited) log a refusal; returns E_PERM.
 cdef int deny(uint32_t pid, uint16_t opcode, uint64_t what) noexcept nogil

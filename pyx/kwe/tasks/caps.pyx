@@ -1,7 +1,7 @@
 # See caps.pxd.
 from libc.stdint cimport uint16_t, uint32_t, uint64_t
 from libc.string cimport memset
-from kwe.common cimport abi, kstr
+from kwe.common cimport abi, tags
 from kwe.common.abi cimport CapSet
 from kwe.base cimport cmdline, checks
 from kwe.dev cimport pit
@@ -60,14 +60,6 @@ cdef bint reads_all(const CapSet* c) noexcept nogil:
 cdef bint system(const CapSet* c) noexcept nogil:
     return (c.flags & abi.CAP_SYSTEM) != 0 or not checks.enabled()
 
-cdef bint starts(const char* tag, size_t n, const char* prefix) noexcept nogil:
-    cdef size_t k = kstr.length(prefix)
-    return n >= k and kstr.starts_with(tag, prefix)     # reads no further than the prefix
-
-cdef bint reserved_tag(const char* tag, size_t n) noexcept nogil:
-    return ((n == 12 and starts(tag, n, b"type=program")) or starts(tag, n, b"name=")
-            or starts(tag, n, b"crc32="))
-
 cdef bint any_reserved(const char* s, size_t n) noexcept nogil:
     cdef size_t i = 0, k
     while i < n:
@@ -76,7 +68,7 @@ cdef bint any_reserved(const char* s, size_t n) noexcept nogil:
         k = i
         while k < n and s[k] != c' ' and s[k] != 0:
             k += 1
-        if k > i and reserved_tag(s + i, k - i):
+        if k > i and tags.reserved(s + i, k - i):
             return True
         if k < n and s[k] == 0:
             return False

@@ -1,6 +1,7 @@
 # See programs.pxd.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from kwe.common cimport abi, kstr, operations
+from kwe.common.tags cimport check as check_tag, TAG_OK
 from kwe.mm cimport heap
 from kwe.tasks cimport proc
 from kwe.fs cimport rootfs, tagfs, tagquery
@@ -22,8 +23,8 @@ cdef int load(const char* name, uint8_t** image, uint64_t* size) noexcept nogil:
         return abi.E_NOENT
     kstr.copy(q, b"type=program AND name=", sizeof(q))
     kstr.copy(q + 22, name, sizeof(q) - 22)
-    if not tagfs.valid_tag(q + 17, kstr.length(q + 17)):
-        return abi.E_NOENT
+    if check_tag(q + 17, kstr.length(q + 17)) != TAG_OK:
+        return abi.E_NOENT                      # `name=NAME` is no tag: no file can have it
     err = tagquery.run(fs, q, &ids, NULL)
     if err == abi.E_OK and ids.n == 0:
         err = abi.E_NOENT

@@ -4,7 +4,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcmp, memset
 from user cimport sdk, fs, wf
-from kwe.common cimport abi, kstr, operations
+from kwe.common cimport abi, kstr, operations, tags
 from kwe.common.abi cimport FileStat, Completion
 
 cdef int checks = 0, passed = 0
@@ -29,6 +29,23 @@ cdef void on_node(Completion* r) noexcept nogil:
     global file_crc
     if r.opcode == abi.OP_CRC32:
         file_crc = r.value
+
+cdef void tag_rules(uint64_t a) noexcept nogil:
+    """The kernel keeps kwe.common.tags' rules, the same C this program links:
+    what tags.check() refuses it refuses with E_INVAL; operators in any case."""
+    cdef const char* bad[6]
+    cdef int i
+    bad[0], bad[1], bad[2], bad[3] = b"x=", b"=v", b"and", b"Not"
+    bad[4], bad[5] = b"a\xc2\xa0b", b"\xc0\xaf"           # a no-break space; an overlong '/'
+    check(fs.create(b"x=") == abi.E_INVAL, b"create x= is E_INVAL")
+    for i in range(6):
+        check(tags.check(bad[i], kstr.length(bad[i])) != tags.TAG_OK and fs.tag(a, bad[i]) == abi.E_INVAL,
+              b"a tag check() refuses is E_INVAL")
+    check(fs.tag(a, b"f\xc3\xa4rg=r\xc3\xb6d") == 0, b"a UTF-8 tag")
+    check(fs.query(b"kind=demo and important", ids, 64) == 1, b"query with lowercase and")
+    check(fs.query(b"f\xc3\xa4rg=r\xc3\xb6d And Not important", ids, 64) == 0, b"query with And Not")
+    check(fs.query(b"nothing or kind=demo", ids, 64) == 1, b"query with lowercase or")
+    check(fs.query(b"kind=demo x=", ids, 64) == abi.E_INVAL, b"a query word that is no tag")
 
 cdef public int umain() noexcept nogil:
     cdef int64_t a, fd, n
@@ -58,6 +75,7 @@ cdef public int umain() noexcept nogil:
     check(fs.query(b"kind=demo AND NOT important", ids, 64) == 0, b"query with NOT")
     check(fs.query(b"kind=demo AND (", ids, 64) == abi.E_INVAL, b"bad query")
     check(fs.tag(a, b"has space") == abi.E_INVAL, b"bad tag")
+    tag_rules(<uint64_t>a)
     # a workflow: read the whole file (Storage) and CRC it (Operations), one submit
     wf.init(&g, nodes, 4, data, sizeof(data))
     get = wf.add(&g, abi.OP_FS_GET)
