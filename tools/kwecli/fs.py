@@ -236,15 +236,16 @@ def mount(disk, path):
 
 # ---- tags ----------------------------------------------------------------------------------
 def check_tag(text):
-    """None if `text` may be given as one tag, else what is wrong with it.
-    The one place to change when the shared tag grammar arrives
-    (kwe.common.tags.py_check); until then TagFS itself judges the rest,
-    and refused() words its E_INVAL."""
-    if not text:
-        return "an empty tag; give each tag as key or key=value"
-    if any(c.isspace() for c in text):
-        return f"the tag {text!r} contains whitespace; give each tag as its own argument"
-    return None
+    """None if `text` may be given as one tag, else what is wrong with it: the
+    kernel's own rules (kwe.common.tags), so the tool refuses exactly what
+    TagFS would, before the image is touched."""
+    from kwe.common import tags
+    why = tags.py_check(text)
+    if why is None:
+        return None
+    hint = "give each tag as its own argument" if any(c.isspace() for c in text) \
+        else "see Tags and queries in docs/tagfs.md"
+    return f"the tag {text!r} is refused: {why}; {hint}"
 
 
 def refused(tag):
