@@ -2,6 +2,9 @@
 answered from the index and checked against Python sets."""
 import random
 
+import pytest
+from hypothesis import given, settings, strategies as st
+
 from fsutil import assert_clean, new_volume
 from kwe.dev import blockdev
 from kwe.fs import tagfs_host as tfs
@@ -40,3 +43,56 @@ def test_hundred_thousand_files_thousand_tags():
     assert v.query("t1 AND t2") == sorted(has["t1"] & has["t2"])
     details = assert_clean(v)
     assert details["files"] == N_FILES and details["tags"] == N_TAGS
+
+
+# ---- every evaluation path (read and merge, look into a tag, complements) -----------------
+FREQ = {"all": 1.0, "most": 0.6, "half": 0.5, "some": 0.12, "few": 0.02, "rare": 0.002}
+
+
+def skewed_volume():
+    disk, v = new_volume(blocks=1 << 14, ram=256 << 20)
+    rng = random.Random(7)
+    has = {t: set() for t in FREQ}
+    for _ in range(3000):                           # posting lists of up to 3000: several leaves
+        tags = [t for t, p in FREQ.items() if rng.random() < p]
+        f = v.create(" ".join(tags))
+        for t in tags:
+            has[t].add(f)
+    return disk, v, has
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    return skewed_volume()
+
+
+terms = st.sampled_from(sorted(FREQ))
+exprs = st.recursive(terms, lambda inner: st.one_of(
+    st.tuples(st.sampled_from(["AND", "OR", "AND NOT"]), inner, inner), st.tuples(st.just("NOT"), inner)),
+    max_leaves=5)
+
+
+def render(e):
+    if isinstance(e, str):
+        return e
+    if e[0] == "NOT":
+        return f"NOT ({render(e[1])})"
+    return f"({render(e[1])}) {e[0]} ({render(e[2])})"
+
+
+def model(e, has, every):
+    if isinstance(e, str):
+        return has[e]
+    if e[0] == "NOT":
+        return every - model(e[1], has, every)
+    a, b = model(e[1], has, every), model(e[2], has, every)
+    return a & b if e[0] == "AND" else a | b if e[0] == "OR" else a - b
+
+
+@settings(max_examples=300, deadline=None)
+@given(e=exprs)
+def test_skewed_queries_match_sets(skewed, e):
+    disk, v, has = skewed
+    every = set(v.files())
+    assert v.query(render(e)) == sorted(model(e, has, every)), render(e)
+    assert list(v.query_ids(render(e))) == v.query(render(e))

@@ -29,6 +29,7 @@ cdef void free_page(uint8_t* p) noexcept nogil:
         pmm.free_page(hal.virt_to_phys(p))
 
 cdef void drop(Cache* c, CBlock* b) noexcept nogil:
+    c.drops += 1
     lists.remove(&c.lru, &b.node)
     hashmap.remove(&c.map, b.bno)
     if b.dirty:

@@ -49,6 +49,8 @@ cdef struct Cursor:
     uint64_t hi                 # every key of the leaf is below hi (if bounded)
     bint bounded                # False: the rightmost leaf
     int err                     # BT_OK, or why the scan stopped early
+    const uint8_t* node         # the leaf's bytes while the cache has dropped nothing since
+    uint64_t gen                # ... which is when its drops counter was this
 
 cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil
 cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept nogil
@@ -61,6 +63,10 @@ cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil
 # Up to cap keys below `end` from the cursor on, a leaf at a time, into out;
 # how many (cur.err says if the scan stopped early).
 cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint64_t cap) noexcept nogil
+# Move forward to the first key >= key (galloping within a leaf, a fresh
+# descent only past it); True if that key is `key` itself.  Keys asked for
+# must not go down.
+cdef bint advance(Tree* t, Cursor* cur, uint64_t key) noexcept nogil
 cdef uint32_t leaf_capacity(uint32_t vsize) noexcept nogil
 # A node as read from the disk, checksum aside: of tree `tree` (values of
 # vsize bytes), a sane level and count, keys strictly ascending, children

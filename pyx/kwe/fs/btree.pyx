@@ -161,11 +161,18 @@ cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil:
         memcpy(value, n + HEADER + 8 * leaf_capacity(t.vsize) + i * t.vsize, t.vsize)
     return BT_OK
 
+cdef const uint8_t* leaf_of(Tree* t, Cursor* cur) noexcept nogil:
+    """The cursor's leaf, without a cache lookup while its pointer is good."""
+    if cur.node == NULL or cur.gen != t.c.drops:
+        cur.node = read_node(t, cur.leaf)
+        cur.gen = t.c.drops
+    return cur.node
+
 cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
     cdef int depth
     cdef const uint8_t* n
     cdef Range r
-    cur.leaf, cur.pos, cur.err = 0, 0, BT_OK
+    cur.leaf, cur.pos, cur.err, cur.node = 0, 0, BT_OK, NULL
     if t.root == 0:
         return BT_OK
     cur.leaf = find_leaf(t, key, NULL, NULL, &depth, &r)
@@ -175,12 +182,13 @@ cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
         return BT_IO
     cur.pos = lower_bound(n, key)
     cur.hi, cur.bounded = r.hi, r.bounded
+    cur.node, cur.gen = n, t.c.drops
     return BT_OK
 
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
     cdef const uint8_t* n
     while cur.leaf != 0:
-        n = read_node(t, cur.leaf)
+        n = leaf_of(t, cur)
         if n == NULL:
             cur.leaf, cur.err = 0, BT_IO
             return False
@@ -201,7 +209,7 @@ cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint6
     cdef const uint64_t* k
     cdef uint64_t got = 0
     while cur.leaf != 0 and got < cap:
-        n = read_node(t, cur.leaf)
+        n = leaf_of(t, cur)
         if n == NULL:
             cur.leaf, cur.err = 0, BT_IO
             break
@@ -219,6 +227,44 @@ cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint6
             break
         seek(t, cur, cur.hi)
     return got
+
+cdef uint32_t gallop(const uint64_t* k, uint32_t i, uint32_t count, uint64_t key) noexcept nogil:
+    """The first index >= i with k[index] >= key, in steps that double, then halve."""
+    cdef uint32_t step = 1, lo, hi, mid
+    if i >= count or k[i] >= key:
+        return i
+    while i + step < count and k[i + step] < key:
+        i += step
+        step <<= 1
+    lo, hi = i + 1, i + step if i + step < count else count
+    while lo < hi:
+        mid = (lo + hi) / 2
+        if k[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+cdef bint advance(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
+    cdef const uint8_t* n
+    cdef const uint64_t* k
+    while cur.leaf != 0:
+        if cur.bounded and key >= cur.hi:
+            seek(t, cur, key)                   # past this leaf: descend again
+            continue
+        n = leaf_of(t, cur)
+        if n == NULL:
+            cur.leaf, cur.err = 0, BT_IO
+            return False
+        k = <const uint64_t*>(n + HEADER)
+        cur.pos = gallop(k, cur.pos, hdr(n).count, key)
+        if cur.pos < hdr(n).count:
+            return k[cur.pos] == key
+        if not cur.bounded:
+            cur.leaf = 0
+            return False
+        seek(t, cur, cur.hi)                    # the answer is in a leaf to the right
+    return False
 
 # ---- insertion ----------------------------------------------------------------------------------
 cdef void leaf_put(Tree* t, uint8_t* n, uint32_t i, uint64_t key, const void* value) noexcept nogil:

@@ -7,9 +7,11 @@
 # Words, operators (in any case: `and` is AND) and what a tag is are
 # kwe.common.tags'; a word that is not a valid tag is E_INVAL.
 #
-# Evaluation works on sorted posting lists from the index (merge-intersect,
-# union, difference; a rare tag ANDed with a common one probes instead of
-# reading the common one's list).  Only a query whose answer is a complement
+# Evaluation works on sorted posting lists from the index: a tag's list is
+# read only when it must be.  ANDed (or AND NOTed) with a smaller set, a tag
+# is looked into instead, one cursor moving forward through its postings and
+# galloping within a leaf, so an intersection costs about its smaller side;
+# OR reads both and merges.  Only a query whose answer is a complement
 # ("NOT a", "NOT a OR NOT b") has to scan the list of all files.
 from libc.stdint cimport uint64_t, int64_t
 from kwe.fs.tagfs cimport FS

@@ -11,13 +11,18 @@ from kwe.fs.btree cimport Cursor
 cdef Account* charged = NULL     # whose query runs now (one at a time: one CPU, no sleeping)
 
 cdef enum:
-    PROBE_RATIO = 8              # probe instead of merging when the other side is this much bigger
+    LOOK_RATIO = 4               # look into a tag for a's ids, not read it, if it is this much bigger
     INLINE_LEVELS = 4            # parentheses nested this deep need no heap
 
-# A partial answer: `ids`, or everything but `ids` when neg.
+# A partial answer: `ids`, or everything but `ids` when neg.  A tag's posting
+# list is not read until it must be (lazy): ANDed with a far smaller set, it
+# is only looked into, so an intersection costs about its smaller side.
 cdef struct Value:
     IdSet s
     bint neg
+    bint lazy                   # s is the posting list of tag_id, not read yet
+    uint32_t tag_id
+    uint32_t nfiles
 
 cdef struct Parser:
     FS* fs
@@ -59,33 +64,67 @@ cdef bint reserve(IdSet* s, uint64_t n) noexcept nogil:
     s.ids, s.cap = grown, s.n + n
     return True
 
+cdef uint64_t intersect(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
+                        uint64_t* out) noexcept nogil:
+    """Both sorted; out has room for the smaller.  Branch-free steps: which
+    side moves is data, not a jump the CPU must guess."""
+    cdef uint64_t i = 0, j = 0, n = 0, x, y
+    while i < na and j < nb:
+        x, y = a[i], b[j]
+        out[n] = x
+        n += x == y
+        i += x <= y
+        j += y <= x
+    return n
+
+cdef uint64_t subtract(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
+                       uint64_t* out) noexcept nogil:
+    """a - b, both sorted; out has room for a."""
+    cdef uint64_t i = 0, j = 0, n = 0, x, y
+    while i < na and j < nb:
+        x, y = a[i], b[j]
+        out[n] = x
+        n += x < y
+        i += x <= y
+        j += y <= x
+    while i < na:
+        out[n] = a[i]
+        n += 1
+        i += 1
+    return n
+
+cdef uint64_t unite(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
+                    uint64_t* out) noexcept nogil:
+    """a | b, both sorted; out has room for both."""
+    cdef uint64_t i = 0, j = 0, n = 0, x, y
+    while i < na and j < nb:
+        x, y = a[i], b[j]
+        out[n] = x if x <= y else y
+        n += 1
+        i += x <= y
+        j += y <= x
+    while i < na:
+        out[n] = a[i]
+        n += 1
+        i += 1
+    while j < nb:
+        out[n] = b[j]
+        n += 1
+        j += 1
+    return n
+
 cdef int merge(IdSet* a, IdSet* b, IdSet* out, int mode) noexcept nogil:
     """mode 0: a AND b, 1: a OR b, 2: a AND NOT b (all sorted).  The answer's
     room is taken once, for the most it can hold."""
-    cdef uint64_t i = 0, j = 0, n = 0, x
     memset(out, 0, sizeof(IdSet))
     if not reserve(out, (a.n if a.n < b.n else b.n) if mode == 0 else (a.n + b.n if mode == 1 else a.n)):
         return abi.E_NOMEM
-    while i < a.n or j < b.n:
-        if j == b.n or (i < a.n and a.ids[i] < b.ids[j]):
-            x = a.ids[i]
-            i += 1
-            if mode == 0:
-                continue
-        elif i == a.n or b.ids[j] < a.ids[i]:
-            x = b.ids[j]
-            j += 1
-            if mode != 1:
-                continue
-        else:
-            x = a.ids[i]
-            i += 1
-            j += 1
-            if mode == 2:
-                continue
-        out.ids[n] = x
-        n += 1
-    out.n = n
+    if mode == 0:
+        out.n = intersect(a.ids, a.n, b.ids, b.n, out.ids)
+    elif mode == 1:
+        out.n = unite(a.ids, a.n, b.ids, b.n, out.ids)
+    else:
+        out.n = subtract(a.ids, a.n, b.ids, b.n, out.ids)
     return abi.E_OK
 
 # ---- reading the index ---------------------------------------------------------------------
@@ -130,7 +169,6 @@ cdef bint keyword(Parser* ps, const char* kw) noexcept nogil:
 
 cdef void tag_value(Parser* ps, Value* v) noexcept nogil:
     cdef size_t n
-    cdef uint32_t tag_id, nfiles
     cdef int err
     memset(v, 0, sizeof(Value))
     skip_space(ps)
@@ -138,18 +176,68 @@ cdef void tag_value(Parser* ps, Value* v) noexcept nogil:
     if tags.check(ps.p, n) != tags.TAG_OK:
         ps.err = abi.E_INVAL
         return
-    err = tagfs.find_tag(ps.fs, ps.p, n, &tag_id, &nfiles)
+    err = tagfs.find_tag(ps.fs, ps.p, n, &v.tag_id, &v.nfiles)
     ps.p += n
     if err == abi.E_OK:
-        ps.err = postings(ps.fs, tag_id, nfiles, &v.s)
+        v.lazy = True
     elif err != abi.E_NOENT:                       # no file has it: the empty set
         ps.err = err
+
+cdef void materialize(Parser* ps, Value* v) noexcept nogil:
+    if v.lazy and ps.err == abi.E_OK:
+        ps.err = postings(ps.fs, v.tag_id, v.nfiles, &v.s)
+    v.lazy = False
+
+cdef uint64_t size(Value* v) noexcept nogil:
+    return v.nfiles if v.lazy else v.s.n
+
+cdef int look_into(FS* fs, IdSet* a, uint32_t tag_id, bint keep_found) noexcept nogil:
+    """Keep the ids of a that have the tag (keep_found) or lack it, by moving
+    one cursor forward through the tag's postings: no list is read."""
+    cdef Cursor cur
+    cdef uint64_t base = <uint64_t>tag_id << 40, i, kept = 0
+    cdef bint found
+    if a.n == 0:
+        return abi.E_OK
+    btree.seek(&fs.trees[TREE_POSTINGS], &cur, base | a.ids[0])
+    for i in range(a.n):
+        found = cur.leaf != 0 and btree.advance(&fs.trees[TREE_POSTINGS], &cur, base | a.ids[i])
+        if found == keep_found:
+            a.ids[kept] = a.ids[i]
+            kept += 1
+    a.n = kept
+    return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
+
+cdef bint filter_by(Parser* ps, Value* a, Value* b, bint keep_found) noexcept nogil:
+    """a = a AND b (keep_found) or a AND NOT b by looking into b for a's ids,
+    when b is a tag not read yet and far bigger than a (combine() put the
+    smaller side of an AND in a).  False when reading b is the cheaper way."""
+    if not b.lazy or b.nfiles < LOOK_RATIO * size(a):
+        return False
+    materialize(ps, a)
+    if ps.err == abi.E_OK:
+        ps.err = look_into(ps.fs, &a.s, b.tag_id, keep_found)
+    release(&b.s)
+    return True
 
 cdef void combine(Parser* ps, Value* a, Value* b, bint is_and) noexcept nogil:
     """a = a AND b (or a OR b), with either side possibly a complement."""
     cdef Value r
+    if is_and and not a.neg and not b.neg and size(b) < size(a):
+        r = a[0]                                # AND is symmetric: the smaller side first
+        a[0] = b[0]
+        b[0] = r
+    if is_and and not a.neg and filter_by(ps, a, b, not b.neg):
+        return                                  # a AND b, a AND NOT b: looked into b
+    if is_and and a.neg and not b.neg and filter_by(ps, b, a, False):
+        a[0] = b[0]                             # NOT a AND b = b AND NOT a
+        return
+    materialize(ps, a)
+    materialize(ps, b)
     memset(&r, 0, sizeof(Value))
-    if is_and:
+    if ps.err != abi.E_OK:
+        pass
+    elif is_and:
         if not a.neg and not b.neg:
             ps.err = merge(&a.s, &b.s, &r.s, 0)
         elif not a.neg:
@@ -174,29 +262,6 @@ cdef void combine(Parser* ps, Value* a, Value* b, bint is_and) noexcept nogil:
     release(&a.s)
     release(&b.s)
     a[0] = r
-
-cdef bint probe_tag(Parser* ps, Value* a) noexcept nogil:
-    """a AND <tag> by probing a's few ids, when the tag is far more common.
-    Consumes the tag and returns True; returns False (nothing consumed) otherwise."""
-    cdef const char* save = ps.p
-    cdef size_t n
-    cdef uint32_t tag_id, nfiles
-    cdef uint64_t i, kept = 0
-    skip_space(ps)
-    n = tags.word_len(ps.p)
-    if a.neg or tags.check(ps.p, n) != tags.TAG_OK:        # NOT and OR are no tags either
-        ps.p = save
-        return False
-    if tagfs.find_tag(ps.fs, ps.p, n, &tag_id, &nfiles) != abi.E_OK or nfiles < PROBE_RATIO * a.s.n:
-        ps.p = save
-        return False
-    ps.p += n
-    for i in range(a.s.n):
-        if tagfs.has_tag(ps.fs, a.s.ids[i], tag_id):
-            a.s.ids[kept] = a.s.ids[i]
-            kept += 1
-    a.s.n = kept
-    return True
 
 # ---- nesting without recursion -----------------------------------------------------------------
 # The grammar nests, the kernel never recurses (tools/build/stackcheck.py): what
@@ -223,14 +288,13 @@ cdef void add_factor(Parser* ps, Level* lv, Value* f) noexcept nogil:
 cdef bint term_goes_on(Parser* ps, Level* lv) noexcept nogil:
     """After a factor: True when another factor of the term follows (its AND
     read, if written).  False at the term's end -- the query's end, a ")" or an
-    OR (read) -- or on an error.  A rare tag after a short term is probed here."""
-    while ps.err == abi.E_OK:
+    OR (read) -- or on an error."""
+    if ps.err == abi.E_OK:
         skip_space(ps)
         if ps.p[0] == 0 or ps.p[0] == c')' or keyword(ps, b"OR"):
             return False
         keyword(ps, b"AND")
-        if not probe_tag(ps, &lv.term):
-            return True
+        return True
     return False
 
 cdef void end_term(Parser* ps, Level* lv) noexcept nogil:
@@ -301,6 +365,7 @@ cdef void evaluate(Parser* ps, Level* levels, Value* out) noexcept nogil:
             if ps.p[0] != 0 and ps.p[0] != c')':
                 break                           # after an OR: the next term
             if depth == 0:
+                materialize(ps, &levels[0].query)
                 out[0] = levels[0].query
                 return
             f = levels[depth].query             # a "(" query ")" is the next factor out
