@@ -178,3 +178,24 @@ def test_random_operations_agree_with_a_model(ops):
     for q in QUERIES:
         assert v.query(q) == model_query(q, files), q
     assert_clean(v)
+
+
+def test_bulk_loading_makes_the_same_files_as_one_by_one():
+    disk, v = new_volume(blocks=8192, journal_blocks=256)
+    lists = [f"n={i} {'even' if i % 2 == 0 else 'odd'} all" for i in range(3000)]
+    ids = v.create_many(lists)
+    assert ids == list(range(1, 3001)) and v.pending() > 0
+    assert len(v.query("even")) == 1500 and v.query("n=2999") == [3000]
+    assert sorted(v.tags(ids[7])) == ["all", "n=7", "odd"]
+    assert_clean(v)
+
+
+def test_a_bad_tag_in_a_bulk_load_keeps_the_pieces_before_it():
+    disk, v = new_volume(blocks=8192, journal_blocks=128)     # small pieces: a quarter of 64 blocks
+    lists = [f"n={i} all" for i in range(2000)] + ["x="] + ["late"]
+    with pytest.raises(tfs.FSError) as e:
+        v.create_many(lists)
+    assert e.value.code == E_INVAL and 0 < e.value.made < 2000
+    assert v.files() == list(range(1, e.value.made + 1))       # whole pieces, nothing of the failed one
+    assert v.query("late") == []
+    assert_clean(v)

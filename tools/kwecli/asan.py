@@ -29,6 +29,9 @@ UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1:abort_on_error=1"
 
 def configure():
     if (BUILD_ASAN / "build.ninja").exists():
+        # a module added since: regenerate first, so that modules() knows it
+        subprocess.run([str(Path(sys.executable).parent / "ninja"), "-C", str(BUILD_ASAN), "build.ninja"],
+                       check=True, stdout=subprocess.DEVNULL)
         return
     subprocess.run([meson(), "setup", str(BUILD_ASAN), str(ROOT), "-Dsanitize=true"],
                    check=True, stdout=subprocess.DEVNULL)

@@ -35,6 +35,7 @@ cdef struct CBlock:
     bint dirty
     uint8_t kind                # what it is known to be (KIND_RAW: not checked yet)
     uint32_t tag
+    uint64_t saved_op           # the operation whose undo already holds its old contents
 
 cdef struct Undo:               # a block's state before the current operation
     uint64_t bno
@@ -52,6 +53,7 @@ cdef struct Cache:
     uint64_t cap
     Undo* undo
     bint in_op
+    uint64_t op                 # operations begun so far (numbers CBlock.saved_op)
     uint64_t reads, hits, commits
     bint out_of_memory          # a block could not be cached: tells E_NOMEM from E_IO
     VerifyFn verify             # NULL: nothing is checked

@@ -106,14 +106,12 @@ cdef void retag(Cache* c, uint64_t bno, uint32_t tag) noexcept nogil:
         b.tag = tag
 
 cdef bint save_undo(Cache* c, uint64_t bno, CBlock* b) noexcept nogil:
-    """Remember bno's state before this operation first changes it."""
-    cdef Undo* u = c.undo
-    if not c.in_op:
+    """Remember bno's state before this operation first changes it.  A block
+    saved once stays cached (it is dirty) until end_op, so one not cached
+    (b NULL) was not saved yet: no list to search, however big the operation."""
+    cdef Undo* u
+    if not c.in_op or (b != NULL and b.saved_op == c.op):
         return True
-    while u != NULL:
-        if u.bno == bno:
-            return True
-        u = u.next
     u = <Undo*>heap.kzalloc(sizeof(Undo))
     if u == NULL:
         return False
@@ -127,6 +125,7 @@ cdef bint save_undo(Cache* c, uint64_t bno, CBlock* b) noexcept nogil:
         memcpy(u.data, b.data, BLOCK)
         sanitize.poison(u.data, BLOCK)          # only end_op may touch the copy
         u.dirty, u.kind, u.tag = b.dirty, b.kind, b.tag
+        b.saved_op = c.op
     u.next = c.undo
     c.undo = u
     return True
@@ -151,6 +150,7 @@ cdef uint8_t* fresh(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept
         b = lookup(c, bno, False)
         if b == NULL:
             return NULL
+        b.saved_op = c.op if c.in_op else 0     # its undo ("not cached") was just taken
     memset(b.data, 0, BLOCK)
     b.kind, b.tag = kind, tag
     make_dirty(c, b)
@@ -159,6 +159,7 @@ cdef uint8_t* fresh(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept
 # ---- operations and transactions -----------------------------------------------------------
 cdef void begin_op(Cache* c) noexcept nogil:
     c.in_op = True
+    c.op += 1
 
 cdef void end_op(Cache* c, bint ok) noexcept nogil:
     cdef Undo* u

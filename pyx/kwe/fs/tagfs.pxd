@@ -38,7 +38,8 @@ cdef enum:
     DEFAULT_JOURNAL_BLOCKS = 2048
     COMMIT_THRESHOLD = 512      # dirty blocks that make the next operation commit first
     WRITE_CHUNK_BLOCKS = 128    # blocks of file data per operation in large writes
-    DEFAULT_CACHE_BLOCKS = 4096
+    MIN_CACHE_BLOCKS = 256
+    DEFAULT_CACHE_SHARE = 4     # an unsized cache may grow to 1/4 of the free memory at mount
     CHUNK_BLOCKS = 8            # file blocks a Chunk maps
     CHUNK_BITS = 20
     MAX_FILE_BLOCKS = CHUNK_BLOCKS << CHUNK_BITS     # 32 GiB
@@ -111,11 +112,15 @@ cdef struct FS:
 cdef int mkfs(BlockDev* dev, uint64_t journal_blocks, uint64_t now, const uint8_t* uuid) noexcept nogil
 # Check the superblock, replay the journal unless the volume was unmounted
 # cleanly, check the tree roots, and mount (replayed: blocks the journal put
-# back).  A disk that fails a check is refused: E_CORRUPT (E_NOTSUP for
+# back).  cache_blocks: how many clean blocks the cache keeps between
+# operations; 0 sizes it from memory (cache_for).  A disk that fails a check is refused: E_CORRUPT (E_NOTSUP for
 # another format version), with fs.why saying what and how to go on.
 cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t flags,
                uint32_t* replayed) noexcept nogil
 cdef int unmount(FS* fs) noexcept nogil             # commits, and records a clean unmount
+# The cache an unsized mount gets: 1/share of the free memory, at least
+# MIN_CACHE_BLOCKS, at most the whole volume.
+cdef uint64_t cache_for(BlockDev* dev, uint64_t share) noexcept nogil
 cdef int sync(FS* fs) noexcept nogil
 cdef uint64_t pending_blocks(FS* fs) noexcept nogil     # dirty, not yet committed
 
@@ -133,6 +138,11 @@ cdef int64_t settle(FS* fs, uint64_t mark, int64_t result) noexcept nogil
 # Tags are what kwe.common.tags.check() accepts ("key" or "key=value", UTF-8, ...).
 # tags: space-separated; label: the file's class (abi.FILE_*)
 cdef int create(FS* fs, const char* tags, uint32_t label, uint64_t* id) noexcept nogil
+# Bulk loading: count files, their tag lists separated by '\n', into ids,
+# many to an operation (pieces that fit the journal); made: how many are
+# in.  A failing piece is rolled back whole and ends the load.
+cdef int create_many(FS* fs, const char* lists, uint32_t label, uint64_t* ids, uint64_t count,
+                     uint64_t* made) noexcept nogil
 cdef int delete(FS* fs, uint64_t id) noexcept nogil
 # Repair only: an empty file with a given id and times (E_EXIST if taken).
 cdef int adopt(FS* fs, uint64_t id, uint32_t label, uint64_t ctime, uint64_t mtime) noexcept nogil

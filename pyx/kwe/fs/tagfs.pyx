@@ -5,7 +5,7 @@ from kwe.common cimport abi, operations, kstr
 from kwe.common.tags cimport check as check_tag
 from kwe.dev cimport blockdev
 from kwe.fs cimport bcache, btree, journal, checksum
-from kwe.mm cimport heap
+from kwe.mm cimport heap, pmm
 from kwe.dev.blockdev cimport BlockDev, BLOCK
 from kwe.fs.btree cimport Tree, Cursor
 from kwe.common.format cimport format_buf
@@ -278,6 +278,12 @@ cdef int mark_mounted(FS* fs) noexcept nogil:
         say(fs, b"the superblock cannot be written")
     return err
 
+cdef uint64_t cache_for(BlockDev* dev, uint64_t share) noexcept nogil:
+    cdef uint64_t n = pmm.free_count() / (share if share else DEFAULT_CACHE_SHARE)
+    if n > dev.nblocks:
+        n = dev.nblocks
+    return n if n > MIN_CACHE_BLOCKS else MIN_CACHE_BLOCKS
+
 cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t flags,
                uint32_t* replayed) noexcept nogil:
     cdef int i, err
@@ -290,7 +296,7 @@ cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t
     fs.dev = dev
     fs.now = now
     fs.seed = checksum.seed(fs.sb.uuid)
-    if not bcache.init(&fs.cache, dev, cache_blocks if cache_blocks else DEFAULT_CACHE_BLOCKS):
+    if not bcache.init(&fs.cache, dev, cache_blocks if cache_blocks else cache_for(dev, 0)):
         return abi.E_NOMEM
     fs.cache.verify, fs.cache.seal, fs.cache.ctx = verify, seal, fs
     for i in range(NTREES):
@@ -522,24 +528,49 @@ cdef int new_file(FS* fs, uint32_t label, uint64_t* id) noexcept nogil:
         fs.sb.nfiles += 1
     return err
 
-cdef int create(FS* fs, const char* taglist, uint32_t label, uint64_t* id) noexcept nogil:
-    cdef int err = begin(fs)
-    cdef size_t n
-    if err != abi.E_OK:
-        return err
-    if label >= abi.FILE_CLASSES:
-        return finish(fs, abi.E_RANGE)
-    err = new_file(fs, label, id)
-    while err == abi.E_OK and taglist != NULL and taglist[0]:
-        while taglist[0] == c' ':
-            taglist += 1
+cdef int create_in_op(FS* fs, const char* taglist, size_t len, uint32_t label, uint64_t* id) noexcept nogil:
+    """A file with the space-separated tags of taglist[:len]."""
+    cdef size_t n, at = 0
+    cdef int err = new_file(fs, label, id) if label < abi.FILE_CLASSES else abi.E_RANGE
+    while err == abi.E_OK and at < len:
+        while at < len and taglist[at] == c' ':
+            at += 1
         n = 0
-        while taglist[n] and taglist[n] != c' ':
+        while at + n < len and taglist[at + n] != c' ':
             n += 1
         if n:
-            err = add_tag(fs, id[0], taglist, n)
-        taglist += n
-    return finish(fs, err)
+            err = add_tag(fs, id[0], taglist + at, n)
+        at += n
+    return err
+
+cdef int create(FS* fs, const char* taglist, uint32_t label, uint64_t* id) noexcept nogil:
+    cdef int err = begin(fs)
+    if err != abi.E_OK:
+        return err
+    return finish(fs, create_in_op(fs, taglist, kstr.length(taglist) if taglist != NULL else 0, label, id))
+
+cdef int create_many(FS* fs, const char* lists, uint32_t label, uint64_t* ids, uint64_t count,
+                     uint64_t* made) noexcept nogil:
+    cdef uint64_t i = 0, dirty0
+    cdef size_t n
+    cdef int err = abi.E_OK
+    made[0] = 0
+    while err == abi.E_OK and i < count:
+        err = begin(fs)
+        dirty0 = fs.cache.ndirty
+        # a piece takes at most a quarter of the journal beyond what begin() left pending
+        while err == abi.E_OK and i < count and fs.cache.ndirty - dirty0 < commit_threshold(fs) / 2:
+            n = 0
+            while lists[n] and lists[n] != c'\n':
+                n += 1
+            err = create_in_op(fs, lists, n, label, &ids[i])
+            lists += n + (lists[n] == c'\n')
+            i += 1
+        if fs.cache.in_op:
+            err = finish(fs, err)
+        if err == abi.E_OK:
+            made[0] = i                         # this piece is in; a failed one is rolled back whole
+    return err
 
 cdef int adopt(FS* fs, uint64_t id, uint32_t label, uint64_t ctime, uint64_t mtime) noexcept nogil:
     cdef FileRec rec

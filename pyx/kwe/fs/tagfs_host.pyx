@@ -100,6 +100,23 @@ cdef class Volume:
         """Repair: an empty file with this id (fsck --repair keeps files' ids)."""
         self.call(tagfs.adopt(&self.fs, id, label, ctime, mtime), "adopt")
 
+    def create_many(self, lists, uint32_t label=0):
+        """Bulk loading: a file for each tag string in lists, many to an
+        operation; their ids.  FSError says how many were made (e.made)."""
+        from array import array
+        cdef uint64_t made = 0, count = len(lists)
+        if any("\n" in t for t in lists):
+            raise ValueError("a tag list holds no newline (it separates the files)")
+        text = "\n".join(lists).encode()
+        ids = array("Q", bytes(8 * count))
+        cdef uint64_t[::1] view = ids
+        err = tagfs.create_many(&self.fs, text, label, &view[0] if count else NULL, count, &made)
+        if err < 0:
+            e = FSError(err, "create_many", self.fs.why.decode(errors="replace") if err == abi.E_CORRUPT else "")
+            e.made = made
+            raise e
+        return list(ids)
+
     def delete(self, uint64_t id):
         self.call(tagfs.delete(&self.fs, id), "delete")
 
@@ -191,7 +208,7 @@ cdef class Volume:
                 "free_blocks": s.free_blocks, "files": s.nfiles, "tags": s.ntags, "txid": s.txid,
                 "journal_blocks": s.journal_blocks, "data_start": s.data_start,
                 "clean_at_mount": bool(self.fs.was_clean), "readonly": bool(self.fs.flags & 1),
-                "failed": self.fs.failed}
+                "failed": self.fs.failed, "cache_blocks": self.fs.cache.cap}
 
     def all_tags(self):
         """[(name, number of files)] for every tag, in TAGNAMES key order
