@@ -50,10 +50,9 @@ cdef bint node_valid(const uint8_t* n, uint16_t tree, uint32_t vsize, uint64_t l
         return h.count <= leaf_capacity(vsize) and ascending(n)
     return h.count <= INTERNAL_CAP and ascending(n) and children_inside(n, lo, hi)
 
-cdef uint32_t lower_bound(const uint8_t* n, uint64_t key) noexcept nogil:
-    """First index with keys[i] >= key."""
-    cdef uint32_t lo = 0, hi = hdr(n).count, mid
-    cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
+cdef uint32_t first_at_least(const uint64_t* k, uint32_t lo, uint32_t hi, uint64_t key) noexcept nogil:
+    """The first index in [lo, hi) with k[index] >= key (hi if none), by halving."""
+    cdef uint32_t mid
     while lo < hi:
         mid = (lo + hi) / 2
         if k[mid] < key:
@@ -61,6 +60,10 @@ cdef uint32_t lower_bound(const uint8_t* n, uint64_t key) noexcept nogil:
         else:
             hi = mid
     return lo
+
+cdef uint32_t lower_bound(const uint8_t* n, uint64_t key) noexcept nogil:
+    """First index with keys[i] >= key."""
+    return first_at_least(<const uint64_t*>(n + HEADER), 0, hdr(n).count, key)
 
 cdef uint32_t child_index(const uint8_t* n, uint64_t key) noexcept nogil:
     """Which child of an internal node holds key: the number of keys <= key."""
@@ -230,20 +233,13 @@ cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint6
 
 cdef uint32_t gallop(const uint64_t* k, uint32_t i, uint32_t count, uint64_t key) noexcept nogil:
     """The first index >= i with k[index] >= key, in steps that double, then halve."""
-    cdef uint32_t step = 1, lo, hi, mid
+    cdef uint32_t step = 1
     if i >= count or k[i] >= key:
         return i
     while i + step < count and k[i + step] < key:
         i += step
         step <<= 1
-    lo, hi = i + 1, i + step if i + step < count else count
-    while lo < hi:
-        mid = (lo + hi) / 2
-        if k[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return first_at_least(k, i + 1, i + step if i + step < count else count, key)
 
 cdef bint advance(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
     cdef const uint8_t* n

@@ -64,6 +64,11 @@ cdef bint reserve(IdSet* s, uint64_t n) noexcept nogil:
     s.ids, s.cap = grown, s.n + n
     return True
 
+cdef uint64_t copy_rest(const uint64_t* a, uint64_t i, uint64_t na, uint64_t* out, uint64_t n) noexcept nogil:
+    """a[i:na] onto out at n; the new length."""
+    memcpy(out + n, a + i, (na - i) * 8)
+    return n + na - i
+
 cdef uint64_t intersect(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
                         uint64_t* out) noexcept nogil:
     """Both sorted; out has room for the smaller.  Branch-free steps: which
@@ -87,11 +92,7 @@ cdef uint64_t subtract(const uint64_t* a, uint64_t na, const uint64_t* b, uint64
         n += x < y
         i += x <= y
         j += y <= x
-    while i < na:
-        out[n] = a[i]
-        n += 1
-        i += 1
-    return n
+    return copy_rest(a, i, na, out, n)
 
 cdef uint64_t unite(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
                     uint64_t* out) noexcept nogil:
@@ -103,15 +104,7 @@ cdef uint64_t unite(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t 
         n += 1
         i += x <= y
         j += y <= x
-    while i < na:
-        out[n] = a[i]
-        n += 1
-        i += 1
-    while j < nb:
-        out[n] = b[j]
-        n += 1
-        j += 1
-    return n
+    return copy_rest(b, j, nb, out, copy_rest(a, i, na, out, n))
 
 cdef int merge(IdSet* a, IdSet* b, IdSet* out, int mode) noexcept nogil:
     """mode 0: a AND b, 1: a OR b, 2: a AND NOT b (all sorted).  The answer's
