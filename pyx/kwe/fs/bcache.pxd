@@ -30,6 +30,7 @@ ctypedef void (*SealFn)(void* ctx, uint64_t bno, uint8_t kind, uint8_t* data) no
 
 cdef struct CBlock:
     ListNode node               # first, so the LRU's nodes are the blocks
+    ListNode dirty_node         # second, right after it: on Cache.dirty while dirty (dirty_block())
     uint64_t bno
     uint8_t* data
     bint dirty
@@ -49,6 +50,7 @@ cdef struct Cache:
     BlockDev* dev
     HashMap map
     List lru                    # every cached block, most recent first
+    List dirty                  # the dirty ones, so a commit need not walk the whole cache
     uint64_t ndirty
     uint64_t cap
     Undo* undo

@@ -28,12 +28,21 @@ cdef void free_page(uint8_t* p) noexcept nogil:
     if p != NULL:
         pmm.free_page(hal.virt_to_phys(p))
 
+cdef CBlock* dirty_block(ListNode* n) noexcept nogil:
+    """The block whose dirty_node n is (it sits right after the LRU node)."""
+    return <CBlock*>(<char*>n - sizeof(ListNode))
+
+cdef void make_clean(Cache* c, CBlock* b) noexcept nogil:
+    if b.dirty:
+        b.dirty = False
+        c.ndirty -= 1
+        lists.remove(&c.dirty, &b.dirty_node)
+
 cdef void drop(Cache* c, CBlock* b) noexcept nogil:
     c.drops += 1
     lists.remove(&c.lru, &b.node)
     hashmap.remove(&c.map, b.bno)
-    if b.dirty:
-        c.ndirty -= 1
+    make_clean(c, b)
     free_page(b.data)
     heap.kfree(b)
 
@@ -134,6 +143,7 @@ cdef void make_dirty(Cache* c, CBlock* b) noexcept nogil:
     if not b.dirty:
         b.dirty = True
         c.ndirty += 1
+        lists.push_back(&c.dirty, &b.dirty_node)
 
 cdef uint8_t* modify(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil:
     cdef CBlock* b = checked(c, bno, kind, tag)
@@ -176,9 +186,8 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil:
             elif b != NULL:
                 memcpy(b.data, u.data, BLOCK)
                 b.kind, b.tag = u.kind, u.tag
-                if b.dirty and not u.dirty:
-                    b.dirty = False
-                    c.ndirty -= 1
+                if not u.dirty:
+                    make_clean(c, b)
         free_page(u.data)
         heap.kfree(u)
     c.in_op = False
@@ -186,7 +195,8 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil:
 cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint32_t seed) noexcept nogil:
     cdef uint64_t* homes
     cdef uint8_t** blocks
-    cdef CBlock* b = <CBlock*>c.lru.head
+    cdef ListNode* d = c.dirty.head
+    cdef CBlock* b
     cdef uint32_t n = 0
     cdef int err
     if c.ndirty == 0:
@@ -197,21 +207,18 @@ cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint
         heap.kfree(homes)
         heap.kfree(blocks)
         return journal.JOURNAL_IO
-    while b != NULL:
-        if b.dirty:
-            if c.seal != NULL:
-                c.seal(c.ctx, b.bno, b.kind, b.data)
-            homes[n] = b.bno
-            blocks[n] = b.data
-            n += 1
-        b = <CBlock*>b.node.next
+    while d != NULL:
+        b = dirty_block(d)
+        if c.seal != NULL:
+            c.seal(c.ctx, b.bno, b.kind, b.data)
+        homes[n] = b.bno
+        blocks[n] = b.data
+        n += 1
+        d = d.next
     err = journal.commit(c.dev, jstart, jblocks, txid, seed, homes, blocks, n)
     if err == journal.JOURNAL_OK:
-        b = <CBlock*>c.lru.head
-        while b != NULL:
-            b.dirty = False
-            b = <CBlock*>b.node.next
-        c.ndirty = 0
+        while c.dirty.head != NULL:
+            make_clean(c, dirty_block(c.dirty.head))
         c.commits += 1
     heap.kfree(homes)
     heap.kfree(blocks)

@@ -35,8 +35,8 @@ cdef enum:
     TREE_FILETAGS = 5           # file id << 24 | tag id
     NTREES = 6
     TAG_MAX = 118
-    DEFAULT_JOURNAL_BLOCKS = 2048
-    COMMIT_THRESHOLD = 512      # dirty blocks that make the next operation commit first
+    DEFAULT_JOURNAL_BLOCKS = 2048   # at least; a sixteenth of a bigger volume, up to MAX_DEFAULT_JOURNAL
+    MAX_DEFAULT_JOURNAL = 65536
     WRITE_CHUNK_BLOCKS = 128    # blocks of file data per operation in large writes
     MIN_CACHE_BLOCKS = 256
     DEFAULT_CACHE_SHARE = 4     # an unsized cache may grow to 1/4 of the free memory at mount

@@ -124,6 +124,14 @@ cdef void layout(Super* sb, uint64_t nblocks, uint64_t journal_blocks, uint64_t 
     sb.state = SUPER_CLEAN
     memcpy(sb.uuid, uuid, 16)
 
+cdef uint64_t default_journal(uint64_t nblocks) noexcept nogil:
+    """A big volume gets a big journal: commits (each writes its blocks twice)
+    then come less often than once every few hundred changed blocks."""
+    cdef uint64_t j = nblocks / 16
+    if j < DEFAULT_JOURNAL_BLOCKS:
+        return DEFAULT_JOURNAL_BLOCKS
+    return j if j < MAX_DEFAULT_JOURNAL else MAX_DEFAULT_JOURNAL
+
 cdef int mkfs(BlockDev* dev, uint64_t journal_blocks, uint64_t now, const uint8_t* uuid) noexcept nogil:
     cdef uint8_t* block = <uint8_t*>heap.kzalloc(BLOCK)
     cdef Super sb
@@ -132,7 +140,7 @@ cdef int mkfs(BlockDev* dev, uint64_t journal_blocks, uint64_t now, const uint8_
     if block == NULL:
         return abi.E_NOMEM
     if journal_blocks == 0:
-        journal_blocks = DEFAULT_JOURNAL_BLOCKS
+        journal_blocks = default_journal(dev.nblocks)
     if journal_blocks < MIN_JOURNAL:
         journal_blocks = MIN_JOURNAL
     layout(&sb, dev.nblocks, journal_blocks, now, uuid)
@@ -350,10 +358,10 @@ cdef int begin(FS* fs) noexcept nogil:
     return abi.E_OK
 
 cdef uint64_t commit_threshold(FS* fs) noexcept nogil:
-    """Dirty blocks that make the next operation commit first: leave a small
-    journal room for one more operation too."""
-    cdef uint64_t half = fs.sb.journal_blocks / 2
-    return half if half < COMMIT_THRESHOLD else COMMIT_THRESHOLD
+    """Dirty blocks that make the next operation commit first: a quarter of
+    the journal, which leaves room for the largest operation (a write of
+    WRITE_CHUNK_BLOCKS, or a bulk-load piece of another quarter)."""
+    return fs.sb.journal_blocks / 4
 
 cdef bint fits_journal(FS* fs) noexcept nogil:
     return journal.blocks_needed(fs.cache.ndirty + 1) <= fs.sb.journal_blocks
@@ -559,7 +567,7 @@ cdef int create_many(FS* fs, const char* lists, uint32_t label, uint64_t* ids, u
         err = begin(fs)
         dirty0 = fs.cache.ndirty
         # a piece takes at most a quarter of the journal beyond what begin() left pending
-        while err == abi.E_OK and i < count and fs.cache.ndirty - dirty0 < commit_threshold(fs) / 2:
+        while err == abi.E_OK and i < count and fs.cache.ndirty - dirty0 < fs.sb.journal_blocks / 4:
             n = 0
             while lists[n] and lists[n] != c'\n':
                 n += 1
