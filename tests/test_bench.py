@@ -30,7 +30,11 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
         assert x["ours"] > 0 and x["ref"] > 0 and x["ratio"] == pytest.approx(x["ref"] / x["ours"])
     names = {name for _, name in rows}
     assert {"kernel_notify round trip", "context switch round trip (yield, 2 processes)",
-            "QEMU start -> first workflow result", "query A AND B", "RLE encode"} <= names
+            "QEMU start -> first workflow result", "query A AND B (10k files)", "RLE encode"} <= names
+    # the TagFS section: quick mode is 10k files only, every shape against SQLite
+    tagfs = {name: x for (g, name), x in rows.items() if g == "tagfs (hosted)"}
+    assert set(tagfs) == {"create 10k tagged files"} | {f"query {s} (10k files)" for s in bench.TAGFS_SHAPES}
+    assert all(x["ours"] > 0 and x["ref"] > 0 for x in tagfs.values())
     # throughputs orient the ratio the other way
     crc = rows[("operations (hosted)", "CRC32 slicing-by-8")]
     assert crc["higher_is_better"] and crc["ratio"] == pytest.approx(crc["ours"] / crc["ref"])
@@ -46,3 +50,12 @@ def test_bench_lines_parse_and_malformed_ones_are_refused():
                  "notify": 400, "switch": 9000, "checks": (64, 5200, 5000, 9), "done": True}
     with pytest.raises(ValueError):
         bench.parse_bench_lines("BENCH workflow 8 seven 15000\n")
+
+
+def test_tagfs_bench_files_are_skewed_and_the_same_every_run():
+    ntags, files = bench.zipf_tagged_files(10_000)
+    assert ntags == 100 and files == bench.zipf_tagged_files(10_000)[1]
+    assert all(1 <= len(t) <= 6 and len(set(t)) == len(t) for t in files)
+    counts = sorted(sum(t in tags for tags in files) for t in range(ntags))
+    assert counts[-1] > 0.3 * len(files)                 # common: on a large share of the files
+    assert sum(20 <= c <= 100 for c in counts) >= 10     # rare: a few dozen files each
