@@ -537,9 +537,13 @@ cdef int new_file(FS* fs, uint32_t label, uint64_t* id) noexcept nogil:
     return err
 
 cdef int create_in_op(FS* fs, const char* taglist, size_t len, uint32_t label, uint64_t* id) noexcept nogil:
-    """A file with the space-separated tags of taglist[:len]."""
+    """A file with the space-separated tags of taglist[:len]; its record is
+    stored twice only: new, and with its tag count."""
+    cdef FileRec rec
     cdef size_t n, at = 0
     cdef int err = new_file(fs, label, id) if label < abi.FILE_CLASSES else abi.E_RANGE
+    if err == abi.E_OK:
+        err = get_file(fs, id[0], &rec)
     while err == abi.E_OK and at < len:
         while at < len and taglist[at] == c' ':
             at += 1
@@ -547,8 +551,10 @@ cdef int create_in_op(FS* fs, const char* taglist, size_t len, uint32_t label, u
         while at + n < len and taglist[at + n] != c' ':
             n += 1
         if n:
-            err = add_tag(fs, id[0], taglist + at, n)
+            err = link_tag(fs, id[0], &rec, taglist + at, n)
         at += n
+    if err == abi.E_OK and rec.ntags:
+        err = put_file(fs, id[0], &rec)
     return err
 
 cdef int create(FS* fs, const char* taglist, uint32_t label, uint64_t* id) noexcept nogil:
@@ -892,14 +898,18 @@ cdef int tag_slot(FS* fs, const char* s, size_t n, bint make, uint64_t* key, Tag
 
 cdef int add_tag(FS* fs, uint64_t id, const char* s, size_t n) noexcept nogil:
     cdef FileRec file
+    cdef int err = get_file(fs, id, &file) if valid_tag(s, n) else abi.E_INVAL
+    if err == abi.E_OK:
+        err = link_tag(fs, id, &file, s, n)
+    if err == abi.E_OK:
+        err = put_file(fs, id, &file)
+    return err
+
+cdef int link_tag(FS* fs, uint64_t id, FileRec* file, const char* s, size_t n) noexcept nogil:
+    """Tag file id (its record in *file, counted here, stored by the caller)."""
     cdef TagRec tag
     cdef uint64_t key
-    cdef int err
-    if not valid_tag(s, n):
-        return abi.E_INVAL
-    err = get_file(fs, id, &file)
-    if err == abi.E_OK:
-        err = tag_slot(fs, s, n, True, &key, &tag)
+    cdef int err = tag_slot(fs, s, n, True, &key, &tag) if valid_tag(s, n) else abi.E_INVAL
     if err == abi.E_OK:
         err = bt(btree.insert(&fs.trees[TREE_POSTINGS], (<uint64_t>tag.tag_id << FILE_ID_BITS) | id, NULL, False))
     if err == abi.E_OK:
@@ -910,8 +920,6 @@ cdef int add_tag(FS* fs, uint64_t id, const char* s, size_t n) noexcept nogil:
         tag.nfiles += 1
         file.ntags += 1
         err = bt(btree.insert(&fs.trees[TREE_TAGNAMES], key, &tag, True))
-    if err == abi.E_OK:
-        err = put_file(fs, id, &file)
     return err
 
 cdef int drop_tag(FS* fs, uint64_t id, uint64_t key, TagRec* tag) noexcept nogil:
