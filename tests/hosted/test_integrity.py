@@ -9,7 +9,7 @@ from fsutil import assert_clean, new_volume
 from kwe.dev import blockdev
 from kwe.fs import tagfs_host as tfs
 from kwecli.abi import E_CORRUPT, E_NOTSUP, E_ROFS
-from kwecli.tagfs_image import BLOCK, Image, NODE_HEADER, ROOTS_AT
+from kwecli.tagfs_image import BLOCK, Image, NODE_HEADER, ROOTS_AT, block_sum
 
 
 def sample():
@@ -155,18 +155,19 @@ def test_a_journal_naming_blocks_outside_the_volume_is_refused():
     v.create("x")
     v.sync()
     img = Image(disk.image())
-    # the committed transaction's first home, moved far past the end, with its CRC made right again
-    desc = bytearray(img.block(2))
-    n, k = struct.unpack_from("<I", desc, 4)[0], 1
-    struct.pack_into("<Q", desc, 24, 1 << 40)
-    img.put(2, desc)
+    # the committed transaction's first entry sent far past the end, its sums made right again
     import zlib
-    crc = zlib.crc32(bytes(desc), img.seed)
-    for i in range(n):
-        crc = zlib.crc32(bytes(img.block(2 + k + i)), crc)
-    commit = bytearray(img.block(2 + k + n))
-    struct.pack_into("<I", commit, 16, crc)
-    img.put(2 + k + n, commit)
+    desc = bytearray(img.block(2))
+    n = struct.unpack_from("<I", desc, 4)[0]
+    field = struct.unpack_from("<I", desc, 24 + 12)[0]
+    far = 1 << 40
+    contents = bytes(img.block(3))                   # block k = 1: the first block's new contents
+    struct.pack_into("<QI", desc, 24, far, block_sum(img.seed, far, contents,
+                                                     None if field == 0xFFFFFFFF else field))
+    img.put(2, desc)
+    commit = bytearray(img.block(2 + 1 + n))
+    struct.pack_into("<I", commit, 16, zlib.crc32(bytes(desc), img.seed))
+    img.put(2 + 1 + n, commit)
     with pytest.raises(tfs.FSError) as e:
         mount(img.data)
     assert e.value.code == E_CORRUPT and "journal" in str(e.value)

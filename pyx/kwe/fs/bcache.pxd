@@ -26,7 +26,11 @@ cdef enum:
     KIND_SUPER = 4              # the superblock
 
 ctypedef bint (*VerifyFn)(void* ctx, uint64_t bno, uint8_t kind, uint32_t tag, const uint8_t* data) noexcept nogil
-ctypedef void (*SealFn)(void* ctx, uint64_t bno, uint8_t kind, uint8_t* data) noexcept nogil
+# Seal a dirty block before it is journaled: write its checksum if its kind
+# carries one; return the sum that covers the whole block, and where that
+# sum's field is (checksum.NO_FIELD: none, the sum is of every byte).
+ctypedef uint32_t (*SealFn)(void* ctx, uint64_t bno, uint8_t kind, uint32_t tag, uint8_t* data,
+                            uint32_t* field) noexcept nogil
 
 cdef struct CBlock:
     ListNode node               # first, so the LRU's nodes are the blocks
@@ -56,6 +60,7 @@ cdef struct Cache:
     Undo* undo
     bint in_op
     uint64_t op                 # operations begun so far (numbers CBlock.saved_op)
+    uint64_t epoch              # operations begun or ended: what a B+tree's leaf hint was good for
     uint64_t reads, hits, commits
     bint out_of_memory          # a block could not be cached: tells E_NOMEM from E_IO
     VerifyFn verify             # NULL: nothing is checked

@@ -5,7 +5,7 @@ cimport kwe.common.list as lists
 from kwe.dev cimport blockdev
 from kwe.lib cimport hashmap
 from kwe.mm cimport heap, pmm
-from kwe.fs cimport journal
+from kwe.fs cimport journal, checksum
 from kwe.base cimport hal, sanitize
 from kwe.dev.blockdev cimport BlockDev, BLOCK
 
@@ -170,6 +170,7 @@ cdef uint8_t* fresh(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept
 cdef void begin_op(Cache* c) noexcept nogil:
     c.in_op = True
     c.op += 1
+    c.epoch += 1
 
 cdef void end_op(Cache* c, bint ok) noexcept nogil:
     cdef Undo* u
@@ -191,9 +192,17 @@ cdef void end_op(Cache* c, bint ok) noexcept nogil:
         free_page(u.data)
         heap.kfree(u)
     c.in_op = False
+    c.epoch += 1
+
+cdef uint32_t seal_one(Cache* c, CBlock* b, uint32_t seed, uint32_t* field) noexcept nogil:
+    """The block sealed, and the sum that covers it for the journal."""
+    if c.seal != NULL:
+        return c.seal(c.ctx, b.bno, b.kind, b.tag, b.data, field)
+    field[0] = checksum.NO_FIELD
+    return checksum.block_sum(seed, b.bno, b.data, checksum.NO_FIELD)
 
 cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint32_t seed) noexcept nogil:
-    cdef uint64_t* homes
+    cdef journal.Entry* entries
     cdef uint8_t** blocks
     cdef ListNode* d = c.dirty.head
     cdef CBlock* b
@@ -201,26 +210,25 @@ cdef int commit(Cache* c, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint
     cdef int err
     if c.ndirty == 0:
         return journal.JOURNAL_OK
-    homes = <uint64_t*>heap.kmalloc(c.ndirty * 8)
+    entries = <journal.Entry*>heap.kmalloc(c.ndirty * sizeof(journal.Entry))
     blocks = <uint8_t**>heap.kmalloc(c.ndirty * sizeof(uint8_t*))
-    if homes == NULL or blocks == NULL:
-        heap.kfree(homes)
+    if entries == NULL or blocks == NULL:
+        heap.kfree(entries)
         heap.kfree(blocks)
         return journal.JOURNAL_IO
     while d != NULL:
         b = dirty_block(d)
-        if c.seal != NULL:
-            c.seal(c.ctx, b.bno, b.kind, b.data)
-        homes[n] = b.bno
+        entries[n].home = b.bno
+        entries[n].sum = seal_one(c, b, seed, &entries[n].field)
         blocks[n] = b.data
         n += 1
         d = d.next
-    err = journal.commit(c.dev, jstart, jblocks, txid, seed, homes, blocks, n)
+    err = journal.commit(c.dev, jstart, jblocks, txid, seed, entries, blocks, n)
     if err == journal.JOURNAL_OK:
         while c.dirty.head != NULL:
             make_clean(c, dirty_block(c.dirty.head))
         c.commits += 1
-    heap.kfree(homes)
+    heap.kfree(entries)
     heap.kfree(blocks)
     return err
 

@@ -42,6 +42,12 @@ cdef struct Tree:
     uint16_t id
     AllocFn alloc
     void* alloc_ctx
+    # The leaf the last descent reached and the keys it may hold: the next key
+    # in that range needs no descent.  Good while no split changed the shape
+    # (version) and no operation began or was rolled back (the cache's epoch).
+    uint64_t hint_leaf, hint_lo, hint_hi, hint_version, hint_epoch
+    bint hint_bounded
+    uint64_t version
 
 cdef struct Cursor:
     uint64_t leaf               # block of the current leaf (0: at the end)

@@ -25,6 +25,7 @@ cdef inline NodeHeader* hdr(const uint8_t* n) noexcept nogil:
 
 cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil:
     t.c, t.id, t.root, t.vsize, t.alloc, t.alloc_ctx = c, id, root, vsize, alloc, ctx
+    t.hint_leaf = t.version = 0
 
 cdef bint ascending(const uint8_t* n) noexcept nogil:
     cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
@@ -119,6 +120,26 @@ cdef void narrow(const uint8_t* n, uint32_t i, Range* r) noexcept nogil:
     r.level = hdr(n).level - 1
 
 # ---- lookup and scans -----------------------------------------------------------------------
+cdef uint64_t hinted_leaf(Tree* t, uint64_t key, Range* r) noexcept nogil:
+    """The last descent's leaf if key is in its range and nothing since changed
+    the tree's shape or undid an operation (0 otherwise)."""
+    if t.hint_leaf == 0 or t.hint_epoch != t.c.epoch or t.hint_version != t.version:
+        return 0
+    if key < t.hint_lo or (t.hint_bounded and key >= t.hint_hi):
+        return 0
+    r.lo, r.hi, r.bounded, r.level = t.hint_lo, t.hint_hi, t.hint_bounded, 0
+    return t.hint_leaf
+
+cdef void remember(Tree* t, uint64_t leaf, Range* r) noexcept nogil:
+    t.hint_leaf, t.hint_lo, t.hint_hi, t.hint_bounded = leaf, r.lo, r.hi, r.bounded
+    t.hint_epoch, t.hint_version = t.c.epoch, t.version
+
+cdef uint64_t leaf_for(Tree* t, uint64_t key, Range* r) noexcept nogil:
+    """find_leaf() without a path: the hint first."""
+    cdef int depth
+    cdef uint64_t leaf = hinted_leaf(t, key, r)
+    return leaf if leaf else find_leaf(t, key, NULL, NULL, &depth, r)
+
 cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, int* depth,
                        Range* r) noexcept nogil:
     """The leaf that holds key (0: unreadable or inconsistent); path/slots (if
@@ -136,6 +157,7 @@ cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, 
             bcache.fault(t.c, bno)
             return 0
         if hdr(n).level == 0:
+            remember(t, bno, r)
             return bno
         i = child_index(n, key)
         if path != NULL:
@@ -153,7 +175,7 @@ cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil:
     cdef Range r
     if t.root == 0:
         return BT_NOT_FOUND
-    leaf = find_leaf(t, key, NULL, NULL, &depth, &r)
+    leaf = leaf_for(t, key, &r)
     n = read_node(t, leaf) if leaf else NULL
     if n == NULL:
         return BT_IO
@@ -178,7 +200,7 @@ cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
     cur.leaf, cur.pos, cur.err, cur.node = 0, 0, BT_OK, NULL
     if t.root == 0:
         return BT_OK
-    cur.leaf = find_leaf(t, key, NULL, NULL, &depth, &r)
+    cur.leaf = leaf_for(t, key, &r)
     n = read_node(t, cur.leaf) if cur.leaf else NULL
     if n == NULL:
         cur.leaf, cur.err = 0, BT_IO
@@ -327,14 +349,18 @@ cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept
     cdef uint8_t* n
     cdef uint8_t* parent
     cdef uint32_t i
-    cdef int depth, err
+    cdef int depth = 0, err
     cdef Range r
     if t.root == 0:
+        t.version += 1
         n = new_node(t, 0, &t.root)
         if n == NULL:
             t.root = 0
             return BT_NO_SPACE
-    leaf = find_leaf(t, key, path, slots, &depth, &r)
+    leaf = hinted_leaf(t, key, &r)
+    n = read_node(t, leaf) if leaf else NULL
+    if n == NULL or hdr(n).count >= leaf_capacity(t.vsize):
+        leaf = find_leaf(t, key, path, slots, &depth, &r)     # a split needs the path
     n = write_node(t, leaf) if leaf else NULL
     if n == NULL:
         return BT_IO
@@ -348,6 +374,7 @@ cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept
     if hdr(n).count < leaf_capacity(t.vsize):
         leaf_put(t, n, i, key, value)
         return BT_OK
+    t.version += 1                                      # the shape changes: hints go
     err = split_leaf(t, n, &sep, &right)
     if err != BT_OK:
         return err
@@ -397,7 +424,7 @@ cdef int remove(Tree* t, uint64_t key) noexcept nogil:
     cdef Range r
     if t.root == 0:
         return BT_NOT_FOUND
-    leaf = find_leaf(t, key, NULL, NULL, &depth, &r)
+    leaf = leaf_for(t, key, &r)
     n = write_node(t, leaf) if leaf else NULL
     if n == NULL:
         return BT_IO

@@ -4,6 +4,7 @@ from libc.string cimport memset, memcpy
 from kwe.dev cimport blockdev
 from kwe.mm cimport heap
 from kwe.common cimport operations
+from kwe.fs cimport checksum
 from kwe.dev.blockdev cimport BlockDev, BLOCK
 
 cdef enum:
@@ -11,7 +12,7 @@ cdef enum:
     DESC_MAGIC = 0x444A574B        # "KWJD"
     COMMIT_MAGIC = 0x434A574B      # "KWJC"
 
-cdef struct Descriptor:            # then u64 homes[up to PER_DESCRIPTOR]
+cdef struct Descriptor:            # then Entry entries[up to PER_DESCRIPTOR]
     uint32_t magic
     uint32_t n                     # blocks in the transaction
     uint64_t txid
@@ -27,13 +28,23 @@ cdef struct Commit:
 cdef uint64_t blocks_needed(uint64_t n) noexcept nogil:
     return (n + PER_DESCRIPTOR - 1) / PER_DESCRIPTOR + n + 1
 
-cdef uint32_t checksum(uint32_t seed, uint8_t* descs, uint32_t k, uint8_t** blocks, uint32_t n) noexcept nogil:
-    cdef uint32_t crc = operations.crc32(seed, descs, <size_t>k * BLOCK), i
-    for i in range(n):
-        crc = operations.crc32(crc, blocks[i], BLOCK)
-    return crc
+cdef uint32_t descs_sum(uint32_t seed, uint8_t* descs, uint32_t k) noexcept nogil:
+    return operations.crc32(seed, descs, <size_t>k * BLOCK)
 
-cdef uint8_t* descriptors(uint64_t txid, uint64_t* homes, uint32_t n, uint32_t k) noexcept nogil:
+cdef Entry* entry(uint8_t* descs, uint32_t i) noexcept nogil:
+    return <Entry*>(descs + <size_t>(i / PER_DESCRIPTOR) * BLOCK + sizeof(Descriptor)) + i % PER_DESCRIPTOR
+
+cdef bint blocks_match(uint32_t seed, uint8_t* descs, uint8_t** blocks, uint32_t n) noexcept nogil:
+    """Does every journaled block still hold what its entry's sum covers?"""
+    cdef uint32_t i
+    cdef Entry* e
+    for i in range(n):
+        e = entry(descs, i)
+        if checksum.block_sum(seed, e.home, blocks[i], e.field) != e.sum:
+            return False
+    return True
+
+cdef uint8_t* descriptors(uint64_t txid, Entry* entries, uint32_t n, uint32_t k) noexcept nogil:
     cdef uint8_t* descs = <uint8_t*>heap.kzalloc(<size_t>k * BLOCK)
     cdef Descriptor* h
     cdef uint32_t i, take
@@ -43,11 +54,11 @@ cdef uint8_t* descriptors(uint64_t txid, uint64_t* homes, uint32_t n, uint32_t k
         h = <Descriptor*>(descs + <size_t>i * BLOCK)
         h.magic, h.n, h.txid, h.index, h.count = DESC_MAGIC, n, txid, i, k
         take = n - i * PER_DESCRIPTOR if n - i * PER_DESCRIPTOR < PER_DESCRIPTOR else PER_DESCRIPTOR
-        memcpy(<uint8_t*>h + sizeof(Descriptor), homes + i * PER_DESCRIPTOR, take * 8)
+        memcpy(<uint8_t*>h + sizeof(Descriptor), entries + i * PER_DESCRIPTOR, take * sizeof(Entry))
     return descs
 
 cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, uint32_t seed,
-                uint64_t* homes, uint8_t** blocks, uint32_t n) noexcept nogil:
+                Entry* entries, uint8_t** blocks, uint32_t n) noexcept nogil:
     cdef uint32_t k = (n + PER_DESCRIPTOR - 1) / PER_DESCRIPTOR, i
     cdef uint8_t* descs
     cdef uint8_t* cblk
@@ -55,7 +66,7 @@ cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, u
     cdef int err = JOURNAL_OK
     if blocks_needed(n) > jblocks:
         return JOURNAL_TOO_BIG
-    descs = descriptors(txid, homes, n, k)
+    descs = descriptors(txid, entries, n, k)
     cblk = <uint8_t*>heap.kzalloc(BLOCK)
     if descs == NULL or cblk == NULL:
         heap.kfree(descs)
@@ -63,7 +74,7 @@ cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, u
         return JOURNAL_IO
     c = <Commit*>cblk
     c.magic, c.n, c.txid = COMMIT_MAGIC, n, txid
-    c.crc = checksum(seed, descs, k, blocks, n)
+    c.crc = descs_sum(seed, descs, k)
     # 1. the transaction into the journal; then, after a flush, its commit block
     if blockdev.write(d, jstart, k, descs) != 0:
         err = JOURNAL_IO
@@ -75,7 +86,7 @@ cdef int commit(BlockDev* d, uint64_t jstart, uint64_t jblocks, uint64_t txid, u
         err = JOURNAL_IO
     # 2. committed: now the homes
     for i in range(n):
-        if err == JOURNAL_OK and blockdev.write(d, homes[i], 1, blocks[i]) != 0:
+        if err == JOURNAL_OK and blockdev.write(d, entries[i].home, 1, blocks[i]) != 0:
             err = JOURNAL_IO
     if err == JOURNAL_OK and blockdev.flush(d) != 0:
         err = JOURNAL_IO
@@ -97,7 +108,7 @@ cdef int replay(BlockDev* d, uint64_t jstart, uint64_t jblocks, Bounds* b, uint3
     return err
 
 cdef uint64_t home(uint8_t* descs, uint32_t i) noexcept nogil:
-    return (<uint64_t*>(descs + <size_t>(i / PER_DESCRIPTOR) * BLOCK + sizeof(Descriptor)))[i % PER_DESCRIPTOR]
+    return entry(descs, i).home
 
 cdef bint homes_valid(uint8_t* descs, uint32_t n, Bounds* b) noexcept nogil:
     cdef uint32_t i
@@ -138,7 +149,8 @@ cdef int replay_from(BlockDev* d, uint64_t jstart, uint64_t jblocks, Bounds* bou
             if blocks[i] == NULL or blockdev.read(d, jstart + k + i, 1, blocks[i]) != 0:
                 err = JOURNAL_IO
                 break
-        if err == JOURNAL_OK and checksum(bounds.seed, descs, k, blocks, n) != c.crc:
+        if err == JOURNAL_OK and (descs_sum(bounds.seed, descs, k) != c.crc
+                                  or not blocks_match(bounds.seed, descs, blocks, n)):
             err = JOURNAL_TORN                      # never committed whole: ignored
         if err == JOURNAL_OK and not homes_valid(descs, n, bounds):
             err = JOURNAL_CORRUPT

@@ -188,14 +188,26 @@ cdef bint verify(void* ctx, uint64_t bno, uint8_t kind, uint32_t tag, const uint
         return bno == 0 and sb_checksum(<Super*>data, 0) == (<Super*>data).checksum
     return False
 
-cdef void seal(void* ctx, uint64_t bno, uint8_t kind, uint8_t* data) noexcept nogil:
+cdef uint32_t seal(void* ctx, uint64_t bno, uint8_t kind, uint32_t tag, uint8_t* data,
+                   uint32_t* field) noexcept nogil:
+    """bcache.SealFn: a node's or bitmap block's sum is the one sealed into it,
+    a data block's the one its chunk holds (the cache's tag); the superblock's
+    covers only its fields, so the journal gets one of the whole block."""
     cdef FS* fs = <FS*>ctx
+    field[0] = checksum.NO_FIELD
     if kind == bcache.KIND_NODE:
         checksum.seal(fs.seed, bno, data, btree.NODE_SUM_FIELD)
-    elif kind == bcache.KIND_BITMAP:
+        field[0] = btree.NODE_SUM_FIELD
+        return (<uint32_t*>(data + btree.NODE_SUM_FIELD))[0]
+    if kind == bcache.KIND_BITMAP:
         seal_bitmap(data, fs.seed, bno)
-    elif kind == bcache.KIND_SUPER:
+        field[0] = BITMAP_SUM_FIELD
+        return (<uint32_t*>(data + BITMAP_SUM_FIELD))[0]
+    if kind == bcache.KIND_DATA:
+        return tag
+    if kind == bcache.KIND_SUPER:
         sb_seal(<Super*>data, bno)
+    return checksum.block_sum(fs.seed, bno, data, checksum.NO_FIELD)
 
 cdef uint32_t data_sum(FS* fs, uint64_t bno, const uint8_t* block) noexcept nogil:
     return checksum.block_sum(fs.seed, bno, block, checksum.NO_FIELD)
