@@ -65,8 +65,9 @@ cdef bint reserve(IdSet* s, uint64_t n) noexcept nogil:
     return True
 
 cdef uint64_t copy_rest(const uint64_t* a, uint64_t i, uint64_t na, uint64_t* out, uint64_t n) noexcept nogil:
-    """a[i:na] onto out at n; the new length."""
-    memcpy(out + n, a + i, (na - i) * 8)
+    """a[i:na] onto out at n; the new length (an empty set's ids may be NULL)."""
+    if na > i:
+        memcpy(out + n, a + i, (na - i) * 8)
     return n + na - i
 
 cdef uint64_t intersect(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
