@@ -210,24 +210,39 @@ cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
     cur.node, cur.gen = n, t.c.drops
     return BT_OK
 
-cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
+cdef const uint8_t* at_entry(Tree* t, Cursor* cur) noexcept nogil:
+    """The leaf holding the cursor's entry, stepping to the next leaf as needed;
+    NULL at the end or on an error."""
     cdef const uint8_t* n
     while cur.leaf != 0:
         n = leaf_of(t, cur)
         if n == NULL:
             cur.leaf, cur.err = 0, BT_IO
-            return False
+            return NULL
         if cur.pos < hdr(n).count:
-            key[0] = (<const uint64_t*>(n + HEADER))[cur.pos]
-            if value != NULL and t.vsize:
-                memcpy(value, n + HEADER + 8 * leaf_capacity(t.vsize) + cur.pos * t.vsize, t.vsize)
-            cur.pos += 1
-            return True
+            return n
         if not cur.bounded:
             cur.leaf = 0                        # the rightmost leaf is done
         else:
             seek(t, cur, cur.hi)                # strictly beyond this leaf
-    return False
+    return NULL
+
+cdef bint current(Tree* t, Cursor* cur, uint64_t* key) noexcept nogil:
+    cdef const uint8_t* n = at_entry(t, cur)
+    if n == NULL:
+        return False
+    key[0] = (<const uint64_t*>(n + HEADER))[cur.pos]
+    return True
+
+cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
+    cdef const uint8_t* n = at_entry(t, cur)
+    if n == NULL:
+        return False
+    key[0] = (<const uint64_t*>(n + HEADER))[cur.pos]
+    if value != NULL and t.vsize:
+        memcpy(value, n + HEADER + 8 * leaf_capacity(t.vsize) + cur.pos * t.vsize, t.vsize)
+    cur.pos += 1
+    return True
 
 cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint64_t cap) noexcept nogil:
     cdef const uint8_t* n
