@@ -66,8 +66,6 @@ cdef int remove(Tree* t, uint64_t key) noexcept nogil
 # at the end or on an error (then cur.err is BT_IO).
 cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil
-# The key next() would give, without moving past it.
-cdef bint current(Tree* t, Cursor* cur, uint64_t* key) noexcept nogil
 # Up to cap keys below `end` from the cursor on, a leaf at a time, into out;
 # how many (cur.err says if the scan stopped early).
 cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint64_t cap) noexcept nogil

@@ -227,13 +227,6 @@ cdef const uint8_t* at_entry(Tree* t, Cursor* cur) noexcept nogil:
             seek(t, cur, cur.hi)                # strictly beyond this leaf
     return NULL
 
-cdef bint current(Tree* t, Cursor* cur, uint64_t* key) noexcept nogil:
-    cdef const uint8_t* n = at_entry(t, cur)
-    if n == NULL:
-        return False
-    key[0] = (<const uint64_t*>(n + HEADER))[cur.pos]
-    return True
-
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
     cdef const uint8_t* n = at_entry(t, cur)
     if n == NULL:

@@ -6,7 +6,7 @@ from kwe.mm cimport heap
 from kwe.mm.account cimport Account
 from kwe.fs cimport btree, tagfs
 from kwe.fs.tagfs cimport FS, TREE_POSTINGS, TREE_FILES
-from kwe.fs.btree cimport Cursor, Tree
+from kwe.fs.btree cimport Cursor
 
 cdef Account* charged = NULL     # whose query runs now (one at a time: one CPU, no sleeping)
 
@@ -202,37 +202,6 @@ cdef int look_into(FS* fs, IdSet* a, uint32_t tag_id, bint keep_found) noexcept 
     a.n = kept
     return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
 
-cdef int join(FS* fs, uint32_t tag_a, uint32_t tag_b, IdSet* out) noexcept nogil:
-    """The files with both tags, straight from the two posting ranges: each
-    cursor in turn gallops to the other's file id, so neither list is read
-    whole into memory and only matches are written."""
-    cdef Cursor ca, cb
-    cdef Tree* t = &fs.trees[TREE_POSTINGS]
-    cdef uint64_t a0 = <uint64_t>tag_a << 40, b0 = <uint64_t>tag_b << 40, ka, kb, mask = (<uint64_t>1 << 40) - 1
-    btree.seek(t, &ca, a0)
-    btree.seek(t, &cb, b0)
-    while btree.current(t, &ca, &ka) and (ka >> 40) == tag_a:
-        if btree.advance(t, &cb, b0 | (ka & mask)):
-            if not append(out, ka & mask):
-                return abi.E_NOMEM
-            ca.pos += 1                         # both hold it: past it on a
-        elif not btree.current(t, &cb, &kb) or (kb >> 40) != tag_b:
-            break                               # b is done
-        else:
-            btree.advance(t, &ca, a0 | (kb & mask))
-    return abi.E_OK if ca.err == btree.BT_OK and cb.err == btree.BT_OK else abi.E_IO
-
-cdef bint join_lazy(Parser* ps, Value* a, Value* b) noexcept nogil:
-    """a = a AND b when both are tags not read yet."""
-    cdef Value r
-    if not (a.lazy and b.lazy) or a.neg or b.neg:
-        return False
-    memset(&r, 0, sizeof(Value))
-    if ps.err == abi.E_OK:
-        ps.err = join(ps.fs, a.tag_id, b.tag_id, &r.s)
-    a[0] = r
-    return True
-
 cdef bint filter_by(Parser* ps, Value* a, Value* b, bint keep_found) noexcept nogil:
     """a = a AND b (keep_found) or a AND NOT b by looking into b for a's ids,
     when b is a tag not read yet and far bigger than a (combine() put the
@@ -252,8 +221,6 @@ cdef void combine(Parser* ps, Value* a, Value* b, bint is_and) noexcept nogil:
         r = a[0]                                # AND is symmetric: the smaller side first
         a[0] = b[0]
         b[0] = r
-    if is_and and join_lazy(ps, a, b):
-        return                                  # two tags: joined in place
     if is_and and not a.neg and filter_by(ps, a, b, not b.neg):
         return                                  # a AND b, a AND NOT b: looked into b
     if is_and and a.neg and not b.neg and filter_by(ps, b, a, False):
