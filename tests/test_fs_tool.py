@@ -235,3 +235,22 @@ def test_fsck_repair_rebuilds_a_damaged_boot_image_and_names_what_it_lost(tmp_pa
     assert "0 problems" in kwe_fs("fsck", disk).stdout
     assert kwe_fs("query", disk, "name=hello").stdout.split() in ([str(hello)], [])
     assert disk.read_bytes()[:start] == IMAGE.read_bytes()[:start]      # the boot code is untouched
+
+
+def test_a_reader_that_goes_away_is_no_error(tmp_path):
+    """`tools/kwe fs ls IMG | head -1`: the pipe closes while the tool still
+    prints (more than a pipe holds); it stops quietly, status 0."""
+    import subprocess
+    import sys
+    from kwecli.hosted import new_volume
+    disk, v = new_volume(blocks=4096)
+    v.create_many([f"name=file{i} type=text lang=en some=long-enough-tag-{i}" for i in range(3000)])
+    v.unmount()
+    img = tmp_path / "many.img"
+    img.write_bytes(disk.image())
+    p = subprocess.Popen([sys.executable, "-c", "import sys; from kwecli import fs; sys.exit(fs.main(sys.argv[1:]))",
+                          "ls", str(img)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    first = p.stdout.read(10)
+    p.stdout.close()                                 # as head does after its line
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 0 and first.strip().startswith(b"1") and err == "", err

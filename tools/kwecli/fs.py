@@ -10,6 +10,7 @@ command line (Parser.error and the argument types), the host's files
 (OSError) and the filesystem (FSError), all in main()."""
 import argparse
 import errno
+import os
 import re
 import struct
 import sys
@@ -509,6 +510,10 @@ def main(argv):
         return a.fn(a)
     except UserError as e:
         say(str(e))
+    except BrokenPipeError:
+        # the reader went away (`| head`): as other tools do, stop without a word
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         say(os_problem(e))
     except tagfs().FSError as e:
