@@ -510,7 +510,10 @@ def damaged_boot_image(seed, path):
 
 def hosted_verdict(region):
     """What the hosted TagFS says of a region: None if it refuses to mount,
-    else fsck's problem count."""
+    else fsck's problem count.  (Here, in the fuzz command's own process, the
+    ordinary hosted build: the targets' children have theirs.)"""
+    if str(BUILD / "pyx") not in sys.path:
+        sys.path.insert(0, str(BUILD / "pyx"))
     from kwe.dev import blockdev
     from kwe.fs import tagfs_host as tfs
     from .hosted import fresh
