@@ -282,16 +282,14 @@ cdef int check_roots(FS* fs) noexcept nogil:
             return abi.E_CORRUPT
     return abi.E_OK
 
-cdef int mark_mounted(FS* fs) noexcept nogil:
-    """A read-write volume is not clean until unmount() says so again."""
-    cdef uint8_t* block
+cdef int record_state(FS* fs, uint32_t state) noexcept nogil:
+    """Write the superblock with this state straight to block 0 (not through
+    the journal): SUPER_CLEAN at unmount, 0 when a read-write mount begins."""
+    cdef uint8_t* block = <uint8_t*>heap.kmalloc(BLOCK)
     cdef int err
-    if fs.flags & MOUNT_RDONLY:
-        return abi.E_OK
-    block = <uint8_t*>heap.kmalloc(BLOCK)
     if block == NULL:
         return abi.E_NOMEM
-    fs.sb.state = 0
+    fs.sb.state = state
     err = write_super(fs.dev, &fs.sb, 0, block)
     heap.kfree(block)
     if err != abi.E_OK:
@@ -323,24 +321,13 @@ cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t
         btree.init(&fs.trees[i], &fs.cache, <uint16_t>i, fs.sb.roots[i], value_size(i), alloc_block, fs)
     fs.alloc_hint = fs.sb.data_start
     err = check_roots(fs)
-    if err == abi.E_OK:
-        err = mark_mounted(fs)
+    if err == abi.E_OK and not (fs.flags & MOUNT_RDONLY):
+        err = record_state(fs, 0)               # not clean until unmount() says so again
     if err != abi.E_OK:
         bcache.destroy(&fs.cache)
         return err
     fs.mounted = True
     return abi.E_OK
-
-cdef int mark_clean(FS* fs) noexcept nogil:
-    """Everything is home: the next mount need not replay the journal."""
-    cdef uint8_t* block = <uint8_t*>heap.kmalloc(BLOCK)
-    cdef int err
-    if block == NULL:
-        return abi.E_NOMEM
-    fs.sb.state = SUPER_CLEAN
-    err = write_super(fs.dev, &fs.sb, 0, block)
-    heap.kfree(block)
-    return err
 
 cdef int unmount(FS* fs) noexcept nogil:
     cdef int err = abi.E_OK
@@ -349,7 +336,7 @@ cdef int unmount(FS* fs) noexcept nogil:
     if not (fs.flags & MOUNT_RDONLY) and not fs.failed:
         err = sync(fs)
         if err == abi.E_OK:
-            err = mark_clean(fs)
+            err = record_state(fs, SUPER_CLEAN)     # everything is home: no replay next time
     bcache.destroy(&fs.cache)
     fs.mounted = False
     return err
@@ -1019,7 +1006,7 @@ cdef int64_t tags(FS* fs, uint64_t id, char* out, size_t cap) noexcept nogil:
         out[len if len < cap else cap - 1] = 0
     if err == abi.E_OK and cur.err != btree.BT_OK:
         err = abi.E_IO
-    return settle(fs, m, err) if err != abi.E_OK else settle(fs, m, <int64_t>len)
+    return settle(fs, m, err if err != abi.E_OK else <int64_t>len)
 
 # ---- deleting ------------------------------------------------------------------------------
 cdef int delete_in_op(FS* fs, uint64_t id) noexcept nogil:
