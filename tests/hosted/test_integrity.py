@@ -271,3 +271,4 @@ def test_repair_rebuilds_a_volume_whose_index_root_is_gone():
     assert sorted(s.kept) == sorted(files)        # postings are a mirror of the file tags
     assert {f: v2.read(f) for f in files} == files and len(v2.query("all")) == 300
     assert_clean(v2)
+

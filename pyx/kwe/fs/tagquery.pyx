@@ -11,6 +11,7 @@ from kwe.fs.btree cimport Cursor
 cdef Account* charged = NULL     # whose query runs now (one at a time: one CPU, no sleeping)
 
 cdef enum:
+    FIRST_ROOM = 1 << 20         # ids a list's first allocation holds at most (8 MiB)
     LOOK_RATIO = 4               # look into a tag for a's ids, not read it, if it is this much bigger
     INLINE_LEVELS = 4            # parentheses nested this deep need no heap
 
@@ -35,21 +36,6 @@ cdef void release(IdSet* s) noexcept nogil:
     s.ids = NULL
     s.n = s.cap = 0
 
-cdef bint append(IdSet* s, uint64_t id) noexcept nogil:
-    cdef uint64_t* grown
-    if s.n == s.cap:
-        if s.ids == NULL:
-            grown = <uint64_t*>heap.kmalloc_for(charged, (s.cap * 2 + 64) * 8)
-        else:
-            grown = <uint64_t*>heap.krealloc(s.ids, (s.cap * 2 + 64) * 8)     # keeps its owner
-        if grown == NULL:
-            return False
-        s.ids = grown
-        s.cap = s.cap * 2 + 64
-    s.ids[s.n] = id
-    s.n += 1
-    return True
-
 cdef bint reserve(IdSet* s, uint64_t n) noexcept nogil:
     """Room for n more ids."""
     cdef uint64_t* grown
@@ -63,6 +49,7 @@ cdef bint reserve(IdSet* s, uint64_t n) noexcept nogil:
         return False
     s.ids, s.cap = grown, s.n + n
     return True
+
 
 cdef uint64_t copy_rest(const uint64_t* a, uint64_t i, uint64_t na, uint64_t* out, uint64_t n) noexcept nogil:
     """a[i:na] onto out at n; the new length (an empty set's ids may be NULL)."""
@@ -122,29 +109,34 @@ cdef int merge(IdSet* a, IdSet* b, IdSet* out, int mode) noexcept nogil:
     return abi.E_OK
 
 # ---- reading the index ---------------------------------------------------------------------
-cdef int postings(FS* fs, uint32_t tag_id, uint32_t nfiles, IdSet* out) noexcept nogil:
-    """The tag's files, read a leaf at a time straight into out (nfiles: what
-    its record counts; a damaged count only costs a regrowth)."""
+cdef int keys_into(FS* fs, int tree, uint64_t first, uint64_t end, uint64_t expect, uint64_t mask,
+                   IdSet* out) noexcept nogil:
+    """The keys of tree in [first, end), masked, read a leaf at a time straight
+    into out.  expect: how many the disk's counts say there are -- believed up
+    to FIRST_ROOM ids, so a damaged count costs regrowth, never a huge request."""
     cdef Cursor cur
-    cdef uint64_t i, got, end = (<uint64_t>tag_id + 1) << 40
-    btree.seek(&fs.trees[TREE_POSTINGS], &cur, <uint64_t>tag_id << 40)
+    cdef uint64_t i, got
+    if expect > FIRST_ROOM:
+        expect = FIRST_ROOM
+    btree.seek(&fs.trees[tree], &cur, first)
     while cur.leaf != 0:
-        if out.cap - out.n < 64 and not reserve(out, (nfiles if nfiles > out.n else out.n) + 64):
+        if out.cap - out.n < 64 and not reserve(out, (expect if expect > out.n else out.n) + 64):
             return abi.E_NOMEM
-        got = btree.scan_keys(&fs.trees[TREE_POSTINGS], &cur, end, out.ids + out.n, out.cap - out.n)
+        got = btree.scan_keys(&fs.trees[tree], &cur, end, out.ids + out.n, out.cap - out.n)
         for i in range(out.n, out.n + got):
-            out.ids[i] &= (<uint64_t>1 << 40) - 1
+            out.ids[i] &= mask
         out.n += got
     return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
 
+cdef int postings(FS* fs, uint32_t tag_id, uint32_t nfiles, IdSet* out) noexcept nogil:
+    """The tag's files, in order."""
+    return keys_into(fs, TREE_POSTINGS, <uint64_t>tag_id << 40, (<uint64_t>tag_id + 1) << 40, nfiles,
+                     (<uint64_t>1 << 40) - 1, out)
+
 cdef int all_files(FS* fs, IdSet* out) noexcept nogil:
-    cdef Cursor cur
-    cdef uint64_t key
-    btree.seek(&fs.trees[TREE_FILES], &cur, 0)
-    while btree.next(&fs.trees[TREE_FILES], &cur, &key, NULL):
-        if not append(out, key):
-            return abi.E_NOMEM
-    return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
+    """Every file id, in order."""
+    cdef uint64_t everything = <uint64_t>0xFFFFFFFFFFFFFFFFU
+    return keys_into(fs, TREE_FILES, 0, everything, fs.sb.nfiles, everything, out)
 
 # ---- the parser, evaluating as it goes ---------------------------------------------------------
 # What a word is, and which words are operators, is kwe.common.tags' to say.
