@@ -158,13 +158,8 @@ cdef class Volume:
         return [t.decode() for t in buf[:min(n, sizeof(buf) - 1)].split(b"\n") if t]
 
     def query(self, str q):
-        cdef tagquery.IdSet s
-        b = q.encode()
-        self.call(tagquery.run(&self.fs, b, &s, NULL), f"query {q!r}")
-        try:
-            return [s.ids[i] for i in range(s.n)]
-        finally:
-            tagquery.release(&s)
+        """The ids of the files the query matches, in order."""
+        return self.query_ids(q).tolist()
 
     def query_ids(self, str q):
         """query(), the answer as an array('Q') of ids (one copy, no Python int per id)."""
