@@ -350,21 +350,16 @@ class Disk(Target):
 
     def read_all(self, v, files, answers, check):
         """Every file and query: the oracle's answer or FSError.  How many failed."""
+        asks = [(f"file {f}", v.read, f, want) for f, want in files.items()]
+        asks += [(f"query {q!r}", v.query, q, want) for q, want in answers.items()]
         failed = 0
-        for f, want in files.items():
+        for what, ask, arg, want in asks:
             try:
-                got = v.read(f)
+                got = ask(arg)
             except self.tfs.FSError:
                 failed += 1
                 continue
-            assert not check or got == want, f"file {f}: wrong bytes ({len(got)} read, {len(want)} written)"
-        for q, want in answers.items():
-            try:
-                got = v.query(q)
-            except self.tfs.FSError:
-                failed += 1
-                continue
-            assert not check or got == want, f"query {q!r}: {got}, the oracle says {want}"
+            assert not check or got == want, f"{what}: a wrong answer ({str(got)[:80]}), the oracle's is {str(want)[:80]}"
         return failed
 
     def write_some(self, v, rng):
