@@ -540,7 +540,8 @@ def add_mkfs(sub):
     p.add_argument("--size", type=size, default=None,
                    help=f"bytes, or with K, M or G: 512K, 32M, 1G (default 32M, at most {human(MAX_BYTES)})")
     p.add_argument("--journal-blocks", type=journal_blocks, default=0, metavar="N",
-                   help="journal size in 4 KiB blocks (default 2048, at least 64)")
+                   help="journal size in 4 KiB blocks (default a sixteenth of the volume, 2048 to 65536; "
+                        "at least 64; bigger makes bulk loads faster)")
     p.add_argument("--force", action="store_true", help="replace an existing file (not a boot image)")
     p.add_argument("--keep-boot", action="store_true",
                    help="on a KWE boot image: remake only its filesystem (its programs are erased)")
