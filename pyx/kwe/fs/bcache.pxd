@@ -66,7 +66,8 @@ cdef struct Cache:
     VerifyFn verify             # NULL: nothing is checked
     SealFn seal
     void* ctx
-    uint64_t drops              # blocks given up so far: a pointer kept from before may be stale
+    uint64_t drops              # blocks given up, remade (fresh) or retyped so far: while it
+                                # stays the same, a pointer from get() still means what it did
     uint64_t faults             # failed checks (kind, tag, checksum or contents)
     uint64_t bad_bno            # the last block that failed one
 

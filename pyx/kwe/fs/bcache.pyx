@@ -85,6 +85,12 @@ cdef void fault(Cache* c, uint64_t bno) noexcept nogil:
     c.faults += 1
     c.bad_bno = bno
 
+cdef void retype(Cache* c, CBlock* b, uint8_t kind, uint32_t tag) noexcept nogil:
+    """b is now known as kind/tag: a pointer to it kept as what it was is stale."""
+    if b.kind != kind or b.tag != tag:
+        c.drops += 1
+    b.kind, b.tag = kind, tag
+
 cdef bint accept(Cache* c, CBlock* b, uint8_t kind, uint32_t tag) noexcept nogil:
     """Is b the kind and tag asked for?  A block only read so far is checked;
     one known as something else is checked again but kept (someone may hold
@@ -92,7 +98,7 @@ cdef bint accept(Cache* c, CBlock* b, uint8_t kind, uint32_t tag) noexcept nogil
     if kind == KIND_RAW or (b.kind == kind and b.tag == tag) or c.verify == NULL:
         return True
     if not b.dirty and c.verify(c.ctx, b.bno, kind, tag, b.data):
-        b.kind, b.tag = kind, tag
+        retype(c, b, kind, tag)
         return True
     fault(c, b.bno)
     if b.kind == KIND_RAW and not b.dirty:
@@ -112,7 +118,7 @@ cdef const uint8_t* get(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noex
 cdef void retag(Cache* c, uint64_t bno, uint32_t tag) noexcept nogil:
     cdef CBlock* b = <CBlock*>hashmap.get(&c.map, bno)
     if b != NULL:
-        b.tag = tag
+        retype(c, b, b.kind, tag)
 
 cdef bint save_undo(Cache* c, uint64_t bno, CBlock* b) noexcept nogil:
     """Remember bno's state before this operation first changes it.  A block
@@ -161,6 +167,8 @@ cdef uint8_t* fresh(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept
         if b == NULL:
             return NULL
         b.saved_op = c.op if c.in_op else 0     # its undo ("not cached") was just taken
+    else:
+        c.drops += 1                            # new contents: a pointer kept to the old is stale
     memset(b.data, 0, BLOCK)
     b.kind, b.tag = kind, tag
     make_dirty(c, b)
@@ -175,6 +183,8 @@ cdef void begin_op(Cache* c) noexcept nogil:
 cdef void end_op(Cache* c, bint ok) noexcept nogil:
     cdef Undo* u
     cdef CBlock* b
+    if not ok and c.undo != NULL:
+        c.drops += 1                                # blocks go back to what they were
     while c.undo != NULL:
         u = c.undo
         c.undo = u.next

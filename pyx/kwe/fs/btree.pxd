@@ -35,6 +35,14 @@ cdef struct NodeHeader:
     uint16_t reserved
     uint32_t checksum
 
+cdef enum:
+    NEAR_NODES = 64             # nodes a tree keeps a pointer to (direct-mapped by block number)
+
+cdef struct Near:
+    uint64_t bno
+    const uint8_t* data
+    uint64_t gen                # the cache's drops counter when data was got
+
 cdef struct Tree:
     Cache* c
     uint64_t root               # 0: empty
@@ -48,6 +56,9 @@ cdef struct Tree:
     uint64_t hint_leaf, hint_lo, hint_hi, hint_version, hint_epoch
     bint hint_bounded
     uint64_t version
+    uint64_t last_leaf          # where the last insert went: keys in order split
+    uint32_t last_pos           # ... their leaf where they arrive (split_point)
+    Near near[NEAR_NODES]       # read_node()'s pointers to nodes read recently
 
 cdef struct Cursor:
     uint64_t leaf               # block of the current leaf (0: at the end)

@@ -5,6 +5,8 @@ from kwe.fs cimport bcache
 from kwe.fs.bcache cimport Cache
 
 cdef enum:
+    RUN_GAP_BITS = 16               # run_end(): the right gap is this many bits bigger than the left
+    NEAR_LINES = 4                  # gallop(): how many lines of keys it reads in order before leaping
     HEADER = NODE_HEADER
     NODE = 4096
 
@@ -25,7 +27,9 @@ cdef inline NodeHeader* hdr(const uint8_t* n) noexcept nogil:
 
 cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil:
     t.c, t.id, t.root, t.vsize, t.alloc, t.alloc_ctx = c, id, root, vsize, alloc, ctx
-    t.hint_leaf = t.version = 0
+    t.hint_leaf = t.version = t.last_leaf = 0
+    t.last_pos = 0
+    memset(t.near, 0, sizeof(t.near))
 
 cdef bint ascending(const uint8_t* n) noexcept nogil:
     cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
@@ -91,7 +95,18 @@ cdef uint8_t* new_node(Tree* t, uint16_t level, uint64_t* bno) noexcept nogil:
     return n
 
 cdef const uint8_t* read_node(Tree* t, uint64_t bno) noexcept nogil:
-    return bcache.get(t.c, bno, bcache.KIND_NODE, t.id)
+    """A node, checked by the cache.  The tree keeps pointers to the nodes it
+    read last, good while the cache has dropped, remade and retyped nothing
+    (its drops counter): a descent through hot nodes costs a load each, not
+    a hash lookup."""
+    cdef Near* near = &t.near[bno & (NEAR_NODES - 1)]
+    cdef const uint8_t* n
+    if near.bno == bno and near.gen == t.c.drops and near.data != NULL:
+        return near.data
+    n = bcache.get(t.c, bno, bcache.KIND_NODE, t.id)
+    if n != NULL:
+        near.bno, near.data, near.gen = bno, n, t.c.drops
+    return n
 
 cdef uint8_t* write_node(Tree* t, uint64_t bno) noexcept nogil:
     return bcache.modify(t.c, bno, bcache.KIND_NODE, t.id)
@@ -262,8 +277,17 @@ cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint6
     return got
 
 cdef uint32_t gallop(const uint64_t* k, uint32_t i, uint32_t count, uint64_t key) noexcept nogil:
-    """The first index >= i with k[index] >= key, in steps that double, then halve."""
-    cdef uint32_t step = 1
+    """The first index >= i with k[index] >= key.  A near one is found a cache
+    line (8 keys) at a time: reads in order, which the CPU fetches ahead of
+    need; a far one in steps that double, then halve."""
+    cdef uint32_t step = 1, lines = 0
+    while lines < NEAR_LINES and i + 8 <= count and k[i + 7] < key:
+        i += 8
+        lines += 1
+    if lines < NEAR_LINES:
+        while i < count and k[i] < key:
+            i += 1
+        return i
     if i >= count or k[i] >= key:
         return i
     while i + step < count and k[i + step] < key:
@@ -302,6 +326,11 @@ cdef void leaf_put(Tree* t, uint8_t* n, uint32_t i, uint64_t key, const void* va
     keys(n)[i] = key
     hdr(n).count = count + 1
 
+cdef void put_at(Tree* t, uint64_t leaf, uint8_t* n, uint32_t i, uint64_t key, const void* value) noexcept nogil:
+    """leaf_put, remembered: split_point() tells a stream of keys in order by it."""
+    leaf_put(t, n, i, key, value)
+    t.last_leaf, t.last_pos = leaf, i
+
 cdef void internal_put(uint8_t* n, uint32_t i, uint64_t key, uint32_t right) noexcept nogil:
     """Insert key at i and child `right` at i + 1."""
     cdef uint32_t count = hdr(n).count
@@ -311,22 +340,44 @@ cdef void internal_put(uint8_t* n, uint32_t i, uint64_t key, uint32_t right) noe
     children(n)[i + 1] = right
     hdr(n).count = count + 1
 
-cdef int split_leaf(Tree* t, uint8_t* left, uint64_t* sep, uint64_t* right_bno) noexcept nogil:
+cdef bint run_end(const uint8_t* n, uint32_t i, uint64_t key) noexcept nogil:
+    """Does key (going in at i) extend a run: close after its left neighbour,
+    far before its right one?  As a tag's newest file goes after its others
+    and before the next tag's first (postings keys are tag << 40 | file)."""
+    cdef const uint64_t* k = <const uint64_t*>(n + HEADER)
+    return 0 < i < hdr(n).count and (k[i] - key) >> RUN_GAP_BITS > key - k[i - 1]
+
+cdef uint32_t split_point(Tree* t, uint64_t leaf, const uint8_t* n, uint32_t i, uint64_t key) noexcept nogil:
+    """Where a full leaf splits for an insert of key at i.  Keys that arrive in
+    order -- after every key in the leaf (new file ids), right after the
+    tree's previous insert, or at the end of a run (run_end) -- split it at i,
+    so the left side stays full and what follows fills the right: trees
+    filled in order stay dense instead of half empty.  Any other insert
+    halves the leaf."""
+    if i == hdr(n).count or (leaf == t.last_leaf and i == t.last_pos + 1) or run_end(n, i, key):
+        return i
+    return hdr(n).count / 2
+
+cdef int split_leaf(Tree* t, uint8_t* left, uint32_t at, uint64_t key, uint64_t* sep,
+                    uint64_t* right_bno) noexcept nogil:
+    """Move left's keys from `at` on to a new leaf; sep: its first key, or
+    key (which goes there) when it gets none."""
     cdef uint8_t* right = new_node(t, 0, right_bno)
-    cdef uint32_t count = hdr(left).count, half = count / 2
+    cdef uint32_t count = hdr(left).count
     if right == NULL:
         return BT_NO_SPACE
-    memcpy(keys(right), keys(left) + half, (count - half) * 8)
+    memcpy(keys(right), keys(left) + at, (count - at) * 8)
     if t.vsize:
-        memcpy(values(t, right), values(t, left) + half * t.vsize, (count - half) * t.vsize)
-    hdr(right).count = count - half
-    hdr(left).count = half
-    sep[0] = keys(right)[0]
+        memcpy(values(t, right), values(t, left) + at * t.vsize, (count - at) * t.vsize)
+    hdr(right).count = count - at
+    hdr(left).count = at
+    sep[0] = keys(right)[0] if count > at else key
     return BT_OK
 
-cdef int split_internal(Tree* t, uint8_t* left, uint64_t* sep, uint64_t* right_bno) noexcept nogil:
+cdef int split_internal(Tree* t, uint8_t* left, uint32_t half, uint64_t* sep, uint64_t* right_bno) noexcept nogil:
+    """Key `half` moves up; the keys and children after it go to a new node."""
     cdef uint8_t* right = new_node(t, hdr(left).level, right_bno)
-    cdef uint32_t count = hdr(left).count, half = count / 2
+    cdef uint32_t count = hdr(left).count
     if right == NULL:
         return BT_NO_SPACE
     sep[0] = keys(left)[half]                       # moves up
@@ -380,17 +431,17 @@ cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept
             memcpy(values(t, n) + i * t.vsize, value, t.vsize)
         return BT_OK
     if hdr(n).count < leaf_capacity(t.vsize):
-        leaf_put(t, n, i, key, value)
+        put_at(t, leaf, n, i, key, value)
         return BT_OK
     t.version += 1                                      # the shape changes: hints go
-    err = split_leaf(t, n, &sep, &right)
+    err = split_leaf(t, n, split_point(t, leaf, n, i, key), key, &sep, &right)
     if err != BT_OK:
         return err
     if key < sep:
-        leaf_put(t, n, i, key, value)
+        put_at(t, leaf, n, i, key, value)
     else:
         n = write_node(t, right)
-        leaf_put(t, n, lower_bound(n, key), key, value)
+        put_at(t, right, n, lower_bound(n, key), key, value)
     while depth > 0:                                    # the separator goes up
         depth -= 1
         parent = write_node(t, path[depth])
@@ -412,7 +463,9 @@ cdef void internal_put_split(Tree* t, uint8_t* n, uint32_t i, uint64_t* sep, uin
     cdef uint64_t key = sep[0]
     cdef uint32_t child = <uint32_t>right[0]
     cdef uint32_t half = hdr(n).count / 2
-    if split_internal(t, n, &up, &sib) != BT_OK:
+    if i == hdr(n).count:
+        half = i - 1                                # an append: keep it full (one key moves up)
+    if split_internal(t, n, half, &up, &sib) != BT_OK:
         right[0] = 0
         return
     if i <= half:

@@ -203,7 +203,9 @@ cdef class Volume:
                 "free_blocks": s.free_blocks, "files": s.nfiles, "tags": s.ntags, "txid": s.txid,
                 "journal_blocks": s.journal_blocks, "data_start": s.data_start,
                 "clean_at_mount": bool(self.fs.was_clean), "readonly": bool(self.fs.flags & 1),
-                "failed": self.fs.failed, "cache_blocks": self.fs.cache.cap}
+                "failed": self.fs.failed, "cache_blocks": self.fs.cache.cap,
+                "cache_reads": self.fs.cache.reads, "cache_hits": self.fs.cache.hits,
+                "cache_drops": self.fs.cache.drops}
 
     def all_tags(self):
         """[(name, number of files)] for every tag, in TAGNAMES key order
