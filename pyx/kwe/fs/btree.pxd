@@ -66,8 +66,6 @@ cdef struct Cursor:
     uint64_t hi                 # every key of the leaf is below hi (if bounded)
     bint bounded                # False: the rightmost leaf
     int err                     # BT_OK, or why the scan stopped early
-    const uint8_t* node         # the leaf's bytes while the cache has dropped nothing since
-    uint64_t gen                # ... which is when its drops counter was this
 
 cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil
 cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept nogil

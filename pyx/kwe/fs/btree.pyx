@@ -201,18 +201,11 @@ cdef int lookup(Tree* t, uint64_t key, void* value) noexcept nogil:
         memcpy(value, n + HEADER + 8 * leaf_capacity(t.vsize) + i * t.vsize, t.vsize)
     return BT_OK
 
-cdef const uint8_t* leaf_of(Tree* t, Cursor* cur) noexcept nogil:
-    """The cursor's leaf, without a cache lookup while its pointer is good."""
-    if cur.node == NULL or cur.gen != t.c.drops:
-        cur.node = read_node(t, cur.leaf)
-        cur.gen = t.c.drops
-    return cur.node
-
 cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
     cdef int depth
     cdef const uint8_t* n
     cdef Range r
-    cur.leaf, cur.pos, cur.err, cur.node = 0, 0, BT_OK, NULL
+    cur.leaf, cur.pos, cur.err = 0, 0, BT_OK
     if t.root == 0:
         return BT_OK
     cur.leaf = leaf_for(t, key, &r)
@@ -222,7 +215,6 @@ cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
         return BT_IO
     cur.pos = lower_bound(n, key)
     cur.hi, cur.bounded = r.hi, r.bounded
-    cur.node, cur.gen = n, t.c.drops
     return BT_OK
 
 cdef const uint8_t* at_entry(Tree* t, Cursor* cur) noexcept nogil:
@@ -230,7 +222,7 @@ cdef const uint8_t* at_entry(Tree* t, Cursor* cur) noexcept nogil:
     NULL at the end or on an error."""
     cdef const uint8_t* n
     while cur.leaf != 0:
-        n = leaf_of(t, cur)
+        n = read_node(t, cur.leaf)
         if n == NULL:
             cur.leaf, cur.err = 0, BT_IO
             return NULL
@@ -257,7 +249,7 @@ cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint6
     cdef const uint64_t* k
     cdef uint64_t got = 0
     while cur.leaf != 0 and got < cap:
-        n = leaf_of(t, cur)
+        n = read_node(t, cur.leaf)
         if n == NULL:
             cur.leaf, cur.err = 0, BT_IO
             break
@@ -302,7 +294,7 @@ cdef bint advance(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
         if cur.bounded and key >= cur.hi:
             seek(t, cur, key)                   # past this leaf: descend again
             continue
-        n = leaf_of(t, cur)
+        n = read_node(t, cur.leaf)
         if n == NULL:
             cur.leaf, cur.err = 0, BT_IO
             return False
