@@ -6,6 +6,7 @@
 #ifndef KWE_ARCH_H
 #define KWE_ARCH_H
 #include <stdint.h>
+#include "isa.h"
 
 static inline void arch_outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
 static inline void arch_outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
@@ -19,9 +20,7 @@ static inline uint64_t arch_rdtsc(void) {
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
 }
-static inline void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t *r) {
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
-}
+static inline void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t *r) { isa_cpuid(leaf, sub, r); }
 static inline uint64_t arch_rdmsr(uint32_t msr) {
     uint32_t lo, hi;
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));

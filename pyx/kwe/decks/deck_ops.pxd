@@ -12,9 +12,9 @@ cdef enum:
     CRC_CLMUL = 2       # PCLMULQDQ folding, when the CPU has it
 # Pick how OP_CRC32 computes; True if by folding.  Same answers either way.
 cdef bint choose_crc(int mode) noexcept nogil
-# CRC32 by folding (check simd.clmul_available() first; the FPU is taken
+# CRC32 by folding (check crc_clmul.clmul_available() first; the FPU is taken
 # and given back here) or by the table: the same answer.
 cdef uint32_t crc_by(bint fold, uint32_t crc, const uint8_t* p, size_t n) noexcept nogil
 # Best of three timings of a CRC32 of p[0:n], in TSC cycles, by folding
-# (check simd.clmul_available() first) or by the table.
+# (check crc_clmul.clmul_available() first) or by the table.
 cdef uint64_t crc_cycles(bint fold, const uint8_t* p, size_t n) noexcept nogil

@@ -1,6 +1,6 @@
 # See deck_ops.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t, int32_t
-from kwe.common cimport abi, operations
+from kwe.common cimport abi, operations, crc_clmul
 from kwe.events cimport guide
 from kwe.mm cimport heap
 from kwe.arch cimport fpu
@@ -91,7 +91,7 @@ cdef uint32_t crc_by(bint fold, uint32_t crc, const uint8_t* p, size_t n) noexce
     if not fold:
         return operations.crc32(crc, p, n)
     fpu.begin()
-    r = simd.crc32_clmul(crc, p, n)
+    r = crc_clmul.crc32_clmul(crc, p, n)
     fpu.end()
     return r
 
@@ -112,7 +112,7 @@ cdef bint choose_crc(int mode) noexcept nogil:
     # PCLMULQDQ as a helper call and makes it slower than the table.
     global folding
     folding = False
-    if mode == CRC_TABLE or not simd.clmul_available():
+    if mode == CRC_TABLE or not crc_clmul.clmul_available():
         return False
     folding = (mode == CRC_CLMUL or
                crc_cycles(True, probe, PROBE_BYTES) < crc_cycles(False, probe, PROBE_BYTES))

@@ -2,7 +2,7 @@
 # log and the exit status are what they check.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe.base cimport fwcfg, power, boot, cmdline, hal
-from kwe.common cimport kstr, operations
+from kwe.common cimport kstr, operations, crc_clmul
 from kwe.debug cimport ktest, trace
 from kwe.mm cimport pmm, vmm, heap, kstack, account
 from kwe.dev cimport pit, rtc, input
@@ -11,7 +11,7 @@ from kwe.tasks cimport proc, programs
 from kwe.events cimport guide
 from kwe.init cimport engine
 from kwe.fs cimport rootfs, fsck
-from kwe.decks cimport simd, deck_ops
+from kwe.decks cimport deck_ops
 from kwe.base.console cimport kprintf, kputs
 from kwe.debug.panic cimport panic
 
@@ -32,7 +32,7 @@ cdef int run_crc32() noexcept nogil:
     cdef uint16_t sel
     cdef uint32_t size, done = 0, n, take, crc, fast, idx = 0
     kprintf(b"crc32 check %08x; PCLMULQDQ %s\n", operations.crc32(0, <const uint8_t*>b"123456789", 9),
-            <uint64_t>yes_no(simd.clmul_available()))
+            <uint64_t>yes_no(crc_clmul.clmul_available()))
     if not fwcfg.find(b"opt/kwe/input", &sel, &size):
         kputs(b"crc32: no opt/kwe/input\n")
         return power.EXIT_USAGE
@@ -49,7 +49,7 @@ cdef int run_crc32() noexcept nogil:
             take = n if n < CHUNK else CHUNK
             fwcfg.read(chunk, take)
             crc = deck_ops.crc_by(False, crc, chunk, take)
-            fast = deck_ops.crc_by(simd.clmul_available(), fast, chunk, take)
+            fast = deck_ops.crc_by(crc_clmul.clmul_available(), fast, chunk, take)
             n -= take
         kprintf(b"crc32 %u %08x %08x\n", idx, crc, fast)
         idx += 1
@@ -349,7 +349,7 @@ cdef int run_bench() noexcept nogil:
     for i in range(n):
         a[i] = <uint8_t>((i / 64) * 7 if (i / 64) % 2 else i * 31)    # runs and noise
     bench_line(b"crc32_table", n, deck_ops.crc_cycles(False, a, n))
-    if simd.clmul_available():
+    if crc_clmul.clmul_available():
         bench_line(b"crc32_clmul", n, deck_ops.crc_cycles(True, a, n))
     bench_line(b"rle_encode", n, bench_op(True, a, n, b))
     bench_line(b"xor", n, bench_op(False, a, n, b))
