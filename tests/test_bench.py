@@ -35,6 +35,15 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     tagfs = {name: x for (g, name), x in rows.items() if g == "tagfs (hosted)"}
     assert set(tagfs) == {"create 10k tagged files"} | {f"query {s} (10k files)" for s in bench.TAGFS_SHAPES}
     assert all(x["ours"] > 0 and x["ref"] > 0 for x in tagfs.values())
+    # CRC32 hosted: every size against the strongest of zlib, zlib-ng and ISA-L, measured alike
+    crcs = {name: x for (g, name), x in rows.items() if g == "operations (hosted)" and name.startswith("CRC32, ")}
+    assert {name.split(", ")[1] for name in crcs} == {"4 KiB", "64 KiB", "1 MiB"}
+    for x in crcs.values():
+        assert x["ours"] > 0 and x["ref"] > 0 and "strongest" in x["ref_name"], x
+        assert "interleaved" in x["note"] or "crc_clmul" in x["note"], x
+    # emulated cycles are never divided by the host's
+    emulated = [x for (g, name), x in rows.items() if g in ("operations (in the kernel)", "latency", "kernel")]
+    assert emulated and all(x["ref"] is None and x["ratio"] is None for x in emulated)
     # throughputs orient the ratio the other way
     crc = rows[("operations (hosted)", "CRC32 slicing-by-8")]
     assert crc["higher_is_better"] and crc["ratio"] == pytest.approx(crc["ours"] / crc["ref"])
