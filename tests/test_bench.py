@@ -20,7 +20,7 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "TCG (cycle figures are emulated)" in r.stdout
     for group in ("operations (hosted)", "operations (in the kernel)", "workflow claim", "latency",
-                  "kernel", "safety", "boot", "tagfs (hosted)"):
+                  "kernel", "safety", "boot", "tagfs (hosted)", "kernel vs Linux (same QEMU/TCG)"):
         assert f"[{group}]" in r.stdout, group
     j = json.loads(out.read_text())
     assert j["accelerator"] == "TCG" and j["cycles_emulated"] and j["problems"] == []
@@ -29,7 +29,7 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     for x in claim:
         assert x["ours"] > 0 and x["ref"] > 0 and x["ratio"] == pytest.approx(x["ref"] / x["ours"])
     names = {name for _, name in rows}
-    assert {"kernel_notify round trip", "context switch round trip (yield, 2 processes)",
+    assert {"system call round trip", "context switch round trip (yield, 2 processes)",
             "QEMU start -> first workflow result", "query A AND B (10k files)", "RLE encode"} <= names
     # the TagFS section: quick mode is 10k files only, every shape against SQLite
     tagfs = {name: x for (g, name), x in rows.items() if g == "tagfs (hosted)"}
@@ -44,6 +44,13 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     # emulated cycles are never divided by the host's
     emulated = [x for (g, name), x in rows.items() if g in ("operations (in the kernel)", "latency", "kernel")]
     assert emulated and all(x["ref"] is None and x["ratio"] is None for x in emulated)
+    # ...only with Linux's, booted by the same QEMU/TCG, every result read on both sides
+    linux = {name: x for (g, name), x in rows.items() if g == "kernel vs Linux (same QEMU/TCG)"}
+    for n in (1, 8, 64, 512, 4096):
+        x = linux[f"{n} independent NOPs, one submit, every result read"]
+        assert x["ours"] > 0 and x["ref"] > 0 and f"io_uring NOP batch of {n}, Linux 6.1" in x["ref_name"], x
+        assert linux[f"{n} dependent NOPs (a chain)"]["ref"] > 0
+    assert "getppid" in linux["system call round trip"]["ref_name"] and linux["system call round trip"]["ratio"]
     # throughputs orient the ratio the other way
     crc = rows[("operations (hosted)", "CRC32 slicing-by-8")]
     assert crc["higher_is_better"] and crc["ratio"] == pytest.approx(crc["ours"] / crc["ref"])
@@ -53,9 +60,10 @@ def test_bench_lines_parse_and_malformed_ones_are_refused():
     f = bench.parse_bench_lines("noise\nBENCH kernel crc32_table 1048576 4000000\n"
                                 "BENCH kernel tsc_hz 2000000000\n"
                                 "BENCH workflow 8 7000 15000\nBENCH latency 100 200 30000\n"
-                                "BENCH notify 400\nBENCH switch 9000\nBENCH checks 64 5200 5000 9\nBENCH done\n")
+                                "BENCH notify 400\nBENCH switch 9000\nBENCH checks 64 5200 5000 9\n"
+                                "BENCH batch 8 900 850 990\nBENCH done\n")
     assert f == {"kernel": {"crc32_table": (1048576, 4000000)}, "tsc_hz": 2000000000,
-                 "workflow": {8: (7000, 15000)}, "latency": (100, 200, 30000),
+                 "workflow": {8: (7000, 15000)}, "batch": {8: (900, 850, 990)}, "latency": (100, 200, 30000),
                  "notify": 400, "switch": 9000, "checks": (64, 5200, 5000, 9), "done": True}
     with pytest.raises(ValueError):
         bench.parse_bench_lines("BENCH workflow 8 seven 15000\n")

@@ -9,6 +9,7 @@ not produce its figures) makes the command exit non-zero.
 import collections
 import itertools
 import json
+import os
 import platform
 import random
 import re
@@ -184,11 +185,13 @@ def hosted_operations(b):
 # Emulated TCG cycles compare only with emulated cycles: until Linux runs under
 # the same QEMU/TCG settings (issue 13), these rows carry no reference.
 NO_REF_YET = "none yet: Linux under the same QEMU/TCG is the reference that counts"
+# Both emulators on one core: the other runs the host's noise (and the bench itself).
+PIN = "1" if (os.cpu_count() or 1) > 1 else None
 
 
 def parse_bench_lines(log):
     """BENCH lines from the serial log -> {"kernel": {name: (bytes, cycles)}, ...}."""
-    f = {"kernel": {}, "workflow": {}}
+    f = {"kernel": {}, "workflow": {}, "batch": {}}
     for line in log.splitlines():
         p = line.split()
         if len(p) < 2 or p[0] != "BENCH":
@@ -204,6 +207,8 @@ def parse_bench_lines(log):
                 f["latency"] = tuple(int(x) for x in p[2:5])
             elif p[1] == "checks":
                 f["checks"] = tuple(int(x) for x in p[2:6])
+            elif p[1] == "batch":
+                f["batch"][int(p[2])] = tuple(int(x) for x in p[3:6])
             elif p[1] in ("notify", "switch"):
                 f[p[1]] = int(p[2])
             elif p[1] == "done":
@@ -217,7 +222,7 @@ def kernel_figures(b, timeout):
     """The bench boot's figures (BENCH lines on the serial log)."""
     accel = "KVM" if b.kvm else "TCG, emulated cycles"
     boot = qemu.boot("run=bench init=bench checks_switch=1" + (" args=quick" if b.quick else ""),
-                     timeout=timeout, kvm=b.kvm)
+                     timeout=timeout, kvm=b.kvm, pin=PIN)
     try:
         f = parse_bench_lines(boot.log)
     except ValueError as e:
@@ -242,8 +247,6 @@ def kernel_figures(b, timeout):
         for label, v in (("median", med), ("p99", p99)):
             b.add("latency", f"1-node workflow submit->completion, {label}", v, None,
                   "cycles", NO_REF_YET, False, f"{v / max(tick, 1):.3f} timer ticks ({accel})")
-    if "notify" in f:
-        b.add("kernel", "kernel_notify round trip", f["notify"], None, "cycles", NO_REF_YET, False, accel)
     if "checks" in f:
         n, on, off, rounds = f["checks"]
         b.add("safety", f"{n}-node workflow: cost of the safety checks", on, off, "cycles/op",
@@ -253,6 +256,48 @@ def kernel_figures(b, timeout):
     if "switch" in f:
         b.add("kernel", "context switch round trip (yield, 2 processes)", f["switch"], None,
               "cycles", NO_REF_YET, False, accel)
+    return f
+
+
+def rounds_note(t):
+    return f"median of 7 rounds, spread {t[1]:,}..{t[2]:,}"
+
+
+def against_linux(b, f, timeout):
+    """KWE's figures beside Linux's, both booted by the same QEMU/TCG on the
+    same pinned core, both timed by the emulated TSC in the program."""
+    from . import linuxref
+    if b.kvm:
+        print("kwe bench: no Linux rows under KVM: emulated cycles compare only with emulated cycles",
+              file=sys.stderr)
+        return
+    try:
+        ref, version = linuxref.figures(b.quick, timeout, pin=PIN)
+    except linuxref.Unavailable as e:
+        return b.problem(f"no Linux reference: {e}")
+    linux = f"Linux {version}, mitigations=off"
+    g = "kernel vs Linux (same QEMU/TCG)"
+    if "notify" in f and ("getppid", 1) in ref:
+        t = ref[("getppid", 1)]
+        b.add(g, "system call round trip", f["notify"], t[0], "cycles", f"getppid(), {linux}", False,
+              f"KWE kernel_notify(0, 0), mean of a loop; Linux {rounds_note(t)}")
+    for n, ours in sorted(f["batch"].items()):
+        t = ref.get(("uring_nop", n))
+        if t:
+            b.add(g, f"{n} independent NOPs, one submit, every result read", ours[0], t[0], "cycles/op",
+                  f"io_uring NOP batch of {n}, {linux}", False,
+                  f"KWE: NOP events through Guide and Execution deck, {rounds_note(ours)}; Linux {rounds_note(t)}")
+    for n in (1, 8, 64, 512, 4096):
+        t = ref.get(("uring_link", n))
+        if t:
+            b.add(g, f"{n} dependent NOPs (a chain)", None, t[0], "cycles/op",
+                  f"io_uring IOSQE_IO_LINK chain of {n}, {linux}", False,
+                  f"KWE side not measured yet: a workflow's nodes deliver no per-node result; Linux {rounds_note(t)}")
+    t = ref.get(("pipe_pingpong", 1))
+    if t:
+        b.add(g, "switch round trip between 2 processes", None, t[0], "cycles",
+              f"pipe ping-pong, 1 byte, {linux}", False,
+              f"KWE side not measured yet (its yield row above moves no data); Linux {rounds_note(t)}")
 
 
 def boot_time(b, timeout):
@@ -577,7 +622,10 @@ def main(quick=False, kvm=False, output=None, timeout=300):
     say("hosted Operations deck")
     hosted_operations(b)
     say("booted kernel")
-    kernel_figures(b, timeout)
+    f = kernel_figures(b, timeout)
+    say("Linux under the same QEMU")
+    if f:
+        against_linux(b, f, timeout)
     say("boot time")
     boot_time(b, timeout)
     say("TagFS queries")

@@ -61,19 +61,22 @@ def free_port():
 class Machine:
     """One QEMU configuration.  fw_files maps fw_cfg names to local files.
     snapshot: the guest's writes go to a temporary overlay, not the image."""
-    image: Path = IMAGE
+    image: Path | None = IMAGE
     cmdline: str | None = None
     kvm: bool = False
     memory: str = "256M"
     snapshot: bool = True
     fw_files: dict = field(default_factory=dict)
     extra: list = field(default_factory=list)
+    pin: str | None = None          # taskset CPU list: the bench keeps QEMU on one core
 
     def command(self, serial="stdio"):
-        cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", self.memory,
-               "-drive", f"file={str(self.image).replace(',', ',,')},format=raw,if=ide"
-               + (",snapshot=on" if self.snapshot else ""),
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        cmd = ["taskset", "-c", self.pin] if self.pin else []
+        cmd += ["qemu-system-x86_64", "-machine", "pc", "-m", self.memory]
+        if self.image is not None:      # None: the guest comes by -kernel in extra (bench's Linux)
+            cmd += ["-drive", f"file={str(self.image).replace(',', ',,')},format=raw,if=ide"
+                    + (",snapshot=on" if self.snapshot else "")]
+        cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-display", "none", "-serial", serial, "-no-reboot", "-monitor", "none"]
         cmd += ["-enable-kvm", "-cpu", "host"] if self.kvm else ["-cpu", "max"]
         if self.cmdline is not None:

@@ -1,11 +1,13 @@
-# bench [quick]: the kernel-side figures for tools/kwe bench, one per line:
+# bench [quick | batches [WORK]]: the kernel-side figures for tools/kwe bench, one per line:
 #   BENCH workflow N <cycles/op as one workflow> <cycles/op as N notify+WAIT>
 #   BENCH latency <median cycles> <p99 cycles> <cycles per tick>
 #   BENCH notify <cycles per kernel_notify(0, 0) round trip>
+#   BENCH batch N <median> <min> <max>   cycles/op: N NOP events, one SUBMIT | WAIT, every result read
 #   BENCH switch <cycles per yield round trip between two processes>
 #   BENCH checks N <cycles/op in an N-node workflow, safety checks on> <same, off> <rounds>
 #         (same boot, alternating; needs the kernel's checks_switch=1)
-# (bench yield K is the partner process of the switch measurement.)
+# (bench yield K is the partner process of the switch measurement; bench batches
+# runs only the NOP batches, long enough to sample with a profiler.)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, wf
 from kwe.common cimport abi, kstr
@@ -19,6 +21,8 @@ cdef wf.WfNode nodes[MAX_NODES]
 cdef uint8_t data[64 * MAX_NODES]
 cdef uint8_t blob[16 + 64 * MAX_NODES + 64 * MAX_NODES]
 cdef uint64_t samples[MAX_SAMPLES]
+cdef uint64_t failures                  # NOP results that came back not ok
+cdef uint64_t arrived                   # NOP results read in this batch
 
 cdef int register_wide(uint32_t id, uint32_t n) noexcept nogil:
     """A workflow of n independent CRC32 nodes over 64 bytes each."""
@@ -126,6 +130,48 @@ cdef void latency(uint32_t runs) noexcept nogil:
     sdk.sort_u64(samples, runs)
     sdk.printf(b"BENCH latency %u %u %u\n", samples[runs / 2], samples[runs * 99 / 100], tick)
 
+cdef void count_nop(Completion* r) noexcept nogil:
+    """Every result read and checked, none copied aside: on_result's handler."""
+    global arrived, failures
+    arrived += 1
+    if r.status != 0 or r.opcode != abi.OP_NOP:
+        failures += 1
+
+cdef uint64_t nop_batch(uint32_t n) noexcept nogil:
+    """n NOP events through the Guide and the Execution deck like any op, one
+    kernel_notify for them (more when n outgrows the EventRing); its cycles."""
+    global arrived
+    cdef uint32_t i
+    cdef uint64_t t0 = sdk.tsc()
+    arrived = 0
+    for i in range(n):
+        sdk.event(abi.OP_NOP)
+        sdk.commit()
+    while arrived < n:
+        sdk.await_completion()
+        sdk.reap()
+    return sdk.tsc() - t0
+
+cdef void batches(uint32_t rounds, uint32_t work) noexcept nogil:
+    """The io_uring comparison: batches of 1 .. 4,096 independent ops."""
+    cdef uint32_t n = 1, k, i, reps
+    cdef uint64_t total
+    sdk.on_result(count_nop)
+    while n <= 4096:
+        reps = work / n + 2
+        nop_batch(n)                                    # warm up
+        for k in range(rounds):
+            total = 0
+            for i in range(reps):
+                total += nop_batch(n)
+            samples[k] = total / (<uint64_t>reps * n)
+        sdk.sort_u64(samples, rounds)
+        sdk.printf(b"BENCH batch %u %u %u %u\n", n, samples[rounds / 2], samples[0], samples[rounds - 1])
+        n *= 8
+    sdk.on_result(NULL)
+    if failures:
+        sdk.printf(b"bench: %u NOP results were not ok\n", failures)
+
 cdef void notify_round_trip(uint32_t n) noexcept nogil:
     cdef uint64_t t0 = sdk.tsc()
     cdef uint32_t i
@@ -172,6 +218,9 @@ cdef public int umain() noexcept nogil:
         for i in range(n):
             sdk.yield_cpu()
         return 0
+    if kstr.equal(mode, b"batches"):                 # only these, long: for a profiler
+        batches(7, <uint32_t>sdk.arg_u64(1, 100000))
+        return 0
     quick = sdk.arg(0, mode, sizeof(mode)) > 0 and kstr.equal(mode, b"quick")
     for i in range(sizeof(data)):
         data[i] = <uint8_t>(i * 13)
@@ -179,6 +228,7 @@ cdef public int umain() noexcept nogil:
     checks_cost(5 if quick else 9, 5 if quick else 20)   # before the switch partner exists
     latency(100 if quick else 1000)
     notify_round_trip(1000 if quick else 20000)
+    batches(7, 2048 if quick else 16384)
     switch_round_trip(200 if quick else 5000)
     sdk.puts(b"BENCH done\n")
     return 0
