@@ -20,7 +20,8 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "TCG (cycle figures are emulated)" in r.stdout
     for group in ("operations (hosted)", "operations (in the kernel)", "workflow claim", "latency",
-                  "kernel", "safety", "boot", "tagfs (hosted)", "kernel vs Linux (same QEMU/TCG)"):
+                  "kernel", "safety", "boot", "tagfs (hosted)", "kernel vs Linux (same QEMU/TCG)",
+                  "kernel vs Linux (same QEMU, -icount shift=0)"):
         assert f"[{group}]" in r.stdout, group
     j = json.loads(out.read_text())
     assert j["accelerator"] == "TCG" and j["cycles_emulated"] and j["problems"] == []
@@ -51,6 +52,11 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
         assert x["ours"] > 0 and x["ref"] > 0 and f"io_uring NOP batch of {n}, Linux 6.1" in x["ref_name"], x
         assert linux[f"{n} dependent NOPs (a chain)"]["ref"] > 0
     assert "getppid" in linux["system call round trip"]["ref_name"] and linux["system call round trip"]["ratio"]
+    # the same rows again counting instructions (-icount shift=0), which the host's load cannot move
+    counted = {name: x for (g, name), x in rows.items() if g == "kernel vs Linux (same QEMU, -icount shift=0)"}
+    assert set(counted) == set(linux) and all(x["unit"].startswith("instructions") for x in counted.values())
+    nop = counted["512 independent NOPs, one submit, every result read"]
+    assert 100 < nop["ref"] < 5000 and nop["ours"] > 100, nop       # a NOP is hundreds of instructions
     # throughputs orient the ratio the other way
     crc = rows[("operations (hosted)", "CRC32 slicing-by-8")]
     assert crc["higher_is_better"] and crc["ratio"] == pytest.approx(crc["ours"] / crc["ref"])

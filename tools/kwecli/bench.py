@@ -218,20 +218,26 @@ def parse_bench_lines(log):
     return f
 
 
-def kernel_figures(b, timeout):
-    """The bench boot's figures (BENCH lines on the serial log)."""
-    accel = "KVM" if b.kvm else "TCG, emulated cycles"
+def bench_boot(b, timeout, extra=()):
+    """One boot of the bench program: its parsed BENCH lines, or None (a problem said why)."""
     boot = qemu.boot("run=bench init=bench checks_switch=1" + (" args=quick" if b.quick else ""),
-                     timeout=timeout, kvm=b.kvm, pin=PIN)
+                     timeout=timeout, kvm=b.kvm, pin=PIN, extra=list(extra))
     try:
         f = parse_bench_lines(boot.log)
     except ValueError as e:
-        b.problem(str(e))
-        return
+        return b.problem(str(e))
     if not boot.ok or not f.get("done") or "tsc_hz" not in f:
-        b.problem(f"the bench boot did not finish (kernel status {boot.status}); serial tail:\n"
-                  + boot.log[-2000:])
-        return
+        return b.problem(f"the bench boot did not finish (kernel status {boot.status}); serial tail:\n"
+                         + boot.log[-2000:])
+    return f
+
+
+def kernel_figures(b, timeout):
+    """The bench boot's figures (BENCH lines on the serial log)."""
+    accel = "KVM" if b.kvm else "TCG, emulated cycles"
+    f = bench_boot(b, timeout)
+    if f is None:
+        return None
     hz = f["tsc_hz"]
     for name, (nbytes, cycles) in f["kernel"].items():
         label = {"crc32_table": "CRC32 slicing-by-8", "crc32_clmul": "CRC32 PCLMULQDQ folding (128-bit lanes)",
@@ -263,41 +269,53 @@ def rounds_note(t):
     return f"median of 7 rounds, spread {t[1]:,}..{t[2]:,}"
 
 
+# Under -icount shift=0 the guest's clock advances one nanosecond per
+# instruction, and the TSC with it: a count the host's load cannot move.
+ICOUNT = ["-icount", "shift=0"]
+
+
 def against_linux(b, f, timeout):
     """KWE's figures beside Linux's, both booted by the same QEMU/TCG on the
-    same pinned core, both timed by the emulated TSC in the program."""
+    same pinned core, both timed by the emulated TSC in the program: once in
+    real time, once counting instructions."""
     from . import linuxref
     if b.kvm:
         print("kwe bench: no Linux rows under KVM: emulated cycles compare only with emulated cycles",
               file=sys.stderr)
         return
-    try:
-        ref, version = linuxref.figures(b.quick, timeout, pin=PIN)
-    except linuxref.Unavailable as e:
-        return b.problem(f"no Linux reference: {e}")
-    linux = f"Linux {version}, mitigations=off"
-    g = "kernel vs Linux (same QEMU/TCG)"
+    for group, unit, extra in (("kernel vs Linux (same QEMU/TCG)", "cycles", []),
+                               ("kernel vs Linux (same QEMU, -icount shift=0)", "instructions", ICOUNT)):
+        ours = f if not extra else bench_boot(b, timeout, extra)
+        try:
+            ref, version = linuxref.figures(b.quick, timeout, pin=PIN, extra=extra)
+        except linuxref.Unavailable as e:
+            return b.problem(f"no Linux reference: {e}")
+        if ours:
+            linux_rows(b, group, unit, ours, ref, f"Linux {version}, mitigations=off")
+
+
+def linux_rows(b, g, unit, f, ref, linux):
     if "notify" in f and ("getppid", 1) in ref:
         t = ref[("getppid", 1)]
-        b.add(g, "system call round trip", f["notify"], t[0], "cycles", f"getppid(), {linux}", False,
+        b.add(g, "system call round trip", f["notify"], t[0], unit, f"getppid(), {linux}", False,
               f"KWE kernel_notify(0, 0), mean of a loop; Linux {rounds_note(t)}")
     for n, ours in sorted(f["batch"].items()):
         t = ref.get(("uring_nop", n))
         if t:
-            b.add(g, f"{n} independent NOPs, one submit, every result read", ours[0], t[0], "cycles/op",
+            b.add(g, f"{n} independent NOPs, one submit, every result read", ours[0], t[0], unit + "/op",
                   f"io_uring NOP batch of {n}, {linux}", False,
                   f"KWE: NOP events through Guide and Execution deck, {rounds_note(ours)}; Linux {rounds_note(t)}")
     for n in (1, 8, 64, 512, 4096):
         t = ref.get(("uring_link", n))
         if t:
-            b.add(g, f"{n} dependent NOPs (a chain)", None, t[0], "cycles/op",
+            b.add(g, f"{n} dependent NOPs (a chain)", None, t[0], unit + "/op",
                   f"io_uring IOSQE_IO_LINK chain of {n}, {linux}", False,
                   f"KWE side not measured yet: a workflow's nodes deliver no per-node result; Linux {rounds_note(t)}")
     t = ref.get(("pipe_pingpong", 1))
     if t:
-        b.add(g, "switch round trip between 2 processes", None, t[0], "cycles",
+        b.add(g, "switch round trip between 2 processes", None, t[0], unit,
               f"pipe ping-pong, 1 byte, {linux}", False,
-              f"KWE side not measured yet (its yield row above moves no data); Linux {rounds_note(t)}")
+              f"KWE side not measured yet (its yield row moves no data); Linux {rounds_note(t)}")
 
 
 def boot_time(b, timeout):

@@ -121,14 +121,14 @@ def parse(log):
     return rows, done
 
 
-def figures(quick=False, timeout=300, pin=None):
+def figures(quick=False, timeout=300, pin=None, extra=()):
     """Boot the reference once: ({(row, n): (median, min, max)}, kernel version).
     Raises Unavailable with the reason when it cannot."""
     if shutil.which("apt-get") is None:
         raise Unavailable("no apt-get: the reference kernel comes from Debian's archive")
     vmlinuz, version = kernel()
     extra = ["-kernel", str(vmlinuz), "-initrd", str(initramfs("quick" if quick else "")),
-             "-append", APPEND]
+             "-append", APPEND, *extra]
     boot = qemu.boot(None, timeout=timeout, image=None, extra=extra, pin=pin)
     rows, done = parse(boot.log)
     if not (boot.ok and done):

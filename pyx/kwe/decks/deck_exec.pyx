@@ -132,7 +132,7 @@ cdef void finish(Event* e) noexcept nogil:
         if not (e.status == abi.E_OK and (e.h.flags & abi.EVF_NO_RESULT)):
             guide.completion(e, p, &c)
             results.post(p, &c, &e.cq)
-    guide.release(e)
+    guide.release_of(e, p)
 
 cdef int handle(Event* e) noexcept nogil:
     if e.status == abi.E_OK and guide.opcode_deck(e.h.opcode) == abi.DECK_EXECUTION:

@@ -70,6 +70,8 @@ cdef void completion(Event* e, Process* p, Completion* c) noexcept nogil
 # (a workflow node: 0), not yet queued; NULL if pid's account or memory
 # refused it (refusal() says which).
 cdef Event* new_event(uint32_t pid, uint32_t inline_cap) noexcept nogil
+# The same for a caller that holds the owner, stamped `now` (its submit time).
+cdef Event* event_for(Process* p, uint32_t inline_cap, uint64_t now) noexcept nogil
 cdef int refusal() noexcept nogil               # E_QUOTA or E_NOMEM
 # A buffer for e (its output, a copy of its input), charged to e's owner.
 cdef void* alloc_for(Event* e, size_t n) noexcept nogil
@@ -102,6 +104,8 @@ cdef void run_own(Process* p) noexcept nogil
 cdef bint pending() noexcept nogil
 # Free e and give back the ResultRing room it still holds.
 cdef void release(Event* e) noexcept nogil
+# The same when the caller has already looked up e's owner (NULL: gone).
+cdef void release_of(Event* e, Process* owner) noexcept nogil
 # Release every event p still has in a deck queue or waiting on a timer
 # (it ended), and its queues; returns how many events.  Never allocates.
 cdef uint64_t drop_process(Process* p) noexcept nogil

@@ -112,12 +112,17 @@ cdef int check(EventHeader* h) noexcept nogil:
 
 # ---- events --------------------------------------------------------------------
 cdef Event* new_event(uint32_t pid, uint32_t inline_cap) noexcept nogil:
-    global next_id, last_refusal, nflight
+    global last_refusal
     cdef Process* p = _proc.find(pid)
-    cdef Event* e
     last_refusal = abi.E_NOENT
     if p == NULL:
         return NULL                                 # every event has a live owner
+    return event_for(p, inline_cap, hal.rdtsc())
+
+cdef Event* event_for(Process* p, uint32_t inline_cap, uint64_t now) noexcept nogil:
+    """new_event for a caller that has p, and the time (one TSC read a SUBMIT)."""
+    global next_id, last_refusal, nflight
+    cdef Event* e
     last_refusal = abi.E_QUOTA
     if not account.take(p.account, account.RES_EVENTS, 1):
         return NULL
@@ -134,11 +139,11 @@ cdef Event* new_event(uint32_t pid, uint32_t inline_cap) noexcept nogil:
     e.inline_cap = inline_cap
     next_id += 1
     e.id = next_id
-    e.pid = pid
+    e.pid = p.pid
     e.account = p.account
     e.lanes = p.guide_lanes
     e.fail_deck = NO_DECK
-    e.tsc_submit = hal.rdtsc()
+    e.tsc_submit = now
     nflight += 1
     return e
 
@@ -149,10 +154,13 @@ cdef void* alloc_for(Event* e, size_t n) noexcept nogil:
     return heap.kmalloc_for(e.account, n)
 
 cdef void release(Event* e) noexcept nogil:
+    release_of(e, _proc.find(e.pid) if e.cq else NULL)
+
+cdef void release_of(Event* e, Process* owner) noexcept nogil:
     global nflight
     trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
     if e.cq:
-        results.release(_proc.find(e.pid), &e.cq)
+        results.release(owner, &e.cq)
     nflight -= 1
     heap.kfree(e.input_owned)
     set_output(e, NULL, 0)
@@ -224,13 +232,13 @@ cdef void load_input(Process* p, Event* e) noexcept nogil:
 cdef bint proc_range_ok(Process* p, uint64_t va, uint64_t n) noexcept nogil:
     return vmm.user_range_ok(p.space, va, n, True)
 
-cdef Event* take(Process* p, EventSlot* slot) noexcept nogil:
+cdef Event* take(Process* p, EventSlot* slot, uint64_t now) noexcept nogil:
     """A kernel event from one EventRing slot (an error event if it is bad)."""
     cdef EventHeader h
     cdef Event* e
     cdef int err
     memcpy(&h, &slot.h, sizeof(EventHeader))        # one copy: the process cannot change it now
-    e = new_event(p.pid, sizeof(abi.InputPointer) if h.flags & abi.EVF_INPUT_PTR else h.payload_len)
+    e = event_for(p, sizeof(abi.InputPointer) if h.flags & abi.EVF_INPUT_PTR else h.payload_len, now)
     if e == NULL:
         return NULL
     memcpy(&e.h, &h, sizeof(EventHeader))
@@ -265,14 +273,14 @@ cdef uint32_t completions_needed(Process* p, EventHeader* h) noexcept nogil:
         n = 1 + run_need(p, h)
     return n if n <= p.results.size else 1
 
-cdef int take_next(Process* p, EventSlot* slot) noexcept nogil:
+cdef int take_next(Process* p, EventSlot* slot, uint64_t now) noexcept nogil:
     """Take one event: E_OK, or E_AGAIN when the ResultRing has no room
     for it (it stays in the EventRing), or the refusal."""
     cdef uint32_t need = completions_needed(p, &slot.h)
     cdef Event* e
     if not results.reserve(p, need):
         return abi.E_AGAIN
-    e = take(p, slot)
+    e = take(p, slot, now)
     if e == NULL:
         results.release(p, &need)
         return last_refusal
@@ -286,6 +294,7 @@ cdef int take_next(Process* p, EventSlot* slot) noexcept nogil:
 cdef int submit(Process* p) noexcept nogil:
     cdef EventSlot* slot
     cdef int n = 0, err
+    cdef uint64_t now = hal.rdtsc()
     if ring.corrupt(&p.events):
         p.events.hdr.flags |= abi.RING_CORRUPT
         p.events.mine = p.events.hdr.head               # resynchronise; nothing there is real
@@ -295,7 +304,7 @@ cdef int submit(Process* p) noexcept nogil:
         slot = <EventSlot*>ring.consume_slot(&p.events)
         if slot == NULL:
             return n
-        err = take_next(p, slot)
+        err = take_next(p, slot, now)
         if err == abi.E_AGAIN:
             return n                                    # the rest waits for ResultRing room
         if err != abi.E_OK:
