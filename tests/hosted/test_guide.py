@@ -119,8 +119,28 @@ def test_a_lying_result_tail_costs_the_liar_only():
     used = heap.py_stats()["bytes_in_use"]
     settle()
     assert guide.py_ring_flags(p.pid) & RING_CORRUPT
-    assert guide.py_reserved(p.pid) == (0, 0) and heap.py_stats()["bytes_in_use"] < used
+    assert guide.py_reserved(p.pid) == (0, 0) and heap.py_stats()["bytes_in_use"] <= used
     assert guide.py_in_flight() == 0
+
+
+def test_small_events_are_reused_and_given_back_when_the_process_ends():
+    """A released event with <= 64 payload bytes stays with its owner for
+    the next one: after the first batch, no heap growth; a bigger one is
+    freed; dropping the process frees the spares."""
+    p = start()
+    before = heap.py_stats()["bytes_in_use"]
+    for i in range(20):
+        p.push(OP_CRC32, payload=bytes([i]) * 64)
+    assert p.submit() == 20 and len(p.results()) == 20
+    assert guide.py_spares(p.pid) == 20
+    grown = heap.py_stats()["bytes_in_use"]
+    for i in range(200):
+        assert p.call(OP_CRC32, payload=bytes([i])).value == zlib.crc32(bytes([i]))
+    assert heap.py_stats()["bytes_in_use"] == grown and guide.py_spares(p.pid) == 20
+    assert p.call(OP_CRC32, payload=b"y" * 65).value == zlib.crc32(b"y" * 65)
+    assert guide.py_spares(p.pid) == 20                     # the big one went back to the heap
+    guide.py_drop_process(p.pid)
+    assert heap.py_stats()["bytes_in_use"] == before and guide.py_spares(p.pid) == 0
 
 
 def test_a_full_event_ring_refuses_more_until_submitted():

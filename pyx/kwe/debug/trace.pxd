@@ -33,6 +33,9 @@ cdef struct Record:             # 40 bytes
 
 cdef void init() noexcept nogil
 cdef bint enabled() noexcept nogil
+# Where enabled() reads from: a hot path (the Guide, per event) tests it
+# and makes no call while tracing is off.
+cdef const bint* flag() noexcept nogil
 cdef void record(uint8_t kind, uint64_t id, uint64_t run, uint32_t pid, uint16_t node, uint8_t deck,
                  uint32_t extra) noexcept nogil
 # Write every record to the console as framed, checksummed lines (docs/trace.md).

@@ -28,6 +28,9 @@ cdef void init() noexcept nogil:
 cdef bint enabled() noexcept nogil:
     return on
 
+cdef const bint* flag() noexcept nogil:
+    return &on
+
 cdef void record(uint8_t kind, uint64_t id, uint64_t run, uint32_t pid, uint16_t node, uint8_t deck,
                  uint32_t extra) noexcept nogil:
     global written

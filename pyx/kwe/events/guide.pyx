@@ -19,6 +19,8 @@ cdef enum:
     DEFAULT_MAX_INPUT = 4 << 20     # bytes of user-pointer input per event
     DEFAULT_BUDGET_US = 2000        # Guide work per kernel entry
     DEFAULT_MAX_OUTPUT = 16 << 20   # bytes of output one event may ask for (an RLE decode)
+    DEFAULT_SPARES = 1024           # released small events a process keeps for its next ones (~240 KiB)
+    SPARE_CAP = 64                  # inline payload a small event has room for (a NOP, a 64-byte CRC)
 
 cdef struct Lane:                   # one process's events queued at one deck
     ListNode link                   # first: on turns[deck] while it has events
@@ -27,12 +29,19 @@ cdef struct Lane:                   # one process's events queued at one deck
 
 cdef struct Lanes:                  # a process's lanes (Process.guide_lanes)
     Lane at[abi.DECK_COUNT]
+    Event* spare                    # its released small events, still charged to it (a stack)
+    uint32_t nspare
 
 cdef List turns[abi.DECK_COUNT]     # per deck, the lanes with events, whose turn is next first
 cdef DeckHandler handlers[abi.DECK_COUNT]
 cdef uint64_t nflight = 0             # events alive (taken or made, not yet released)
 cdef Event* timers = NULL           # sorted by due_tick
 cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0, budget = 0
+cdef uint64_t spares_max = 0        # event_spares=: the most a process keeps (0: none)
+cdef const bint* tracing = NULL     # trace's on/off, tested before each trace point's call
+
+cdef inline bint traced() noexcept nogil:
+    return tracing != NULL and tracing[0]
 cdef bint work_pending = False
 cdef int last_refusal = 0           # why the last new_event() failed
 cdef int turn = 0                   # the deck run() steps next
@@ -127,13 +136,11 @@ cdef Event* event_for(Process* p, uint32_t inline_cap, uint64_t now) noexcept no
     if not account.take(p.account, account.RES_EVENTS, 1):
         return NULL
     last_refusal = abi.E_NOMEM
-    if inline_cap > abi.PAYLOAD_MAX:
-        inline_cap = abi.PAYLOAD_MAX
-    e = <Event*>heap.kmalloc_for(p.account, sizeof(Event) + inline_cap)     # sized to what it carries
-    if e == NULL or lanes_of(p) == NULL:
-        heap.kfree(e)
+    e = allocate(p, inline_cap)
+    if e == NULL:
         account.give(p.account, account.RES_EVENTS, 1)
         return NULL
+    inline_cap = e.inline_cap
     memset(e, 0, sizeof(Event))                     # the inline buffer needs no clearing
     e.inline_input = <uint8_t*>(e + 1)
     e.inline_cap = inline_cap
@@ -147,6 +154,45 @@ cdef Event* event_for(Process* p, uint32_t inline_cap, uint64_t now) noexcept no
     nflight += 1
     return e
 
+cdef Event* allocate(Process* p, uint32_t inline_cap) noexcept nogil:
+    """Room for an event: one of p's spares when it is small (no heap work
+    on the hot path), else the heap, sized to what it carries."""
+    cdef Lanes* ls = lanes_of(p)
+    cdef Event* e
+    if ls == NULL:
+        return NULL
+    if inline_cap <= SPARE_CAP and spares_max:
+        if ls.spare != NULL:
+            e = ls.spare
+            ls.spare = e.next
+            ls.nspare -= 1
+            return e
+        inline_cap = SPARE_CAP                      # so that it can be a spare later
+    if inline_cap > abi.PAYLOAD_MAX:
+        inline_cap = abi.PAYLOAD_MAX
+    e = <Event*>heap.kmalloc_for(p.account, sizeof(Event) + inline_cap)
+    if e == NULL and ls.nspare:                     # its quota is held by spares: give them back
+        free_spares(ls)
+        e = <Event*>heap.kmalloc_for(p.account, sizeof(Event) + inline_cap)
+    if e != NULL:
+        e.inline_cap = inline_cap
+    return e
+
+cdef bint keep_spare(Event* e, Process* owner) noexcept nogil:
+    """Keep a released small event for owner's next one, if owner is still
+    the process whose lanes it was made for (not gone, not a new one with
+    its pid) and keeps fewer than spares_max."""
+    cdef Lanes* ls
+    if owner == NULL or owner.guide_lanes != e.lanes or e.inline_cap != SPARE_CAP:
+        return False
+    ls = <Lanes*>e.lanes
+    if ls.nspare >= spares_max:
+        return False
+    e.next = ls.spare
+    ls.spare = e
+    ls.nspare += 1
+    return True
+
 cdef int refusal() noexcept nogil:
     return last_refusal
 
@@ -154,18 +200,20 @@ cdef void* alloc_for(Event* e, size_t n) noexcept nogil:
     return heap.kmalloc_for(e.account, n)
 
 cdef void release(Event* e) noexcept nogil:
-    release_of(e, _proc.find(e.pid) if e.cq else NULL)
+    release_of(e, _proc.find(e.pid))
 
 cdef void release_of(Event* e, Process* owner) noexcept nogil:
     global nflight
-    trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
+    if traced():
+        trace.record(trace.TR_COMPLETE, e.id, e.run_id, e.pid, <uint16_t>e.node, NO_DECK, <uint32_t>e.status)
     if e.cq:
         results.release(owner, &e.cq)
     nflight -= 1
     heap.kfree(e.input_owned)
     set_output(e, NULL, 0)
     account.give(e.account, account.RES_EVENTS, 1)
-    heap.kfree(e)
+    if not keep_spare(e, owner):
+        heap.kfree(e)
 
 cdef void set_output(Event* e, uint8_t* buf, uint32_t n) noexcept nogil:
     if e.output != <uint8_t*>&e.scalar:
@@ -287,7 +335,8 @@ cdef int take_next(Process* p, EventSlot* slot, uint64_t now) noexcept nogil:
     e.cq = need
     ring.consume(&p.events)
     p.inflight += 1
-    trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
+    if traced():
+        trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
     dispatch(e)
     return abi.E_OK
 
@@ -366,15 +415,19 @@ cdef void step(Event* e, int deck) noexcept nogil:
     cdef uint64_t t0 = hal.rdtsc()
     if e.tsc_pickup == 0:
         e.tsc_pickup = t0
-        trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
+        if traced():
+            trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
     nprocessed += 1
-    trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
+    if traced():
+        trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
     r = handlers[deck](e) if handlers[deck] != NULL else DECK_DONE
     owner.kernel_cycles += hal.rdtsc() - t0             # its kernel time, whoever's entry it was
     if deck == abi.DECK_EXECUTION:                      # Execution released or kept it: e is gone
-        trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, 0)
+        if traced():
+            trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, 0)
         return
-    trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, <uint32_t>e.status)
+    if traced():
+        trace.record(trace.TR_DECK_EXIT, id, run, pid, node, <uint8_t>deck, <uint32_t>e.status)
     if e.status < 0 and e.fail_deck == NO_DECK:
         e.fail_deck = deck
     if r == DECK_DONE:
@@ -471,9 +524,18 @@ cdef uint64_t drop_process(Process* p) noexcept nogil:
         if ls.at[deck].head != NULL:
             lists.remove(&turns[deck], &ls.at[deck].link)
         n += drop_from(&ls.at[deck].head, &ls.at[deck].tail, p.pid, False)
+    p.guide_lanes = NULL                            # what is released from now on is not kept
+    free_spares(ls)
     heap.kfree(ls)
-    p.guide_lanes = NULL
     return n
+
+cdef void free_spares(Lanes* ls) noexcept nogil:
+    cdef Event* e
+    while ls.spare != NULL:
+        e = ls.spare
+        ls.spare = e.next
+        heap.kfree(e)
+    ls.nspare = 0
 
 # ---- setup and numbers -------------------------------------------------------------
 cdef void set_deck(int deck, DeckHandler h) noexcept nogil:
@@ -489,7 +551,7 @@ cdef uint64_t processed() noexcept nogil:
     return nprocessed
 
 cdef void init() noexcept nogil:
-    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending, nflight
+    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending, nflight, spares_max, tracing
     memset(turns, 0, sizeof(turns))
     memset(handlers, 0, sizeof(handlers))
     timers = NULL
@@ -498,6 +560,8 @@ cdef void init() noexcept nogil:
     nflight = 0
     max_input = cmdline.get_u64(b"max_input", DEFAULT_MAX_INPUT)
     max_output = cmdline.get_u64(b"max_output", DEFAULT_MAX_OUTPUT)
+    spares_max = cmdline.get_u64(b"event_spares", DEFAULT_SPARES)
+    tracing = trace.flag()
     budget = cmdline.get_u64(b"guide_budget_us", DEFAULT_BUDGET_US) * pit.tsc_hz() / 1000000
     if max_output > 0xFFFFFFFFU:
         max_output = 0xFFFFFFFFU                    # an output length is 32 bits
@@ -568,6 +632,11 @@ def py_drop_process(uint32_t pid):
 
 def py_in_flight():
     return in_flight()
+
+def py_spares(uint32_t pid):
+    """How many released small events the process keeps for its next ones."""
+    cdef Lanes* ls = <Lanes*>local(pid).guide_lanes
+    return ls.nspare if ls != NULL else 0
 
 def py_ring_flags(uint32_t pid, bint result_ring=True):
     cdef Process* p = local(pid)
