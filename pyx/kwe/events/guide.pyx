@@ -280,17 +280,20 @@ cdef void load_input(Process* p, Event* e) noexcept nogil:
 cdef bint proc_range_ok(Process* p, uint64_t va, uint64_t n) noexcept nogil:
     return vmm.user_range_ok(p.space, va, n, True)
 
+cdef uint32_t inline_need(const EventHeader* h) noexcept nogil:
+    return sizeof(abi.InputPointer) if h.flags & abi.EVF_INPUT_PTR else h.payload_len
+
 cdef Event* take(Process* p, EventSlot* slot, uint64_t now) noexcept nogil:
     """A kernel event from one EventRing slot (an error event if it is bad)."""
-    cdef EventHeader h
     cdef Event* e
     cdef int err
-    memcpy(&h, &slot.h, sizeof(EventHeader))        # one copy: the process cannot change it now
-    e = event_for(p, sizeof(abi.InputPointer) if h.flags & abi.EVF_INPUT_PTR else h.payload_len, now)
+    e = event_for(p, inline_need(&slot.h), now)     # sized by a first look...
     if e == NULL:
         return NULL
-    memcpy(&e.h, &h, sizeof(EventHeader))
-    err = check(&e.h)                               # payload_len <= PAYLOAD_MAX: within inline_cap
+    memcpy(&e.h, &slot.h, sizeof(EventHeader))      # ...then the one copy trusted: the process cannot change it now
+    err = check(&e.h)                               # payload_len <= PAYLOAD_MAX
+    if err == abi.E_OK and inline_need(&e.h) > e.inline_cap:
+        err = abi.E_RANGE                           # the header changed between the two looks
     if err == abi.E_OK and not caps.op_allowed(&p.caps, e.h.opcode):
         err = caps.deny(p.pid, e.h.opcode, e.h.opcode)
     if err != abi.E_OK:
