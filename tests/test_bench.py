@@ -67,10 +67,10 @@ def test_bench_lines_parse_and_malformed_ones_are_refused():
                                 "BENCH kernel tsc_hz 2000000000\n"
                                 "BENCH workflow 8 7000 15000\nBENCH latency 100 200 30000\n"
                                 "BENCH notify 400\nBENCH switch 9000\nBENCH checks 64 5200 5000 9\n"
-                                "BENCH batch 8 900 850 990\nBENCH done\n")
+                                "BENCH batch 8 900 850 990\nBENCH notify 410 400 430\nBENCH done\n")
     assert f == {"kernel": {"crc32_table": (1048576, 4000000)}, "tsc_hz": 2000000000,
                  "workflow": {8: (7000, 15000)}, "batch": {8: (900, 850, 990)}, "latency": (100, 200, 30000),
-                 "notify": 400, "switch": 9000, "checks": (64, 5200, 5000, 9), "done": True}
+                 "notify": 410, "notify_rounds": (410, 400, 430), "switch": 9000, "checks": (64, 5200, 5000, 9), "done": True}
     with pytest.raises(ValueError):
         bench.parse_bench_lines("BENCH workflow 8 seven 15000\n")
 

@@ -209,6 +209,8 @@ def parse_bench_lines(log):
                 f["checks"] = tuple(int(x) for x in p[2:6])
             elif p[1] == "batch":
                 f["batch"][int(p[2])] = tuple(int(x) for x in p[3:6])
+            elif p[1] == "notify" and len(p) == 5:
+                f["notify"], f["notify_rounds"] = int(p[2]), tuple(int(x) for x in p[2:5])
             elif p[1] in ("notify", "switch"):
                 f[p[1]] = int(p[2])
             elif p[1] == "done":
@@ -298,7 +300,8 @@ def linux_rows(b, g, unit, f, ref, linux):
     if "notify" in f and ("getppid", 1) in ref:
         t = ref[("getppid", 1)]
         b.add(g, "system call round trip", f["notify"], t[0], unit, f"getppid(), {linux}", False,
-              f"KWE kernel_notify(0, 0), mean of a loop; Linux {rounds_note(t)}")
+              f"KWE kernel_notify(0, 0), " + (rounds_note(f["notify_rounds"]) if "notify_rounds" in f
+                                              else "mean of a loop") + f"; Linux {rounds_note(t)}")
     for n, ours in sorted(f["batch"].items()):
         t = ref.get(("uring_nop", n))
         if t:

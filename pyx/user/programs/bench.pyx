@@ -1,7 +1,7 @@
 # bench [quick | batches [WORK]]: the kernel-side figures for tools/kwe bench, one per line:
 #   BENCH workflow N <cycles/op as one workflow> <cycles/op as N notify+WAIT>
 #   BENCH latency <median cycles> <p99 cycles> <cycles per tick>
-#   BENCH notify <cycles per kernel_notify(0, 0) round trip>
+#   BENCH notify <median> <min> <max>   cycles per kernel_notify(0, 0) round trip, 7 rounds
 #   BENCH batch N <median> <min> <max>   cycles/op: N NOP events, one SUBMIT | WAIT, every result read
 #   BENCH switch <cycles per yield round trip between two processes>
 #   BENCH checks N <cycles/op in an N-node workflow, safety checks on> <same, off> <rounds>
@@ -172,12 +172,17 @@ cdef void batches(uint32_t rounds, uint32_t work) noexcept nogil:
     if failures:
         sdk.printf(b"bench: %u NOP results were not ok\n", failures)
 
-cdef void notify_round_trip(uint32_t n) noexcept nogil:
-    cdef uint64_t t0 = sdk.tsc()
-    cdef uint32_t i
-    for i in range(n):
-        sdk.kernel_notify(0, 0)
-    sdk.printf(b"BENCH notify %u\n", (sdk.tsc() - t0) / n)
+cdef void notify_round_trip(uint32_t n, uint32_t rounds) noexcept nogil:
+    """rounds loops of n kernel_notify(0, 0): median, min and max cycles per call."""
+    cdef uint64_t t0
+    cdef uint32_t i, k
+    for k in range(rounds):
+        t0 = sdk.tsc()
+        for i in range(n):
+            sdk.kernel_notify(0, 0)
+        samples[k] = (sdk.tsc() - t0) / n
+    sdk.sort_u64(samples, rounds)
+    sdk.printf(b"BENCH notify %u %u %u\n", samples[rounds / 2], samples[0], samples[rounds - 1])
 
 cdef void switch_round_trip(uint32_t n) noexcept nogil:
     cdef char cmd[48]
@@ -227,7 +232,7 @@ cdef public int umain() noexcept nogil:
     workflow_claim(5 if quick else 20)
     checks_cost(5 if quick else 9, 5 if quick else 20)   # before the switch partner exists
     latency(100 if quick else 1000)
-    notify_round_trip(1000 if quick else 20000)
+    notify_round_trip(1000 if quick else 20000, 7)
     batches(7, 2048 if quick else 16384)
     switch_round_trip(200 if quick else 5000)
     sdk.puts(b"BENCH done\n")
