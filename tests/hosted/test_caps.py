@@ -71,3 +71,24 @@ def test_exit_and_the_caps_ops_are_never_refused():
     assert p.call(OP_NOP).status == E_PERM
     assert p.call(OP_CAPS_GET).status == 0
     assert p.call(OP_CAPS_LIMIT, payload=b"short").status == E_INVAL
+
+
+STAGES = struct.Struct("<8Q8Q")        # abi.StageCounters: cycles, entries per STAGE_*
+
+
+def test_stage_counters_need_cap_system_and_count_each_stage():
+    p = start()
+    on = p.call(OP_STAGES, args=(STAGES_ON,))
+    assert on.status == 0 and len(on.output) == STAGES.size
+    assert p.call(OP_CRC32, payload=b"123456789").status == 0
+    got = STAGES.unpack(p.call(OP_STAGES, args=(STAGES_OFF,)).output)
+    cycles, entries = got[:NSTAGES], got[NSTAGES:]
+    for stage in (STAGE_RING, STAGE_ROUTE, STAGE_DECK, STAGE_COMPLETE):
+        assert entries[stage] > 0, stage
+    assert entries[STAGE_ENGINE] == 0                       # no workflow ran
+    later = STAGES.unpack(p.call(OP_STAGES, args=(STAGES_READ,)).output)
+    assert later == got                                     # off: nothing more is counted
+    assert p.call(OP_STAGES, args=(7,)).status == E_INVAL
+    flags, files, ops = unpack(caps.py_all())
+    assert p.call(OP_CAPS_LIMIT, payload=capset(0, files, ops)).status == 0
+    assert p.call(OP_STAGES, args=(STAGES_READ,)).status == E_PERM

@@ -35,3 +35,13 @@ def test_traced_workflows_respect_their_dags(tmp_path):
 def test_tracing_off_prints_nothing():
     b = boot("run=init init=hello")
     assert b.ok and "TRACE-BEGIN" not in b.log
+
+
+def test_stage_counters_cover_the_completion_path():
+    b = boot("run=init init=wfdemo stages=1", timeout=120)
+    assert b.ok, b.log
+    rows = {name: (cycles, entries) for name, cycles, entries in trace.stages(b.log)}
+    assert list(rows) == ["user", "kernel", "ring", "route", "deck", "engine", "complete", "wake"]
+    for name in ("kernel", "ring", "route", "deck", "engine", "complete", "wake"):
+        assert rows[name][0] > 0 and rows[name][1] > 0, (name, rows[name])
+    assert trace.stage_table(trace.stages(b.log))[1].split()[0] == "user"

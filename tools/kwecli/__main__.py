@@ -93,7 +93,7 @@ def cmd_trace(a):
         return 1
     cmdline = a.cmdline or "run=init init=wfdemo"
     kvm = a.kvm and qemu.kvm_usable()
-    b = qemu.boot(f"{cmdline} trace=1 trace_records={a.records}", timeout=a.timeout, kvm=kvm)
+    b = qemu.boot(f"{cmdline} trace=1 trace_records={a.records} stages=1", timeout=a.timeout, kvm=kvm)
     try:
         t = trace.parse(b.log)
     except ValueError as e:
@@ -107,6 +107,8 @@ def cmd_trace(a):
           f" skipped), kernel status {b.status}")
     print(f"kwe trace: {out / 'trace.json'} (open in https://ui.perfetto.dev or chrome://tracing), "
           f"{out / 'trace.png'}")
+    for line in trace.stage_table(trace.stages(b.log)):
+        print(line)
     return 0 if b.ok and not t.garbled else 1
 
 

@@ -213,3 +213,19 @@ def write(trace, json_path, png_path=None):
         json.dump(chrome(trace), f)
     if png_path:
         png(trace, png_path)
+
+
+def stages(log):
+    """The kernel's per-stage counters a stages=1 boot prints at its end
+    (pyx/kwe/debug/stages.pyx): [(stage, cycles, entries)], in order."""
+    return [(m.group(1), int(m.group(2)), int(m.group(3)))
+            for m in re.finditer(r"^stages: (\w+) (\d+) cycles (\d+) entries$", log, re.M)]
+
+
+def stage_table(rows):
+    """Lines for the terminal: where the kernel's cycles went, stage by stage."""
+    total = sum(c for _, c, _ in rows) or 1
+    lines = ["kwe trace: where the cycles went (exclusive per stage, tracing's own cost included):"] if rows else []
+    for name, cycles, entries in rows:
+        lines.append(f"  {name:9} {cycles:>15,} cycles {cycles * 100 / total:5.1f}%  {entries:>10,} entries")
+    return lines

@@ -64,6 +64,7 @@ cdef enum:
     OP_CAPS_GET = 0x0004        # output = the caller's CapSet
     OP_CAPS_LIMIT = 0x0005      # input = a CapSet: the caller keeps only what is in both
     OP_CHECKS = 0x0006          # arg[0] = 1 on / 0 off: the safety checks, for the bench's A/B (CAP_SYSTEM and checks_switch=1)
+    OP_STAGES = 0x0007          # arg[0] = STAGES_*; output = StageCounters (before a reset), CAP_SYSTEM
     OP_WF_REGISTER = 0x0010     # input: a workflow graph; workflow_id = the id to use
     OP_WF_RUN = 0x0011          # start a run of workflow_id
     OP_WF_UNREGISTER = 0x0012
@@ -154,6 +155,20 @@ cdef enum:
     RIGHT_TAG = 0x08            # tag, untag
     RIGHT_DELETE = 0x10
     RIGHTS_ALL = 0x1F
+
+    # the kernel's per-stage cycle counters (OP_STAGES, docs/abi.md)
+    STAGE_USER = 0              # not in a counted stage: user code, kernel entry and exit, interrupts
+    STAGE_KERNEL = 1            # in kernel_notify, outside the stages below
+    STAGE_RING = 2              # taking events from the EventRing (header copy, checks, input load)
+    STAGE_ROUTE = 3             # the Guide: routes, deck queues, its loop
+    STAGE_DECK = 4              # the decks' own work
+    STAGE_ENGINE = 5            # the workflow engine: runs, node events, readiness
+    STAGE_COMPLETE = 6          # making and publishing completions
+    STAGE_WAKE = 7              # blocking, waking and switching processes (idle time included)
+    NSTAGES = 8
+    STAGES_READ = 0             # OP_STAGES arg[0]: read the counters
+    STAGES_ON = 1               # zero them and count
+    STAGES_OFF = 2              # stop counting (the counters stay readable)
 
     NODE_EMIT = 0x01            # post an RF_NODE result for this node
     NODE_OUTPUT_PTR = 0x02      # write its output to args[2] (capacity args[3])
@@ -254,6 +269,10 @@ cdef struct FileStat:           # OP_FS_STAT's output
     uint32_t nextents
     uint32_t label              # its class (FILE_*)
     uint32_t reserved
+
+cdef struct StageCounters:      # OP_STAGES' output, 128 bytes: cycles and entries per STAGE_*
+    uint64_t cycles[NSTAGES]
+    uint64_t entries[NSTAGES]
 
 cdef struct UserInfo:           # at USER_INFO, read-only to the process
     uint64_t magic              # "KWEUSER1"

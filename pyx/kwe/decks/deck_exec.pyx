@@ -7,9 +7,12 @@ from kwe.tasks cimport proc, programs, fd, caps
 from kwe.mm cimport heap
 from kwe.base cimport checks
 from kwe.base.console cimport kprintf
-from kwe.common.abi cimport Completion, CapSet
+from kwe.debug cimport stages
+from kwe.common.abi cimport Completion, CapSet, StageCounters
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
+
+cdef const bint* staging = NULL    # stages' on/off (stages.begin tests it)
 
 cdef void nop(Event* e) noexcept nogil:
     """The identity: output = input (a workflow's fan-in point)."""
@@ -95,9 +98,32 @@ cdef void switch_checks(Event* e) noexcept nogil:
     checks.set_enabled(e.h.arg[0] != 0)
     kprintf(b"checks: %s by pid %u (checks_switch=1)\n", <uint64_t>state, e.pid)
 
+cdef void stage_counters(Event* e) noexcept nogil:
+    """OP_STAGES: the counters as they were, then the command (CAP_SYSTEM:
+    they tell how every process's events spend the kernel's time)."""
+    cdef Process* p = proc.find(e.pid)
+    cdef StageCounters* out
+    if p == NULL or not (p.caps.flags & abi.CAP_SYSTEM):
+        e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[0])
+        return
+    if e.h.arg[0] > abi.STAGES_OFF:
+        e.status = abi.E_INVAL
+        return
+    out = <StageCounters*>guide.alloc_for(e, sizeof(StageCounters))
+    if out == NULL:
+        e.status = abi.E_NOMEM
+        return
+    if e.h.arg[0] == abi.STAGES_OFF:
+        stages.control(abi.STAGES_OFF)              # first: what it hands back is what stays
+    stages.read(out)
+    guide.set_output(e, <uint8_t*>out, sizeof(StageCounters))
+    if e.h.arg[0] == abi.STAGES_ON:
+        stages.control(abi.STAGES_ON)
+
 cdef void system_op(Event* e) noexcept nogil:
     cdef uint16_t op = e.h.opcode
     cdef Process* p
+    cdef uint8_t back
     if op == abi.OP_NOP:
         nop(e)
     elif op == abi.OP_SPAWN:
@@ -115,10 +141,14 @@ cdef void system_op(Event* e) noexcept nogil:
         caps_limit(e)
     elif op == abi.OP_CHECKS:
         switch_checks(e)
+    elif op == abi.OP_STAGES:
+        stage_counters(e)
     elif op == abi.OP_WF_REGISTER:
         e.status = workflow.register(e)
     elif op == abi.OP_WF_RUN:
+        back = stages.begin(staging, abi.STAGE_ENGINE)
         e.status = workflow.start(e)
+        stages.end(back)
         if e.status == abi.E_OK:
             e.h.flags |= abi.EVF_NO_RESULT          # the run's summary answers it
     elif op == abi.OP_WF_UNREGISTER:
@@ -127,18 +157,23 @@ cdef void system_op(Event* e) noexcept nogil:
 cdef void finish(Event* e) noexcept nogil:
     cdef Process* p = proc.find(e.pid)
     cdef Completion c
+    cdef uint8_t back = stages.begin(staging, abi.STAGE_COMPLETE)
     if p != NULL:
         p.inflight -= 1
         if not (e.status == abi.E_OK and (e.h.flags & abi.EVF_NO_RESULT)):
             guide.completion(e, p, &c)
             results.post(p, &c, &e.cq)
     guide.release_of(e, p)
+    stages.end(back)
 
 cdef int handle(Event* e) noexcept nogil:
+    cdef uint8_t back
     if e.status == abi.E_OK and guide.opcode_deck(e.h.opcode) == abi.DECK_EXECUTION:
         system_op(e)
     if e.run_id != 0:
+        back = stages.begin(staging, abi.STAGE_ENGINE)
         workflow.node_finished(e)
+        stages.end(back)
     else:
         finish(e)
     return guide.DECK_DONE
@@ -161,4 +196,6 @@ cdef void on_exit(Process* p) noexcept nogil:
     results.post(parent, &c, &p.exit_cq)
 
 cdef void init() noexcept nogil:
+    global staging
+    staging = stages.flag()
     proc.set_exit_hook(on_exit)

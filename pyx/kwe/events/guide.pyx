@@ -7,7 +7,7 @@ from kwe.tasks cimport proc as _proc, caps
 
 from kwe.base cimport hal, cmdline
 from kwe.dev cimport pit
-from kwe.debug cimport trace
+from kwe.debug cimport trace, stages
 from kwe.common.abi cimport EventSlot, EventHeader, Completion, RingHeader
 cimport kwe.common.list as lists
 from kwe.common.list cimport ListNode, List
@@ -42,6 +42,7 @@ cdef const bint* tracing = NULL     # trace's on/off, tested before each trace p
 
 cdef inline bint traced() noexcept nogil:
     return tracing != NULL and tracing[0]
+cdef const bint* staging = NULL    # stages' on/off (stages.begin tests it)
 cdef bint work_pending = False
 cdef int last_refusal = 0           # why the last new_event() failed
 cdef int turn = 0                   # the deck run() steps next
@@ -84,9 +85,7 @@ cdef Lanes* lanes_of(Process* p) noexcept nogil:
 
 # ---- opcodes and routes ------------------------------------------------------
 cdef int opcode_deck(uint16_t op) noexcept nogil:
-    if (op == abi.OP_NOP or op == abi.OP_SPAWN or op == abi.OP_EXIT or op == abi.OP_KILL
-            or op == abi.OP_CAPS_GET or op == abi.OP_CAPS_LIMIT or op == abi.OP_CHECKS
-            or op == abi.OP_WF_REGISTER or op == abi.OP_WF_RUN or op == abi.OP_WF_UNREGISTER):
+    if op <= abi.OP_STAGES or abi.OP_WF_REGISTER <= op <= abi.OP_WF_UNREGISTER:
         return abi.DECK_EXECUTION
     if (abi.OP_CRC32 <= op <= abi.OP_XOR or abi.OP_VEC_ADD_I32 <= op <= abi.OP_VEC_DOT_I32
             or abi.OP_VEC_ADD_F32 <= op <= abi.OP_VEC_DOT_F32):
@@ -329,6 +328,7 @@ cdef int take_next(Process* p, EventSlot* slot, uint64_t now) noexcept nogil:
     for it (it stays in the EventRing), or the refusal."""
     cdef uint32_t need = completions_needed(p, &slot.h)
     cdef Event* e
+    cdef uint8_t back
     if not results.reserve(p, need):
         return abi.E_AGAIN
     e = take(p, slot, now)
@@ -340,10 +340,18 @@ cdef int take_next(Process* p, EventSlot* slot, uint64_t now) noexcept nogil:
     p.inflight += 1
     if traced():
         trace.record(trace.TR_SUBMIT, e.id, 0, p.pid, 0, NO_DECK, e.h.opcode)
+    back = stages.begin(staging, abi.STAGE_ROUTE)
     dispatch(e)
+    stages.end(back)
     return abi.E_OK
 
 cdef int submit(Process* p) noexcept nogil:
+    cdef uint8_t back = stages.begin(staging, abi.STAGE_RING)
+    cdef int n = take_all(p)
+    stages.end(back)
+    return n
+
+cdef int take_all(Process* p) noexcept nogil:
     cdef EventSlot* slot
     cdef int n = 0, err
     cdef uint64_t now = hal.rdtsc()
@@ -416,6 +424,7 @@ cdef void step(Event* e, int deck) noexcept nogil:
     cdef uint16_t node = <uint16_t>e.node
     cdef Account* owner = e.account
     cdef uint64_t t0 = hal.rdtsc()
+    cdef uint8_t back
     if e.tsc_pickup == 0:
         e.tsc_pickup = t0
         if traced():
@@ -423,7 +432,9 @@ cdef void step(Event* e, int deck) noexcept nogil:
     nprocessed += 1
     if traced():
         trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
+    back = stages.begin(staging, abi.STAGE_DECK)
     r = handlers[deck](e) if handlers[deck] != NULL else DECK_DONE
+    stages.end(back)
     owner.kernel_cycles += hal.rdtsc() - t0             # its kernel time, whoever's entry it was
     if deck == abi.DECK_EXECUTION:                      # Execution released or kept it: e is gone
         if traced():
@@ -441,6 +452,12 @@ cdef bint steps(Lanes* only, int* turn) noexcept nogil:
     out, so no deck waits behind another across kernel entries), until the
     queues are empty (True), the budget is spent or a step woke a process
     that may now run (False: the rest at the next kernel entry)."""
+    cdef uint8_t back = stages.begin(staging, abi.STAGE_ROUTE)
+    cdef bint drained = step_decks(only, turn)
+    stages.end(back)
+    return drained
+
+cdef bint step_decks(Lanes* only, int* turn) noexcept nogil:
     cdef uint64_t start = hal.rdtsc(), woken = _proc.wakeups()
     cdef int idle = 0                                   # decks in a row with nothing queued
     cdef Event* e
@@ -554,7 +571,7 @@ cdef uint64_t processed() noexcept nogil:
     return nprocessed
 
 cdef void init() noexcept nogil:
-    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending, nflight, spares_max, tracing
+    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending, nflight, spares_max, tracing, staging
     memset(turns, 0, sizeof(turns))
     memset(handlers, 0, sizeof(handlers))
     timers = NULL
@@ -565,6 +582,7 @@ cdef void init() noexcept nogil:
     max_output = cmdline.get_u64(b"max_output", DEFAULT_MAX_OUTPUT)
     spares_max = cmdline.get_u64(b"event_spares", DEFAULT_SPARES)
     tracing = trace.flag()
+    staging = stages.flag()
     budget = cmdline.get_u64(b"guide_budget_us", DEFAULT_BUDGET_US) * pit.tsc_hz() / 1000000
     if max_output > 0xFFFFFFFFU:
         max_output = 0xFFFFFFFFU                    # an output length is 32 bits

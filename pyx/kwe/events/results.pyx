@@ -47,8 +47,8 @@ cdef void post(Process* p, Completion* c, uint32_t* held) noexcept nogil:
     memcpy(slot, c, sizeof(Completion))
     ring.produce(&p.results)
     publish(p)
-    if p.waiting:
-        proc.wake(p)
+    if p.waiting and (p.wait_workflow == 0 or (c.flags & abi.RF_WORKFLOW)):
+        proc.wake(p)                        # a WAIT for a run: only its end (a summary) can end it
 
 cdef bint waiting_for_reader(Process* p) noexcept nogil:
     return ring.pending(&p.results) > 0

@@ -9,7 +9,7 @@ from kwe.lib cimport hashmap
 from kwe.tasks cimport proc, caps
 from kwe.dev cimport pit
 from kwe.base cimport cmdline, hal
-from kwe.debug cimport trace
+from kwe.debug cimport trace, stages
 from kwe.common.abi cimport GraphHeader, NodeDesc, EventHeader, Completion
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
@@ -22,6 +22,8 @@ cdef enum NodeState:
     DONE = 2
     FAILED = 3
     CANCELLED = 4
+
+cdef struct Run
 
 cdef struct Workflow:
     ListNode link               # first: on its process's list of workflows
@@ -39,10 +41,13 @@ cdef struct Workflow:
     uint16_t* children
     uint64_t run_id             # the active run, 0 if none
     uint64_t runs
+    Run* spare                  # the last run's block, kept for the next (freed with the workflow)
 
 cdef struct Run:
     uint64_t id
     Workflow* wf
+    Process* owner              # its workflow's process: a run ends before its process does
+    hashmap.Entry in_runs       # its entry in `runs`: starting a run allocates nothing
     uint64_t event_id           # of the OP_WF_RUN event: the summary answers it
     uint32_t cq                 # ResultRing slots it holds: its emitting nodes' and the summary's
     uint8_t* state
@@ -66,8 +71,18 @@ cdef uint64_t next_run = 0, max_nodes = 0, max_bytes = 0, max_edges = 0, max_inf
 cdef inline uint64_t key(uint32_t pid, uint32_t wf) noexcept nogil:
     return (<uint64_t>pid << 32) | wf
 
+cdef const bint* staging = NULL    # stages' on/off (stages.begin tests it)
+cdef const bint* tracing = NULL    # trace's, tested before a per-node trace point's call
+
+cdef void publish(Process* p, Completion* c, uint32_t* held) noexcept nogil:
+    cdef uint8_t back = stages.begin(staging, abi.STAGE_COMPLETE)
+    results.post(p, c, held)
+    stages.end(back)
+
 cdef void init() noexcept nogil:
-    global max_nodes, max_bytes, max_edges, max_inflight
+    global max_nodes, max_bytes, max_edges, max_inflight, staging, tracing
+    staging = stages.flag()
+    tracing = trace.flag()
     hashmap.init(&workflows, 64)
     hashmap.init(&runs, 64)
     max_nodes = cmdline.get_u64(b"wf_max_nodes", DEFAULT_MAX_NODES)
@@ -227,6 +242,7 @@ cdef void free_workflow(Workflow* w) noexcept nogil:
     heap.kfree(w.blob)
     heap.kfree(w.child_start)
     heap.kfree(w.children)
+    heap.kfree(w.spare)
     heap.kfree(w)
 
 cdef int charge(Account* a, uint32_t nnodes) noexcept nogil:
@@ -318,45 +334,59 @@ cdef uint64_t registered() noexcept nogil:
 
 # ---- runs ---------------------------------------------------------------------------
 cdef void free_run(Run* r) noexcept nogil:
+    """End r: its held slots and kept outputs go back; the block itself stays
+    with its workflow for the next run (no allocation on a run's hot path)."""
     cdef uint32_t i
-    results.release(proc.find(r.wf.pid), &r.cq)
-    if r.outputs != NULL:
-        for i in range(r.wf.nnodes):
-            if r.outputs[i] != <uint8_t*>&r.scalars[i]:
-                heap.kfree(r.outputs[i])
-    heap.kfree(r.scalars)
-    heap.kfree(r.outputs)
-    heap.kfree(r.output_lens)
-    heap.kfree(r.state)
-    heap.kfree(r.remaining)
-    heap.kfree(r.work)
-    heap.kfree(r.ready)
+    cdef Workflow* w = r.wf
+    results.release(proc.find(w.pid), &r.cq)
+    for i in range(w.nnodes):
+        if r.outputs[i] != <uint8_t*>&r.scalars[i]:
+            heap.kfree(r.outputs[i])
     hashmap.remove(&runs, r.id)
-    r.wf.run_id = 0
-    heap.kfree(r)
+    w.run_id = 0
+    if w.spare == NULL:
+        w.spare = r
+    else:
+        heap.kfree(r)
+
+cdef size_t run_bytes(uint32_t n) noexcept nogil:
+    """A Run and its per-node arrays in one block, the 8-byte ones first."""
+    return sizeof(Run) + <size_t>n * (2 * sizeof(uint64_t) + 4 * sizeof(uint32_t) + 1)
+
+cdef void lay_out(Run* r, Workflow* w) noexcept nogil:
+    """A fresh run in r's block: every counter zero, every node PENDING."""
+    cdef uint32_t n = w.nnodes, i
+    cdef uint8_t* at = <uint8_t*>r + sizeof(Run)
+    memset(r, 0, sizeof(Run))
+    r.wf = w
+    r.owner = proc.find(w.pid)
+    r.outputs = <uint8_t**>at
+    r.scalars = <uint64_t*>(at + 8 * n)
+    r.remaining = <uint32_t*>(at + 16 * n)
+    r.work = r.remaining + n
+    r.ready = r.work + n
+    r.output_lens = r.ready + n
+    r.state = <uint8_t*>(r.output_lens + n)
+    memset(r.outputs, 0, 8 * n)
+    memset(r.output_lens, 0, 4 * n)
+    memset(r.state, 0, n)
+    for i in range(n):
+        r.remaining[i] = w.nodes[i].ndeps
 
 cdef Run* new_run(Workflow* w) noexcept nogil:
     global next_run
-    cdef Run* r = <Run*>heap.kzalloc_for(w.account, sizeof(Run))
-    cdef uint32_t i
+    cdef Run* r = w.spare
     if r == NULL:
-        return NULL
+        r = <Run*>heap.kmalloc_for(w.account, run_bytes(w.nnodes))
+        if r == NULL:
+            return NULL
+    w.spare = NULL
+    lay_out(r, w)
     next_run += 1
     r.id = next_run
-    r.wf = w
-    r.state = <uint8_t*>heap.kzalloc_for(w.account, w.nnodes)
-    r.remaining = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
-    r.work = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
-    r.ready = <uint32_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint32_t))
-    r.outputs = <uint8_t**>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint8_t*))
-    r.output_lens = <uint32_t*>heap.kzalloc_for(w.account, w.nnodes * sizeof(uint32_t))
-    r.scalars = <uint64_t*>heap.kmalloc_for(w.account, w.nnodes * sizeof(uint64_t))
-    if (r.state == NULL or r.remaining == NULL or r.work == NULL or r.ready == NULL or r.outputs == NULL
-            or r.output_lens == NULL or r.scalars == NULL or not hashmap.put(&runs, r.id, r)):
-        free_run(r)                         # frees what was made; the id may not be in runs
+    if not hashmap.put_in(&runs, r.id, r, &r.in_runs):
+        w.spare = r
         return NULL
-    for i in range(w.nnodes):
-        r.remaining[i] = w.nodes[i].ndeps
     w.run_id = r.id
     return r
 
@@ -387,7 +417,8 @@ cdef bint node_input(Run* r, NodeDesc* nd, Event* e) noexcept nogil:
     return True
 
 cdef void make_ready(Run* r, uint32_t i) noexcept nogil:
-    r.ready[(r.ready_head + r.ready_count) % r.wf.nnodes] = i
+    cdef uint32_t at = r.ready_head + r.ready_count      # both < nnodes: no division to wrap
+    r.ready[at - r.wf.nnodes if at >= r.wf.nnodes else at] = i
     r.ready_count += 1
 
 cdef void dispatch_ready(Run* r) noexcept nogil:
@@ -397,15 +428,15 @@ cdef void dispatch_ready(Run* r) noexcept nogil:
     cdef uint32_t i
     while r.ready_count and r.inflight < max_inflight:
         i = r.ready[r.ready_head]
-        r.ready_head = (r.ready_head + 1) % r.wf.nnodes
+        r.ready_head = r.ready_head + 1 if r.ready_head + 1 < r.wf.nnodes else 0
         r.ready_count -= 1
         if r.state[i] == PENDING:
             dispatch_node(r, i)
 
 cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
     cdef NodeDesc* nd = &r.wf.nodes[i]
-    cdef Event* e = guide.new_event(r.wf.pid, 0)       # its input comes from the graph or other nodes
-    if e == NULL:
+    cdef Event* e = guide.event_for(r.owner, 0, hal.rdtsc()) if r.owner != NULL else NULL
+    if e == NULL:                                      # (its input comes from the graph or other nodes)
         fail_node(r, i, guide.refusal(), abi.DECK_EXECUTION)
         return
     e.run_id = r.id
@@ -421,7 +452,8 @@ cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
     e.result_flags = abi.RF_NODE
     r.state[i] = RUNNING
     r.inflight += 1
-    trace.record(trace.TR_NODE, e.id, r.id, r.wf.pid, <uint16_t>i, guide.NO_DECK, nd.opcode)
+    if tracing[0]:
+        trace.record(trace.TR_NODE, e.id, r.id, r.wf.pid, <uint16_t>i, guide.NO_DECK, nd.opcode)
     if not node_input(r, nd, e):
         e.status = abi.E_NOMEM
     guide.dispatch(e)
@@ -488,10 +520,10 @@ cdef void post_node(Run* r, Event* e) noexcept nogil:
     cdef Completion c
     if not (r.wf.nodes[e.node].flags & abi.NODE_EMIT):
         return
-    p = proc.find(r.wf.pid)
+    p = r.owner
     if p != NULL:
         guide.completion(e, p, &c)
-        results.post(p, &c, &r.cq)
+        publish(p, &c, &r.cq)
 
 cdef void post_cancelled(Run* r, uint32_t i) noexcept nogil:
     cdef Process* p
@@ -508,7 +540,7 @@ cdef void post_cancelled(Run* r, uint32_t i) noexcept nogil:
     c.status = abi.E_CANCELLED
     c.node = <uint16_t>i
     c.deck = r.error_deck
-    results.post(p, &c, &r.cq)
+    publish(p, &c, &r.cq)
 
 cdef void cancel_descendants(Run* r, uint32_t i) noexcept nogil:
     """Depth first over an explicit stack (r.work, one slot per node): a node
@@ -554,7 +586,7 @@ cdef void complete(Run* r) noexcept nogil:
         c.deck = r.error_deck if r.first_error else abi.DECK_EXECUTION
         c.value = r.ndone | (<uint64_t>r.nfailed << 16) | (<uint64_t>r.ncancelled << 32)
         c.attempts = 1
-        results.post(p, &c, &r.cq)
+        publish(p, &c, &r.cq)
     free_run(r)
 
 cdef void complete_if_finished(Run* r) noexcept nogil:
@@ -598,7 +630,7 @@ cdef void node_finished(Event* e) noexcept nogil:
     status, deck = e.status, e.fail_deck
     if status >= 0 and w.child_start[i] != w.child_start[i + 1]:
         keep_output(r, i, e)                    # for its dependents
-    guide.release(e)                            # this node is finished before any dependent starts
+    guide.release_of(e, r.owner)                # this node is finished before any dependent starts
     r.inflight -= 1
     if status < 0:
         fail_node(r, i, status, deck if deck != guide.NO_DECK else abi.DECK_EXECUTION)

@@ -9,6 +9,7 @@ from kwe.mm cimport kmap, kstack
 from kwe.fs cimport rootfs
 from kwe.base cimport cmdline, checks
 from kwe.base.console cimport kprintf
+from kwe.debug cimport stages
 
 cdef bint deferred() noexcept nogil:
     guide.run()
@@ -33,6 +34,7 @@ cdef void choose_crc() noexcept nogil:
 
 cdef void init(uint64_t idle_stack_top) noexcept nogil:
     checks.init()
+    stages.init()
     caps.init()
     guide.init()
     guide.set_deck(abi.DECK_EXECUTION, deck_exec.handle)

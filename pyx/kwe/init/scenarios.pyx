@@ -3,7 +3,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe.base cimport fwcfg, power, boot, cmdline, hal
 from kwe.common cimport kstr, operations, crc_clmul
-from kwe.debug cimport ktest, trace
+from kwe.debug cimport ktest, trace, stages
 from kwe.mm cimport pmm, vmm, heap, kstack, account
 from kwe.dev cimport pit, rtc, input
 from kwe.arch cimport traps, cpu
@@ -304,6 +304,8 @@ cdef int run_init(const char* default_program) noexcept nogil:
     kprintf(b"kernel: all processes ended (init status %d); peak %u live, %u context switches\n",
             status, proc.peak(), proc.context_switches())
     trace.dump(pit.tsc_hz(), pit.hz())
+    if stages.flag()[0]:
+        stages.dump()
     kprintf(b"kernel: free pages %u before init, %u after; heap %u bytes in %u slab pages before, %u in %u after\n",
             before, after, h0.bytes_in_use, h0.slab_pages, h1.bytes_in_use, h1.slab_pages)
     # Every page a process had (stacks, page tables, rings, its memory) is

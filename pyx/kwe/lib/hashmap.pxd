@@ -9,6 +9,7 @@ cdef struct Entry:
     uint64_t key
     void* value
     Entry* next
+    bint external               # the caller's memory (put_in): never freed by the map
 
 cdef struct HashMap:
     Entry** buckets
@@ -23,6 +24,10 @@ cdef bint init_for(HashMap* m, uint64_t capacity, Account* owner) noexcept nogil
 cdef void destroy(HashMap* m) noexcept nogil
 # Insert or replace.  False only when memory runs out (the map is unchanged).
 cdef bint put(HashMap* m, uint64_t key, void* value) noexcept nogil
+# Insert with the caller's entry (inside the value, say): no allocation, so a
+# hot path that comes and goes does no heap work.  The key must be absent.
+# False only when a map that never had buckets cannot get them.
+cdef bint put_in(HashMap* m, uint64_t key, void* value, Entry* e) noexcept nogil
 cdef void* get(HashMap* m, uint64_t key) noexcept nogil
 cdef bint contains(HashMap* m, uint64_t key) noexcept nogil
 # Remove and return the value (NULL if absent).

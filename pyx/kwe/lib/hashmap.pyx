@@ -34,7 +34,8 @@ cdef void destroy(HashMap* m) noexcept nogil:
         e = m.buckets[i]
         while e != NULL:
             nxt = e.next
-            heap.kfree(e)
+            if not e.external:
+                heap.kfree(e)
             e = nxt
     heap.kfree(m.buckets)
     m.buckets = NULL
@@ -79,13 +80,24 @@ cdef bint put(HashMap* m, uint64_t key, void* value) noexcept nogil:
     e = <Entry*>heap.kmalloc_for(m.owner, sizeof(Entry))
     if e == NULL:
         return False
-    b = mix(key) & (m.nbuckets - 1)
+    e.external = False
+    link(m, key, value, e)
+    return True
+
+cdef bint put_in(HashMap* m, uint64_t key, void* value, Entry* e) noexcept nogil:
+    if m.nbuckets == 0 and not init(m, 8):
+        return False
+    e.external = True
+    link(m, key, value, e)
+    return True
+
+cdef void link(HashMap* m, uint64_t key, void* value, Entry* e) noexcept nogil:
+    cdef uint64_t b = mix(key) & (m.nbuckets - 1)
     e.key, e.value, e.next = key, value, m.buckets[b]
     m.buckets[b] = e
     m.count += 1
     if m.count * 4 > m.nbuckets * 3:
         resize(m, m.nbuckets * 2)
-    return True
 
 cdef void* get(HashMap* m, uint64_t key) noexcept nogil:
     cdef Entry* e = find(m, key)
@@ -108,7 +120,8 @@ cdef void* remove(HashMap* m, uint64_t key) noexcept nogil:
         return NULL
     link[0] = e.next
     v = e.value
-    heap.kfree(e)
+    if not e.external:
+        heap.kfree(e)
     m.count -= 1
     if m.count * 8 < m.nbuckets and m.nbuckets > m.min_buckets:
         resize(m, m.nbuckets / 2)
