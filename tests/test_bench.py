@@ -26,9 +26,18 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     j = json.loads(out.read_text())
     assert j["accelerator"] == "TCG" and j["cycles_emulated"] and j["problems"] == []
     rows = {(x["group"], x["name"]): x for x in j["rows"]}
-    claim = [rows[("workflow claim", f"{n} ops as one workflow")] for n in (1, 8, 64, 512)]
+    # the claim: every kind at every size, NOP and CRC32, against one kernel_notify + WAIT per op
+    claim = [rows[("workflow claim", f"{n} x {op}: {how.format(n=n)}")]
+             for n in bench.SIZES for op in bench.OPS.values() for how in bench.KINDS.values()]
     for x in claim:
         assert x["ours"] > 0 and x["ref"] > 0 and x["ratio"] == pytest.approx(x["ref"] / x["ours"])
+        assert "every result read" in x["note"]
+    # the stage counters add up: the stages of a row are its cycles, give or take the reads
+    stages = {name: x for (g, name), x in rows.items() if g == "where the cycles go (stage counters on)"}
+    assert {"64 x NOP: wf", "64 x NOP: events", "1 x NOP: single"} <= set(stages)
+    for x in stages.values():
+        parts = [int(p.split()[-1].replace(",", "")) for p in x["note"].split(" (")[0].split(", ")]
+        assert 0.8 * x["ours"] <= sum(parts) <= 1.25 * x["ours"], x     # the counters also see their reads
     names = {name for _, name in rows}
     assert {"system call round trip", "context switch round trip (yield, 2 processes)",
             "QEMU start -> first workflow result", "query A AND B (10k files)", "RLE encode"} <= names
@@ -50,7 +59,12 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     for n in (1, 8, 64, 512, 4096):
         x = linux[f"{n} independent NOPs, one submit, every result read"]
         assert x["ours"] > 0 and x["ref"] > 0 and f"io_uring NOP batch of {n}, Linux 6.1" in x["ref_name"], x
-        assert linux[f"{n} dependent NOPs (a chain)"]["ref"] > 0
+        for name in (f"{n} dependent NOPs (a chain), registered once", f"{n} independent NOPs: one workflow, "
+                     f"registered in the run", f"{n} CRC32s of 64 B: one workflow, registered once"):
+            assert linux[name]["ours"] > 0 and linux[name]["ref"] > 0, name
+    goals = {name: x for (g, name), x in rows.items() if g == "goals (same QEMU, -icount shift=0)"}
+    assert len(goals) == 6 and all(x["note"].startswith(("met", "NOT met")) for x in goals.values()), goals
+    assert rows[("boot", "QEMU start -> first workflow result, against Linux boot -> init")]["ref"] > 0
     assert "getppid" in linux["system call round trip"]["ref_name"] and linux["system call round trip"]["ratio"]
     # the same rows again counting instructions (-icount shift=0), which the host's load cannot move
     counted = {name: x for (g, name), x in rows.items() if g == "kernel vs Linux (same QEMU, -icount shift=0)"}
@@ -65,14 +79,16 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
 def test_bench_lines_parse_and_malformed_ones_are_refused():
     f = bench.parse_bench_lines("noise\nBENCH kernel crc32_table 1048576 4000000\n"
                                 "BENCH kernel tsc_hz 2000000000\n"
-                                "BENCH workflow 8 7000 15000\nBENCH latency 100 200 30000\n"
+                                "BENCH ops wf nop 8 7000 6900 7100\nBENCH latency 100 200 30000\n"
+                                "BENCH stages wf nop 8 7000 1 2 3 4 5 6 7 8\n"
                                 "BENCH notify 400\nBENCH switch 9000\nBENCH checks 64 5200 5000 9\n"
-                                "BENCH batch 8 900 850 990\nBENCH notify 410 400 430\nBENCH done\n")
+                                "BENCH notify 410 400 430\nBENCH done\n")
     assert f == {"kernel": {"crc32_table": (1048576, 4000000)}, "tsc_hz": 2000000000,
-                 "workflow": {8: (7000, 15000)}, "batch": {8: (900, 850, 990)}, "latency": (100, 200, 30000),
+                 "ops": {("wf", "nop", 8): (7000, 6900, 7100)}, "latency": (100, 200, 30000),
+                 "stages": {("wf", "nop", 8): (7000, (1, 2, 3, 4, 5, 6, 7, 8))},
                  "notify": 410, "notify_rounds": (410, 400, 430), "switch": 9000, "checks": (64, 5200, 5000, 9), "done": True}
     with pytest.raises(ValueError):
-        bench.parse_bench_lines("BENCH workflow 8 seven 15000\n")
+        bench.parse_bench_lines("BENCH ops wf nop 8 seven 6900 7100\n")
 
 
 def test_tagfs_bench_files_are_skewed_and_the_same_every_run():

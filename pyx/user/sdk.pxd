@@ -18,6 +18,11 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet
 
 cdef extern from *:
+    """
+    /* runtime/user's system call stub: declared once for every program */
+    #include <stdint.h>
+    int64_t kernel_notify(uint64_t workflow_id, uint64_t flags);
+    """
     int64_t kernel_notify(uint64_t workflow_id, uint64_t flags) nogil
 
 cdef UserInfo* info() noexcept nogil

@@ -6,6 +6,9 @@ from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet
 from kwe.common.format cimport format_buf
 
 cdef extern from *:
+    """
+    int umain(void);                        /* each program defines it */
+    """
     int umain() nogil                       # the program's entry
     void __builtin_trap() nogil
     uint64_t __builtin_ia32_rdtsc() nogil

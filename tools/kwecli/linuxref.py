@@ -76,10 +76,11 @@ def program():
     """The static reference program, rebuilt when its source changes."""
     out = HERE / "linux_ref"
     if not out.exists() or out.stat().st_mtime < SOURCE.stat().st_mtime:
-        if not Path("/usr/include/liburing.h").exists():
-            raise Unavailable("liburing-dev is not installed (tools/kwe installs it)")
+        for header, package in (("liburing.h", "liburing-dev"), ("zlib.h", "zlib1g-dev")):
+            if not Path("/usr/include", header).exists():
+                raise Unavailable(f"{package} is not installed (tools/kwe installs it)")
         HERE.mkdir(parents=True, exist_ok=True)
-        run(["gcc", "-O2", "-static", "-o", str(out), str(SOURCE), "-luring"])
+        run(["gcc", "-O2", "-static", "-o", str(out), str(SOURCE), "-luring", "-lz"])
     return out
 
 
@@ -94,7 +95,8 @@ def cpio_entry(name, mode, data=b"", rdev=(0, 0)):
 def initramfs(args):
     """busybox, the program, and an /init that runs it: built fresh each boot
     (a few MB, milliseconds) so `args` can change."""
-    script = f"#!/bin/sh\n/bin/busybox mount -t proc proc /proc\n/linux_ref {args}\n/bin/busybox poweroff -f\n"
+    script = (f"#!/bin/sh\necho LINUXREF init\n/bin/busybox mount -t proc proc /proc\n/linux_ref {args}\n"
+              "/bin/busybox poweroff -f\n")
     exe = stat.S_IFREG | 0o755
     parts = [cpio_entry("dev", stat.S_IFDIR | 0o755), cpio_entry("proc", stat.S_IFDIR | 0o755),
              cpio_entry("bin", stat.S_IFDIR | 0o755),
@@ -121,15 +123,20 @@ def parse(log):
     return rows, done
 
 
-def figures(quick=False, timeout=300, pin=None, extra=()):
-    """Boot the reference once: ({(row, n): (median, min, max)}, kernel version).
-    Raises Unavailable with the reason when it cannot."""
+def boot_args(quick=False):
+    """QEMU's arguments that boot the reference, and its kernel version."""
     if shutil.which("apt-get") is None:
         raise Unavailable("no apt-get: the reference kernel comes from Debian's archive")
     vmlinuz, version = kernel()
-    extra = ["-kernel", str(vmlinuz), "-initrd", str(initramfs("quick" if quick else "")),
-             "-append", APPEND, *extra]
-    boot = qemu.boot(None, timeout=timeout, image=None, extra=extra, pin=pin)
+    return ["-kernel", str(vmlinuz), "-initrd", str(initramfs("quick" if quick else "")),
+            "-append", APPEND], version
+
+
+def figures(quick=False, timeout=300, pin=None, extra=()):
+    """Boot the reference once: ({(row, n): (median, min, max)}, kernel version).
+    Raises Unavailable with the reason when it cannot."""
+    args, version = boot_args(quick)
+    boot = qemu.boot(None, timeout=timeout, image=None, extra=args + list(extra), pin=pin)
     rows, done = parse(boot.log)
     if not (boot.ok and done):
         raise Unavailable(f"the Linux reference boot did not finish (status {boot.status}); serial tail:\n"
