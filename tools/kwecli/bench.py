@@ -264,7 +264,7 @@ def kernel_figures(b, timeout):
         n, on, off, rounds = f["checks"]
         b.add("safety", f"{n}-node workflow: cost of the safety checks", on, off, "cycles/op",
               "the same boot, checks off", False,
-              f"+{(on - off) * 100 / max(off, 1):.1f}% (goal <= 5%); median of {rounds} alternating rounds; "
+              f"{(on - off) * 100 / max(off, 1):+.1f}% (goal <= 5%); median of {rounds} alternating rounds; "
               f"off: heap guard/poison verification and fill, quota and capability checks ({accel})")
     if "switch" in f:
         b.add("kernel", "context switch round trip (yield, 2 processes)", f["switch"], None,
