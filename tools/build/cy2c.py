@@ -12,7 +12,8 @@ module keeps the function static.  The kernel never imports modules, so this
 pass turns each imported pointer into an extern declaration and gives each
 exported function external linkage; calls become direct calls and the linker
 resolves them.  It also refuses what cannot work without module import:
-module-level initializers of cdef variables, and cimported module variables.
+module-level initializers of cdef variables, cimported module variables, and
+a module variable that a function shadows with a local (a missing `global`).
 """
 import argparse
 import os
@@ -47,8 +48,22 @@ def module_exec_body(src):
     return src[m.end():end]
 
 
-def kernelize(src, name):
+def shadowed_module_variables(src, module):
+    """Module variables that a function also has as a local: an assignment
+    without `global` makes one, and the module's variable never changes."""
+    prefix = "".join(f"{len(part)}{part}_" for part in module.split("."))
+    module_vars = set(re.findall(r"^static [^(;=]*\b__pyx_v_%s(\w+)\b" % re.escape(prefix), src, re.M))
+    # (with --line-directives the declaration's ";" follows a #line line)
+    local_vars = set(re.findall(r"^[ \t]+(?:CYTHON_UNUSED )?[\w ]+?[ *]__pyx_v_(\w+)(?:\[[^]]*\])*\s*(?:#line .*\n\s*)?;",
+                                src, re.M))
+    return sorted(module_vars & local_vars)
+
+
+def kernelize(src, name, module):
     problems = []
+    for var in shadowed_module_variables(src, module):
+        problems.append(f"{var} is a module variable and a function's local; say `global {var}`"
+                        " where the module's is meant, or rename the local")
     if re.search(r"^static \S.*\*__pyx_vp_\w+;", src, re.M):
         problems.append("cimports a module variable; share state through functions instead")
     # "= 0" and "= NULL" match the cleared .bss; anything else would be lost.
@@ -88,7 +103,7 @@ def main():
         with open(a.out) as f:
             text = f.read()
         with open(a.out, "w") as f:
-            f.write(kernelize(text, a.src))
+            f.write(kernelize(text, a.src, a.module_name))
 
 
 if __name__ == "__main__":

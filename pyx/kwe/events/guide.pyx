@@ -480,7 +480,7 @@ cdef void run() noexcept nogil:
         work_pending = True
 
 cdef void run_own(Process* p) noexcept nogil:
-    global work_pending                                 # (without it, the flag below was a local)
+    global work_pending
     cdef int t = 0
     if p.guide_lanes != NULL and not steps(<Lanes*>p.guide_lanes, &t):
         work_pending = True

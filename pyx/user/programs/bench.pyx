@@ -70,6 +70,7 @@ cdef uint64_t encode(uint16_t op, uint32_t n, bint chain, uint8_t* blob, uint64_
 
 cdef int register_wide(uint32_t id, uint32_t n) noexcept nogil:
     """A workflow of n independent emitting CRC32 nodes over 64 bytes each."""
+    global wide_len
     wide_len = encode(abi.OP_CRC32, n, False, wide_blob, sizeof(wide_blob))
     return wf.register(id, wide_blob, wide_len)
 
@@ -268,6 +269,7 @@ cdef void all_ops(uint32_t rounds, uint32_t work, int only) noexcept nogil:
         sdk.printf(b"bench: %u results were not ok\n", failures)
 
 cdef void latency(uint32_t runs) noexcept nogil:
+    global expected_op
     cdef uint32_t i
     cdef uint64_t tick = sdk.info().tsc_hz / sdk.info().tick_hz
     if runs > MAX_SAMPLES:
