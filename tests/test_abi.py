@@ -34,3 +34,5 @@ def test_sizes_are_the_documented_ones():
     assert layout["RingHeader"][0] == abi.RING_HEADER_SIZE
     assert layout["RingHeader"][1]["tail"] - layout["RingHeader"][1]["head"] >= 64   # own cache lines
     assert abi.EVENT_HEADER.size == 64 and abi.COMPLETION.size == 32                     # the Python view too
+    assert layout["ProcInfo"][0] == abi.PROC_INFO.size == 64
+    assert layout["SysStat"][0] == abi.SYS_STAT.size

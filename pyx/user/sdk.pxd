@@ -15,7 +15,7 @@
 # Programs define `cdef public int umain() noexcept nogil`; its return
 # value is the exit status.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet
+from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet, ProcInfo, SysStat
 
 cdef extern from *:
     """
@@ -90,6 +90,16 @@ cdef int caps_get(CapSet* out) noexcept nogil
 cdef int caps_limit(const CapSet* limit) noexcept nogil
 cdef void caps_sandbox(CapSet* c) noexcept nogil
 cdef void exit(int status) noexcept nogil
+# The console's input (kwe.decks.tty): wait until at least one byte is typed
+# and the console is ours, then up to cap bytes; the count or an E_* code.
+cdef int64_t console_read(void* buf, uint32_t cap) noexcept nogil
+# Hand the console to pid (ourselves, to take it back, or a descendant).
+cdef int console_give(uint32_t pid) noexcept nogil
+cdef int kill(uint32_t pid) noexcept nogil      # a descendant (or anyone, with CAP_SYSTEM)
+# Live processes into out[0:cap]; how many there are (may be > cap), or E_*.
+cdef int64_t ps(ProcInfo* out, uint32_t cap) noexcept nogil
+cdef int sysstat(SysStat* out) noexcept nogil
+cdef int trace(uint32_t command) noexcept nogil  # abi.TRACE_*; CAP_SYSTEM
 cdef uint64_t tsc() noexcept nogil
 cdef uint64_t now_ms() noexcept nogil
 # Sort timing samples in place, ascending (insertion sort: for a few thousand).

@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memset
 from kwe.common cimport abi, ring, kstr
-from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet
+from kwe.common.abi cimport EventSlot, Completion, UserInfo, CapSet, ProcInfo, SysStat
 from kwe.common.format cimport format_buf
 
 cdef extern from *:
@@ -265,6 +265,44 @@ cdef void exit(int status) noexcept nogil:
     commit()
     while True:                             # the kernel ends us once the Guide reaches it
         kernel_notify(0, abi.NOTIFY_SUBMIT | abi.NOTIFY_WAIT)
+
+cdef int64_t console_read(void* buf, uint32_t cap) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = event(abi.OP_CONSOLE_READ)
+    e.h.arg[0] = cap
+    set_output(e, buf, cap)
+    if call(e, &r) < 0:
+        return r.status
+    return <int64_t>r.value
+
+cdef int simple(uint16_t opcode, uint64_t a0) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = event(opcode)
+    e.h.arg[0] = a0
+    return call(e, &r)
+
+cdef int console_give(uint32_t pid) noexcept nogil:
+    return simple(abi.OP_CONSOLE_GIVE, pid)
+
+cdef int kill(uint32_t pid) noexcept nogil:
+    return simple(abi.OP_KILL, pid)
+
+cdef int trace(uint32_t command) noexcept nogil:
+    return simple(abi.OP_TRACE, command)
+
+cdef int64_t ps(ProcInfo* out, uint32_t cap) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = event(abi.OP_PS)
+    set_output(e, out, <uint64_t>cap * sizeof(ProcInfo))
+    if call(e, &r) < 0:
+        return r.status
+    return r.length / sizeof(ProcInfo)
+
+cdef int sysstat(SysStat* out) noexcept nogil:
+    cdef Completion r
+    cdef EventSlot* e = event(abi.OP_SYSSTAT)
+    set_output(e, out, sizeof(SysStat))
+    return call(e, &r)
 
 cdef uint64_t tsc() noexcept nogil:
     return __builtin_ia32_rdtsc()

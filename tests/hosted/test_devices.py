@@ -17,8 +17,9 @@ def test_keyboard_translation(machine):
     press(0x2A, 0x23, 0xA3, 0xAA, 0x17)                   # Shift-h, then i
     press(0x3A, 0xBA, 0x1E, 0x02)                         # Caps Lock: a -> A, 1 stays 1
     press(0x3A, 0xBA, 0x1D, 0x2E, 0x9D)                   # Ctrl-C
-    press(0xE0, 0x48, 0x39, 0x1C)                         # arrow (ignored), space, enter
-    assert kinput.py_drain(KEYBOARD) == b"hiHiA1\x03 \n"
+    press(0xE0, 0x48, 0xE0, 0xC8, 0x39, 0x1C)             # up (press, release), space, enter
+    press(0xE0, 0x4B, 0xE0, 0x4D, 0xE0, 0x50, 0xE0, 0x52)  # left, right, down, Insert (nothing)
+    assert kinput.py_drain(KEYBOARD) == b"hiHiA1\x03\x1b[A \n\x1b[D\x1b[C\x1b[B"
 
 
 def test_input_queue_overflow_is_counted_not_corrupting(machine):

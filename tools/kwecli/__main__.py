@@ -15,19 +15,56 @@ def cmd_build(a):
     return 0 if kbuild.build() else 1
 
 
+SHELL_CMDLINE = "run=init args=shell"
+
+
+def scenario_names():
+    """What run= takes: the kernel's own list (scenarios.pyx, scenarios())."""
+    import re
+    text = (ROOT / "pyx/kwe/init/scenarios.pyx").read_text()
+    return re.search(r'def const char\* scenarios\(\)[^\n]*\n[^\n]*\n\s*return b"([^"]*)"', text)[1].split()
+
+
+def print_list(out=sys.stdout):
+    print("scenarios (--cmdline \"run=NAME\"):", " ".join(scenario_names()), file=out)
+    print("programs (--cmdline \"run=init init=NAME args=A,B\", or typed at the shell):",
+          " ".join(kbuild.programs().split()), file=out)
+
+
+def cmdline_problem(cmdline):
+    """A run= or init= the kernel would not know, before booting for nothing."""
+    words = dict(w.split("=", 1) for w in (cmdline or "").split() if "=" in w)
+    if "run" in words and words["run"] not in scenario_names():
+        return f"run={words['run']} is not a scenario"
+    if "init" in words and words["init"] not in kbuild.programs().split():
+        return f"init={words['init']} is not a program in pyx/user/programs"
+    return None
+
+
 def cmd_run(a):
+    if a.list:
+        print_list()
+        return 0
+    problem = cmdline_problem(a.cmdline)
+    if problem:
+        print(f"kwe run: {problem}", file=sys.stderr)
+        print_list(sys.stderr)
+        return 2
     if not kbuild.build(quiet=True):
         return 1
     image = IMAGE if a.disk is None else persistent_disk(Path(a.disk))
-    kvm = a.kvm and qemu.kvm_usable()
-    if a.kvm and not kvm:
-        print("kwe: /dev/kvm is not usable here; running under TCG", file=sys.stderr)
-    interactive = sys.stdin.isatty()
-    m = qemu.Machine(image=image, snapshot=a.disk is None, cmdline=a.cmdline, kvm=kvm)
-    cmd = m.command(serial="mon:stdio" if interactive else "stdio")
+    kvm = qemu.choose_kvm(a.kvm)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if a.display and not interactive:
+        sys.exit("kwe run: --display draws the VGA screen in this terminal; run it in one")
+    cmdline = a.cmdline
+    if cmdline is None and interactive and not a.demo:
+        cmdline = SHELL_CMDLINE
+    m = qemu.Machine(image=image, snapshot=a.disk is None, cmdline=cmdline, kvm=kvm,
+                     display="curses" if a.display else "none", fw_files=input_record(a.input))
+    cmd, how = console_command(m, interactive, a.display)
     kept = "the guest's writes are discarded" if a.disk is None else "the guest's writes stay in it"
-    print(f"kwe: booting {shown(image)} ({'KVM' if kvm else 'TCG'}; {kept})"
-          + (", Ctrl-A X quits" if interactive else ""), file=sys.stderr)
+    print(f"kwe: booting {shown(image)} ({'KVM' if kvm else 'TCG'}; {kept}){how}", file=sys.stderr)
     try:
         rc = subprocess.run(cmd, timeout=a.timeout).returncode
     except subprocess.TimeoutExpired:
@@ -36,6 +73,35 @@ def cmd_run(a):
     print(f"\nkwe: kernel status {status} ({qemu.STATUS_NAMES.get(status, 'scenario-defined')})",
           file=sys.stderr)
     return status
+
+
+def input_record(path):
+    """--input FILE: what run=crc32 reads, fw_cfg opt/kwe/input as one
+    [u32 LE length][bytes] record (in build/, as QEMU reads it while it runs)."""
+    if path is None:
+        return {}
+    import struct
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        sys.exit(f"kwe run: --input {path}: {e.strerror}")
+    record = BUILD / "run-input.bin"
+    record.write_bytes(struct.pack("<I", len(data)) + data)
+    return {"opt/kwe/input": str(record)}
+
+
+def console_command(m, interactive, display):
+    """QEMU's command line for where the console goes, and what to tell the user."""
+    if display:
+        log = BUILD / "serial.log"
+        return (m.command(serial=f"file:{log}"),
+                f"; VGA and keyboard here, the serial console in {shown(log)}; Esc then 2, 'quit' ends QEMU")
+    if not interactive:
+        return m.command(serial="stdio"), ""
+    # signal=off: Ctrl-C goes to the guest (the shell ends its foreground job); mux: Ctrl-A X still quits
+    return (m.command(serial="chardev:con") + ["-chardev", "stdio,id=con,mux=on,signal=off",
+                                               "-mon", "chardev=con,mode=readline"],
+            "; Ctrl-A X quits QEMU, Ctrl-C goes to the kernel")
 
 
 def shown(path):
@@ -92,7 +158,7 @@ def cmd_trace(a):
     if not kbuild.build(quiet=True):
         return 1
     cmdline = a.cmdline or "run=init init=wfdemo"
-    kvm = a.kvm and qemu.kvm_usable()
+    kvm = qemu.choose_kvm(a.kvm, "tracing")
     b = qemu.boot(f"{cmdline} trace=1 trace_records={a.records} stages=1", timeout=a.timeout, kvm=kvm)
     try:
         t = trace.parse(b.log)
@@ -117,9 +183,7 @@ def cmd_bench(a):
     if not kbuild.build(quiet=True):
         return 1
     sys.path.insert(0, str(HOSTED))
-    kvm = a.kvm and qemu.kvm_usable()
-    if a.kvm and not kvm:
-        print("kwe: /dev/kvm is not usable here; benchmarking under TCG", file=sys.stderr)
+    kvm = qemu.choose_kvm(a.kvm, "benchmarking")
     if kvm:
         check = qemu.boot("run=init init=hello", timeout=60, kvm=True)
         if not check.ok:
@@ -133,7 +197,7 @@ def cmd_gdb(a):
     from . import gdb
     if not kbuild.build(quiet=True):
         return 1
-    return gdb.session(cmdline=a.cmdline, kvm=a.kvm and qemu.kvm_usable())
+    return gdb.session(cmdline=a.cmdline, kvm=qemu.choose_kvm(a.kvm, "debugging"))
 
 
 def cmd_errors(a):
@@ -154,6 +218,26 @@ def cmd_fs(argv):
     return fs.main(argv)
 
 
+def seconds(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} s: give a time above 0 seconds")
+    return v
+
+
+def positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{v}: give a number above 0")
+    return v
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["fs"]:
@@ -161,10 +245,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="tools/kwe", description="Build, boot, test and debug KWE.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("run", help="build and boot the kernel in QEMU, serial console here")
-    p.add_argument("--kvm", action="store_true", help="use KVM when /dev/kvm works")
-    p.add_argument("--timeout", type=float, default=None, help="stop QEMU after S seconds")
-    p.add_argument("--cmdline", default=None, help='kernel command line, e.g. "run=selftest"')
+    p = sub.add_parser("run", help="build and boot the kernel in QEMU: the shell in a terminal, else the demo")
+    p.add_argument("--kvm", action="store_true", help="use KVM when /dev/kvm can run KWE (else TCG, saying why)")
+    p.add_argument("--timeout", type=seconds, default=None, help="stop QEMU after S seconds")
+    p.add_argument("--cmdline", default=None,
+                   help=f'kernel command line, e.g. "run=selftest" (default: "{SHELL_CMDLINE}" in a terminal, '
+                        'else the demo)')
+    p.add_argument("--demo", action="store_true", help="the demo even in a terminal")
+    p.add_argument("--input", metavar="FILE", default=None, help="the bytes run=crc32 checks")
+    p.add_argument("--list", action="store_true", help="list the scenarios and programs, and exit")
+    p.add_argument("--display", action="store_true",
+                   help="QEMU's VGA screen and PS/2 keyboard in this terminal (curses) instead of the serial console")
     p.add_argument("--disk", metavar="FILE", default=None,
                    help="boot FILE and keep the guest's writes in it (plain run discards them); made as a "
                         "copy of build/kwe.img if missing, never touched by a rebuild, so it keeps the "
@@ -184,8 +275,8 @@ def main(argv=None):
 
     p = sub.add_parser("trace", help="boot with tracing on; write build/trace.json and build/trace.png")
     p.add_argument("--cmdline", default=None, help='what to run (default "run=init init=wfdemo")')
-    p.add_argument("--records", type=int, default=65536, help="trace buffer size")
-    p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--records", type=positive_int, default=65536, help="trace buffer size")
+    p.add_argument("--timeout", type=seconds, default=120)
     p.add_argument("--kvm", action="store_true")
     p.add_argument("-o", "--output", default=None, help="directory for trace.json/trace.png (default build/)")
     p.set_defaults(fn=cmd_trace)
@@ -193,14 +284,14 @@ def main(argv=None):
     p = sub.add_parser("bench", help="run every benchmark; one table and build/bench.json")
     p.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions (~1 min)")
     p.add_argument("--kvm", action="store_true", help="use KVM when /dev/kvm works (real cycle figures)")
-    p.add_argument("--timeout", type=float, default=300, help="limit for each QEMU boot")
+    p.add_argument("--timeout", type=seconds, default=300, help="limit for each QEMU boot")
     p.add_argument("-o", "--output", default=None, help="JSON file (default build/bench.json)")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("fuzz", help="every parser of user input, random and mutated inputs (under ASan)")
     p.add_argument("--target", choices=["rle", "elf", "graph", "event", "query", "disk"], default=None,
                    help="one target (default: all)")
-    p.add_argument("--count", type=int, default=1_000_000,
+    p.add_argument("--count", type=positive_int, default=1_000_000,
                    help="inputs per target (default 1,000,000; the disk target makes a tenth as many images)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start", type=int, default=0, help="first input (to reproduce one)")
@@ -220,6 +311,9 @@ def main(argv=None):
     p.add_argument("--cmdline", default=None)
     p.set_defaults(fn=cmd_gdb)
 
+    if not argv:
+        ap.print_help()
+        return 0
     a, extra = ap.parse_known_args(argv)
     if extra and a.cmd != "test":
         ap.error("unrecognized arguments: " + " ".join(extra))

@@ -32,6 +32,8 @@ EVENT_HEADER = struct.Struct("<QIHH8sB3xI4Q")                    # 64 bytes
 COMPLETION = struct.Struct("<QQiIHHHBB")                          # 32 bytes
 GRAPH_HEADER = struct.Struct("<IHHII")                           # 16 bytes
 NODE = struct.Struct("<HBB8sHHHBBHHII4Q")                         # 64 bytes
+PROC_INFO = struct.Struct("<IIII3Q24s")                             # 64 bytes, OP_PS
+SYS_STAT = struct.Struct("<10Q5QQQ4Q")                              # OP_SYSSTAT
 
 
 def default_route(opcode):

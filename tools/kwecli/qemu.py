@@ -42,12 +42,36 @@ def kernel_problems(log):
     return found
 
 
-def kvm_usable():
+def kvm_refusal(sys_module="/sys/module"):
+    """Why KVM cannot run KWE here, or None when it can.  kvm_pvm (loaded,
+    with neither kvm_intel nor kvm_amd) is a software hypervisor: it runs
+    ring 0 through KVM's instruction emulator, which has no SSE and whose
+    SYSCALL leaves CS/SS at the user's selectors, so KWE cannot boot there."""
+    mods = Path(sys_module)
+    if (mods / "kvm_pvm").exists() and not (mods / "kvm_intel").exists() and not (mods / "kvm_amd").exists():
+        return ("/dev/kvm is kvm_pvm, a software hypervisor without VT-x/AMD-V (its instruction "
+                "emulator has no SSE, and its SYSCALL leaves CS/SS at the user's selectors)")
     try:
         fd = os.open("/dev/kvm", os.O_RDWR)
-    except OSError:
-        return False
+    except OSError as e:
+        return f"/dev/kvm cannot be opened ({e.strerror})"
     os.close(fd)
+    return None
+
+
+def kvm_usable():
+    return kvm_refusal() is None
+
+
+def choose_kvm(wanted, what="running"):
+    """--kvm: KVM when it can run KWE, else TCG, saying why."""
+    if not wanted:
+        return False
+    why = kvm_refusal()
+    if why:
+        import sys
+        print(f"kwe: {why}; {what} under TCG instead", file=sys.stderr)
+        return False
     return True
 
 
@@ -69,6 +93,7 @@ class Machine:
     fw_files: dict = field(default_factory=dict)
     extra: list = field(default_factory=list)
     pin: str | None = None          # taskset CPU list: the bench keeps QEMU on one core
+    display: str = "none"           # QEMU's -display: "curses" shows the VGA screen and takes the keyboard
 
     def command(self, serial="stdio"):
         cmd = ["taskset", "-c", self.pin] if self.pin else []
@@ -77,7 +102,7 @@ class Machine:
             cmd += ["-drive", f"file={str(self.image).replace(',', ',,')},format=raw,if=ide"
                     + (",snapshot=on" if self.snapshot else "")]
         cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-display", "none", "-serial", serial, "-no-reboot", "-monitor", "none"]
+               "-display", self.display, "-serial", serial, "-no-reboot", "-monitor", "none"]
         cmd += ["-enable-kvm", "-cpu", "host"] if self.kvm else ["-cpu", "max"]
         if self.cmdline is not None:
             cmd += ["-fw_cfg", "name=opt/kwe/cmdline,string=" + self.cmdline.replace(",", ",,")]

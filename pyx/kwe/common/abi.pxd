@@ -15,7 +15,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 
 cdef enum:
-    ABI_VERSION = 3
+    ABI_VERSION = 4
 
     # kernel_notify flags (combinable; handled in this order)
     NOTIFY_SUBMIT = 1           # consume every event in the EventRing
@@ -65,6 +65,9 @@ cdef enum:
     OP_CAPS_LIMIT = 0x0005      # input = a CapSet: the caller keeps only what is in both
     OP_CHECKS = 0x0006          # arg[0] = 1 on / 0 off: the safety checks, for the bench's A/B (CAP_SYSTEM and checks_switch=1)
     OP_STAGES = 0x0007          # arg[0] = STAGES_*; output = StageCounters (before a reset), CAP_SYSTEM
+    OP_PS = 0x0008              # output = a ProcInfo per live process; value = how many
+    OP_SYSSTAT = 0x0009         # output = SysStat
+    OP_TRACE = 0x000A           # arg[0] = TRACE_*: tracing off, on, or the records dumped to the console (CAP_SYSTEM)
     OP_WF_REGISTER = 0x0010     # input: a workflow graph; workflow_id = the id to use
     OP_WF_RUN = 0x0011          # start a run of workflow_id
     OP_WF_UNREGISTER = 0x0012
@@ -84,6 +87,8 @@ cdef enum:
     OP_TSC = 0x0203             # value = TSC
     OP_CONSOLE_WRITE = 0x0204   # write the input to the console
     OP_FLAKY = 0x0205           # fail with E_AGAIN arg[0] times per event, then succeed (tests)
+    OP_CONSOLE_READ = 0x0206    # output = typed bytes (at least 1, at most arg[0]); waits for input and for the console
+    OP_CONSOLE_GIVE = 0x0207    # arg[0] = pid: the console's input goes to it (the caller or a descendant)
     OP_MEM_ALLOC = 0x0301       # map arg[0] bytes of fresh memory; value = address
     OP_MEM_FREE = 0x0302        # unmap what OP_MEM_ALLOC gave (arg[0] = address)
     OP_FS_CREATE = 0x0310       # input: its tags ("k k=v ..."); arg[0] = its class (FILE_*); value = new file id
@@ -169,6 +174,10 @@ cdef enum:
     STAGES_READ = 0             # OP_STAGES arg[0]: read the counters
     STAGES_ON = 1               # zero them and count
     STAGES_OFF = 2              # stop counting (the counters stay readable)
+    TRACE_OFF = 0               # OP_TRACE arg[0]
+    TRACE_ON = 1
+    TRACE_DUMP = 2              # write the records to the console (TRACE-BEGIN ... TRACE-END)
+    PROC_NAME_MAX = 24          # ProcInfo.name, NUL included
 
     NODE_EMIT = 0x01            # post an RF_NODE result for this node
     NODE_OUTPUT_PTR = 0x02      # write its output to args[2] (capacity args[3])
@@ -273,6 +282,32 @@ cdef struct FileStat:           # OP_FS_STAT's output
 cdef struct StageCounters:      # OP_STAGES' output, 128 bytes: cycles and entries per STAGE_*
     uint64_t cycles[NSTAGES]
     uint64_t entries[NSTAGES]
+
+cdef struct ProcInfo:           # OP_PS's output, 64 bytes per process
+    uint32_t pid
+    uint32_t parent
+    uint32_t state              # 1 runnable, 2 running, 3 blocked (waiting), 4 ended
+    uint32_t console            # 1: it owns the console's input
+    uint64_t ticks              # timer ticks it ran
+    uint64_t mem_pages          # pages it holds (OP_MEM_ALLOC)
+    uint64_t inflight           # its events in the kernel
+    char name[PROC_NAME_MAX]
+
+cdef struct SysStat:            # OP_SYSSTAT's output
+    uint64_t ticks              # timer ticks since boot
+    uint64_t tick_hz
+    uint64_t pages_total        # physical memory, 4 KiB pages
+    uint64_t pages_free
+    uint64_t heap_bytes         # the kernel heap in use
+    uint64_t processes          # live
+    uint64_t events_in_flight   # inside the Guide
+    uint64_t runs_in_flight     # workflow runs started and not finished
+    uint64_t workflows          # registered
+    uint64_t processed          # deck steps since boot
+    uint64_t deck_steps[DECK_COUNT]   # of them, per deck
+    uint64_t console_owner      # the pid that reads the console (0: none)
+    uint64_t tracing            # 1 while tracing is on
+    uint64_t reserved[4]
 
 cdef struct UserInfo:           # at USER_INFO, read-only to the process
     uint64_t magic              # "KWEUSER1"

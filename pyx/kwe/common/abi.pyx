@@ -13,7 +13,22 @@ def layout():
     cdef UserInfo ui
     cdef GraphHeader gh
     cdef NodeDesc nd
+    cdef ProcInfo pi
+    cdef SysStat ss
     return {
+        "ProcInfo": (sizeof(ProcInfo), {
+            "pid": off(&pi, &pi.pid), "parent": off(&pi, &pi.parent), "state": off(&pi, &pi.state),
+            "console": off(&pi, &pi.console), "ticks": off(&pi, &pi.ticks),
+            "mem_pages": off(&pi, &pi.mem_pages), "inflight": off(&pi, &pi.inflight),
+            "name": off(&pi, &pi.name)}),
+        "SysStat": (sizeof(SysStat), {
+            "ticks": off(&ss, &ss.ticks), "tick_hz": off(&ss, &ss.tick_hz),
+            "pages_total": off(&ss, &ss.pages_total), "pages_free": off(&ss, &ss.pages_free),
+            "heap_bytes": off(&ss, &ss.heap_bytes), "processes": off(&ss, &ss.processes),
+            "events_in_flight": off(&ss, &ss.events_in_flight), "runs_in_flight": off(&ss, &ss.runs_in_flight),
+            "workflows": off(&ss, &ss.workflows), "processed": off(&ss, &ss.processed),
+            "deck_steps": off(&ss, &ss.deck_steps), "console_owner": off(&ss, &ss.console_owner),
+            "tracing": off(&ss, &ss.tracing)}),
         "EventHeader": (sizeof(EventHeader), {
             "event_id": off(&eh, &eh.event_id), "workflow_id": off(&eh, &eh.workflow_id),
             "opcode": off(&eh, &eh.opcode), "flags": off(&eh, &eh.flags),

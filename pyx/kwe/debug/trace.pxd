@@ -33,6 +33,13 @@ cdef struct Record:             # 40 bytes
 
 cdef void init() noexcept nogil
 cdef bint enabled() noexcept nogil
+# On and off while the kernel runs; start() is False when the buffer cannot
+# be had (no memory, trace_records=0).
+cdef bint start() noexcept nogil
+cdef void stop() noexcept nogil
+# A buffer start() made is the kernel's, not a process's: at power-off it is
+# dumped and freed before memory is counted.
+cdef void finish_late(uint64_t tsc_hz, uint64_t tick_hz) noexcept nogil
 # Where enabled() reads from: a hot path (the Guide, per event) tests it
 # and makes no call while tracing is off.
 cdef const bint* flag() noexcept nogil

@@ -12,11 +12,12 @@ cdef enum:
 cdef Record* buf = NULL
 cdef uint64_t capacity = 0, written = 0
 cdef bint on = False
+cdef bint late = False            # the buffer was made by start(), not at boot
 
 cdef void init() noexcept nogil:
-    global buf, capacity, on, written
+    global buf, capacity, on, written, late
     written = 0
-    on = False
+    on = late = False
     if not cmdline.get_u64(b"trace", 0):
         return
     capacity = cmdline.get_u64(b"trace_records", DEFAULT_RECORDS)
@@ -24,6 +25,32 @@ cdef void init() noexcept nogil:
     on = buf != NULL and capacity > 0
     if not on:
         kputs(b"trace: no memory for the buffer; tracing stays off\n")
+
+cdef bint start() noexcept nogil:
+    """Tracing on at run time (OP_TRACE): the buffer is made the first time,
+    trace_records= big."""
+    global buf, capacity, on
+    global late, written
+    if buf == NULL:
+        capacity = cmdline.get_u64(b"trace_records", DEFAULT_RECORDS)
+        buf = <Record*>heap.kzalloc(capacity * sizeof(Record)) if capacity else NULL
+        late = buf != NULL
+        written = 0
+    on = buf != NULL
+    return on
+
+cdef void stop() noexcept nogil:
+    global on
+    on = False
+
+cdef void finish_late(uint64_t tsc_hz, uint64_t tick_hz) noexcept nogil:
+    global buf, late, on
+    if not late:
+        return
+    dump(tsc_hz, tick_hz)
+    heap.kfree(buf)
+    buf = NULL
+    late = on = False
 
 cdef bint enabled() noexcept nogil:
     return on
@@ -51,7 +78,7 @@ cdef void dump(uint64_t tsc_hz, uint64_t tick_hz) noexcept nogil:
     cdef const uint8_t* raw
     cdef const char* digits = b"0123456789abcdef"
     cdef int j, n
-    if not on:
+    if buf == NULL:
         return
     kprintf(b"TRACE-BEGIN version 1 tsc_hz %u tick_hz %u records %u overwritten %u\n",
             tsc_hz, tick_hz, written - first, first)

@@ -4,11 +4,14 @@ from libc.string cimport memcpy, memset
 from kwe.common cimport abi, kstr
 from kwe.events cimport guide, results, workflow
 from kwe.tasks cimport proc, programs, fd, caps
-from kwe.mm cimport heap
+from kwe.decks cimport tty
+from kwe.mm cimport heap, pmm
+from kwe.dev cimport pit
+from kwe.debug cimport trace
 from kwe.base cimport checks
 from kwe.base.console cimport kprintf
 from kwe.debug cimport stages
-from kwe.common.abi cimport Completion, CapSet, StageCounters
+from kwe.common.abi cimport Completion, CapSet, StageCounters, ProcInfo, SysStat
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
 
@@ -56,13 +59,87 @@ cdef void spawn(Event* e) noexcept nogil:
         results.hand_over(&e.cq, &child.exit_cq, 1)
 
 cdef void kill(Event* e) noexcept nogil:
-    cdef Process* target = proc.find(<uint32_t>e.h.arg[0])
-    if target == NULL:
+    """Your descendants are yours to end; anyone else's only with CAP_SYSTEM,
+    and never your own ancestors (the session you run in)."""
+    cdef Process* by = proc.find(e.pid)
+    cdef Process* target = proc.find(<uint32_t>e.h.arg[0]) if e.h.arg[0] <= 0xFFFFFFFFU else NULL
+    if target == NULL or by == NULL:
         e.status = abi.E_NOENT
-    elif target.parent != e.pid:
-        e.status = abi.E_PERM
+    elif not proc.descends_from(target, e.pid) and (not (by.caps.flags & abi.CAP_SYSTEM) or target == by
+                                                    or proc.descends_from(by, target.pid)):
+        e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[0])
     else:
         proc.request_exit(target, proc.EXIT_KILLED)
+
+cdef void describe(Process* p, ProcInfo* out) noexcept nogil:
+    memset(out, 0, sizeof(ProcInfo))
+    out.pid, out.parent, out.state = p.pid, p.parent, <uint32_t>p.state
+    out.console = p.pid == tty.owner()
+    out.ticks, out.mem_pages, out.inflight = p.ticks, p.mem_pages, p.inflight
+    kstr.copy(out.name, p.name, abi.PROC_NAME_MAX)
+
+cdef uint64_t count_processes() noexcept nogil:
+    cdef uint64_t cursor = 0, n = 0
+    cdef void* entry = NULL
+    while proc.next_process(&cursor, &entry) != NULL:
+        n += 1
+    return n
+
+cdef void process_list(Event* e) noexcept nogil:
+    """OP_PS: a ProcInfo per process in the table (the buffer charged to the caller)."""
+    cdef uint64_t cursor = 0, n = 0, most = count_processes()
+    cdef void* entry = NULL
+    cdef Process* p
+    cdef ProcInfo* out = <ProcInfo*>guide.alloc_for(e, most * sizeof(ProcInfo)) if most else NULL
+    if most and out == NULL:
+        e.status = abi.E_NOMEM
+        return
+    p = proc.next_process(&cursor, &entry)
+    while p != NULL and n < most:
+        describe(p, &out[n])
+        n += 1
+        p = proc.next_process(&cursor, &entry)
+    guide.set_output(e, <uint8_t*>out, <uint32_t>(n * sizeof(ProcInfo)))
+    e.value = n
+
+cdef void system_stats(Event* e) noexcept nogil:
+    cdef SysStat* s = <SysStat*>guide.alloc_for(e, sizeof(SysStat))
+    cdef pmm.PmmStats m
+    cdef heap.HeapStats h
+    cdef int d
+    if s == NULL:
+        e.status = abi.E_NOMEM
+        return
+    memset(s, 0, sizeof(SysStat))
+    pmm.stats(&m)
+    heap.stats(&h)
+    s.ticks, s.tick_hz = pit.ticks(), pit.hz()
+    s.pages_total, s.pages_free, s.heap_bytes = m.total_pages, m.free_pages, h.bytes_in_use
+    s.processes, s.events_in_flight = proc.live(), guide.in_flight()
+    s.runs_in_flight, s.workflows = workflow.running(), workflow.registered()
+    s.processed = guide.processed()
+    for d in range(abi.DECK_COUNT):
+        s.deck_steps[d] = guide.steps_at(d)
+    s.console_owner, s.tracing = tty.owner(), trace.enabled()
+    guide.set_output(e, <uint8_t*>s, sizeof(SysStat))
+
+cdef void switch_trace(Event* e) noexcept nogil:
+    """OP_TRACE (CAP_SYSTEM: the records show every process's events).
+    value = whether it was on."""
+    cdef Process* p = proc.find(e.pid)
+    if p == NULL or not (p.caps.flags & abi.CAP_SYSTEM):
+        e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[0])
+        return
+    e.value = trace.enabled()
+    if e.h.arg[0] == abi.TRACE_ON:
+        if not trace.start():
+            e.status = abi.E_NOMEM
+    elif e.h.arg[0] == abi.TRACE_OFF:
+        trace.stop()
+    elif e.h.arg[0] == abi.TRACE_DUMP:
+        trace.dump(pit.tsc_hz(), pit.hz())
+    else:
+        e.status = abi.E_INVAL
 
 cdef void caps_get(Event* e) noexcept nogil:
     cdef Process* p = proc.find(e.pid)
@@ -143,6 +220,12 @@ cdef void system_op(Event* e) noexcept nogil:
         switch_checks(e)
     elif op == abi.OP_STAGES:
         stage_counters(e)
+    elif op == abi.OP_PS:
+        process_list(e)
+    elif op == abi.OP_SYSSTAT:
+        system_stats(e)
+    elif op == abi.OP_TRACE:
+        switch_trace(e)
     elif op == abi.OP_WF_REGISTER:
         e.status = workflow.register(e)
     elif op == abi.OP_WF_RUN:
@@ -182,6 +265,7 @@ cdef void on_exit(Process* p) noexcept nogil:
     """Tell the parent (RF_CHILD_EXIT) and drop the process's workflows."""
     cdef Process* parent = proc.find(p.parent) if p.parent else NULL
     cdef Completion c
+    tty.drop_process(p)                        # reads waiting for the console, and the console
     guide.drop_process(p)                      # timers and queued events: freed now
     p.inflight = 0
     workflow.drop_process(p)

@@ -2,6 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe.common cimport abi
 from kwe.events cimport guide
+from kwe.decks cimport tty
 from kwe.dev cimport pit
 from kwe.base cimport hal
 from kwe.events.guide cimport Event
@@ -37,6 +38,10 @@ cdef int handle(Event* e) noexcept nogil:
         guide.set_value(e, hal.rdtsc(), 8)
     elif op == abi.OP_CONSOLE_WRITE:
         console_write(e)
+    elif op == abi.OP_CONSOLE_READ:
+        return tty.read(e)
+    elif op == abi.OP_CONSOLE_GIVE:
+        tty.give(e)
     elif op == abi.OP_FLAKY:
         if e.attempts < e.h.arg[0]:
             e.status = abi.E_AGAIN

@@ -32,6 +32,27 @@ cdef char translate(uint8_t sc) noexcept nogil:
         c = (c | 0x20) - c'a' + 1             # Ctrl-A = 1 ...
     return c
 
+cdef void escape(uint8_t key) noexcept nogil:
+    """An extended key as the VT100 sequence a serial terminal would send
+    (ESC [ A for up ...), so programs read one language from both sources."""
+    cdef char final = 0
+    if key == 0x48:
+        final = c'A'
+    elif key == 0x50:
+        final = c'B'
+    elif key == 0x4D:
+        final = c'C'
+    elif key == 0x4B:
+        final = c'D'
+    elif key == 0x47:
+        final = c'H'
+    elif key == 0x4F:
+        final = c'F'
+    if final:
+        input.push(input.SOURCE_KEYBOARD, 0x1B)
+        input.push(input.SOURCE_KEYBOARD, c'[')
+        input.push(input.SOURCE_KEYBOARD, <uint8_t>final)
+
 cdef void scancode(uint8_t sc) noexcept nogil:
     global shift, ctrl, caps, extended
     cdef uint8_t key = sc & ~RELEASED
@@ -40,10 +61,12 @@ cdef void scancode(uint8_t sc) noexcept nogil:
     if sc == EXTENDED:
         extended = True
         return
-    if extended:                              # arrows, right Ctrl/Alt...: not mapped
+    if extended:                              # arrows and the like: what a terminal sends
         extended = False
         if key == SC_LCTRL:
             ctrl = down
+        elif down:
+            escape(key)
         return
     if key == SC_LSHIFT or key == SC_RSHIFT:
         shift = down

@@ -113,4 +113,5 @@ cdef uint64_t in_flight() noexcept nogil
 # The most output one event may ask the kernel to hold (max_output=, bytes).
 cdef uint64_t output_limit() noexcept nogil
 cdef uint64_t processed() noexcept nogil
+cdef uint64_t steps_at(int deck) noexcept nogil         # of them, at one deck
 cdef int opcode_deck(uint16_t opcode) noexcept nogil    # -1: unknown

@@ -36,6 +36,7 @@ cdef List turns[abi.DECK_COUNT]     # per deck, the lanes with events, whose tur
 cdef DeckHandler handlers[abi.DECK_COUNT]
 cdef uint64_t nflight = 0             # events alive (taken or made, not yet released)
 cdef Event* timers = NULL           # sorted by due_tick
+cdef uint64_t deck_steps[abi.DECK_COUNT]
 cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0, budget = 0
 cdef uint64_t spares_max = 0        # event_spares=: the most a process keeps (0: none)
 cdef const bint* tracing = NULL     # trace's on/off, tested before each trace point's call
@@ -85,12 +86,12 @@ cdef Lanes* lanes_of(Process* p) noexcept nogil:
 
 # ---- opcodes and routes ------------------------------------------------------
 cdef int opcode_deck(uint16_t op) noexcept nogil:
-    if op <= abi.OP_STAGES or abi.OP_WF_REGISTER <= op <= abi.OP_WF_UNREGISTER:
+    if op <= abi.OP_TRACE or abi.OP_WF_REGISTER <= op <= abi.OP_WF_UNREGISTER:
         return abi.DECK_EXECUTION
     if (abi.OP_CRC32 <= op <= abi.OP_XOR or abi.OP_VEC_ADD_I32 <= op <= abi.OP_VEC_DOT_I32
             or abi.OP_VEC_ADD_F32 <= op <= abi.OP_VEC_DOT_F32):
         return abi.DECK_OPERATIONS
-    if abi.OP_SLEEP <= op <= abi.OP_FLAKY:
+    if abi.OP_SLEEP <= op <= abi.OP_CONSOLE_GIVE:
         return abi.DECK_HARDWARE
     if abi.OP_MEM_ALLOC <= op <= abi.OP_MEM_FREE or abi.OP_FS_CREATE <= op <= abi.OP_FS_GET:
         return abi.DECK_STORAGE
@@ -430,6 +431,7 @@ cdef void step(Event* e, int deck) noexcept nogil:
         if traced():
             trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
     nprocessed += 1
+    deck_steps[deck] += 1
     if traced():
         trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
     back = stages.begin(staging, abi.STAGE_DECK)
@@ -571,12 +573,16 @@ cdef uint64_t output_limit() noexcept nogil:
 cdef uint64_t processed() noexcept nogil:
     return nprocessed
 
+cdef uint64_t steps_at(int deck) noexcept nogil:
+    return deck_steps[deck] if 0 <= deck < abi.DECK_COUNT else 0
+
 cdef void init() noexcept nogil:
     global max_input, max_output, budget, timers, next_id, nprocessed, work_pending, nflight, spares_max, tracing, staging
     memset(turns, 0, sizeof(turns))
     memset(handlers, 0, sizeof(handlers))
     timers = NULL
     next_id = nprocessed = 0
+    memset(deck_steps, 0, sizeof(deck_steps))
     work_pending = False
     nflight = 0
     max_input = cmdline.get_u64(b"max_input", DEFAULT_MAX_INPUT)

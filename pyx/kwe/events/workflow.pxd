@@ -35,3 +35,4 @@ cdef int state(uint32_t pid, uint32_t wf) noexcept nogil
 # Forget p's workflows and runs (at exit; never allocates).
 cdef void drop_process(Process* p) noexcept nogil
 cdef uint64_t registered() noexcept nogil
+cdef uint64_t running() noexcept nogil          # runs started and not finished

@@ -332,6 +332,9 @@ cdef int state(uint32_t pid, uint32_t wf) noexcept nogil:
 cdef uint64_t registered() noexcept nogil:
     return workflows.count
 
+cdef uint64_t running() noexcept nogil:
+    return runs.count
+
 # ---- runs ---------------------------------------------------------------------------
 cdef void free_run(Run* r) noexcept nogil:
     """End r: its held slots and kept outputs go back; the block itself stays

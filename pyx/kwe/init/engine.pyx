@@ -3,7 +3,7 @@ from libc.stdint cimport uint32_t, uint64_t
 from kwe.common cimport abi, kstr
 from kwe.events cimport guide, workflow, results
 from kwe.tasks cimport proc, caps
-from kwe.decks cimport deck_exec, deck_ops, deck_hw, deck_storage, deck_net
+from kwe.decks cimport tty, deck_exec, deck_ops, deck_hw, deck_storage, deck_net
 from kwe.dev cimport pit
 from kwe.mm cimport kmap, kstack
 from kwe.fs cimport rootfs
@@ -12,6 +12,7 @@ from kwe.base.console cimport kprintf
 from kwe.debug cimport stages
 
 cdef bint deferred() noexcept nogil:
+    tty.poll()
     guide.run()
     rootfs.maybe_commit()
     return guide.pending()
@@ -43,6 +44,7 @@ cdef void init(uint64_t idle_stack_top) noexcept nogil:
     guide.set_deck(abi.DECK_STORAGE, deck_storage.handle)
     guide.set_deck(abi.DECK_NETWORK, deck_net.handle)
     workflow.init()
+    tty.init()
     deck_storage.init()
     proc.init(idle_stack_top)
     deck_exec.init()

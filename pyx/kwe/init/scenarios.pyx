@@ -2,7 +2,7 @@
 # log and the exit status are what they check.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe.base cimport fwcfg, power, boot, cmdline, hal
-from kwe.common cimport kstr, operations, crc_clmul
+from kwe.common cimport abi, kstr, operations, crc_clmul
 from kwe.debug cimport ktest, trace, stages
 from kwe.mm cimport pmm, vmm, heap, kstack, account
 from kwe.dev cimport pit, rtc, input
@@ -293,10 +293,13 @@ cdef int run_init(const char* default_program) noexcept nogil:
     err = programs.launch(cmd, &a, &pid)
     if err != 0:
         kprintf(b"init: cannot start '%s': %e\n", <uint64_t>cmd, err)
+        if err == abi.E_NOENT:
+            programs.list_names()
         return power.EXIT_FAILED
     proc.watch(pid)
     proc.run_until_idle(engine.deferred)
     status = proc.watched_status()
+    trace.finish_late(pit.tsc_hz(), pit.hz())
     rootfs.quiesce()
     heap.trim()
     after = pmm.free_count()
@@ -385,6 +388,10 @@ cdef int run_fsck() noexcept nogil:
         status = power.EXIT_FAILED
     return status
 
+cdef const char* scenarios() noexcept nogil:
+    """Every name run() knows (tools/kwe run --list reads them from here)."""
+    return b"demo init hello crc32 selftest panic fault vmm timer echo fsck bench"
+
 cdef int run(const char* name) noexcept nogil:
     if kstr.equal(name, b"demo"):
         return run_init(b"init")
@@ -411,5 +418,5 @@ cdef int run(const char* name) noexcept nogil:
         return run_fsck()
     if kstr.equal(name, b"bench"):
         return run_bench()
-    kprintf(b"unknown scenario '%s'\n", <uint64_t>name)
+    kprintf(b"unknown scenario '%s'; the scenarios: %s\n", <uint64_t>name, <uint64_t>scenarios())
     return power.EXIT_USAGE

@@ -62,6 +62,7 @@ cdef struct Process:
     uint64_t ticks
     uint64_t switches
     uint64_t syscalls
+    uint32_t console_from       # who gave it the console (kwe.decks.tty): it goes back there
     char name[32]
 
 cdef struct SpawnArgs:
@@ -84,6 +85,11 @@ cdef void free_local(Process* p) noexcept nogil
 cdef Process* current() noexcept nogil
 cdef Process* find(uint32_t pid) noexcept nogil
 cdef bint is_idle(Process* p) noexcept nogil
+# Every live process: start with *cursor = 0 and *entry = NULL; NULL at the
+# end.  Nothing may start or end while iterating.
+cdef Process* next_process(uint64_t* cursor, void** entry) noexcept nogil
+# Whether ancestor is p's parent, or its parent's, and so on.
+cdef bint descends_from(Process* p, uint32_t ancestor) noexcept nogil
 # End the running process (never returns).
 cdef void exit_current(int status) noexcept nogil
 # End any process; from its own context this does not return.

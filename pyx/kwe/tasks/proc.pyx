@@ -169,6 +169,20 @@ cdef Process* find(uint32_t pid) noexcept nogil:
 cdef bint is_idle(Process* p) noexcept nogil:
     return p == &idle_proc
 
+cdef Process* next_process(uint64_t* cursor, void** entry) noexcept nogil:
+    cdef hashmap.Entry* e = hashmap.next_entry(&table, cursor, <hashmap.Entry*>entry[0])
+    entry[0] = e
+    return <Process*>e.value if e != NULL else NULL
+
+cdef bint descends_from(Process* p, uint32_t ancestor) noexcept nogil:
+    cdef uint64_t hops = 0
+    while p != NULL and p.parent != 0 and hops <= nlive:     # parents are older: no loops, but bounded anyway
+        if p.parent == ancestor:
+            return True
+        p = find(p.parent)
+        hops += 1
+    return False
+
 cdef uint64_t live() noexcept nogil:
     return nlive
 

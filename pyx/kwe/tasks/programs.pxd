@@ -5,4 +5,6 @@ from kwe.tasks.proc cimport SpawnArgs
 
 # Start "name args..." as a process (E_OK and its pid, or E_NOENT / E_*).
 cdef int launch(const char* command, SpawnArgs* a, uint32_t* pid) noexcept nogil
+# Their names, on one console line (for a user who named one that is not there).
+cdef void list_names() noexcept nogil
 cdef int64_t count() noexcept nogil          # programs in the filesystem, or < 0

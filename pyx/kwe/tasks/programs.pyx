@@ -7,6 +7,7 @@ from kwe.tasks cimport proc
 from kwe.fs cimport rootfs, tagfs, tagquery
 from kwe.tasks.proc cimport SpawnArgs
 from kwe.fs.tagfs cimport FS, FileRec
+from kwe.base.console cimport kprintf, kputs
 
 cdef enum:
     NAME_MAX = 48
@@ -105,6 +106,37 @@ cdef int launch(const char* command, SpawnArgs* a, uint32_t* pid) noexcept nogil
     err = proc.spawn(name, command, image, size, a, pid)
     heap.kfree(image)
     return err
+
+cdef void print_name(FS* fs, uint64_t id) noexcept nogil:
+    cdef char tags[1024]
+    cdef int64_t n = tagfs.tags(fs, id, tags, sizeof(tags) - 1), i = 0, j
+    if n < 0:
+        return
+    tags[n] = 0
+    while i < n:
+        if kstr.starts_with(tags + i, b"name="):
+            j = i
+            while j < n and tags[j] != c'\n':
+                j += 1
+            tags[j] = 0
+            kprintf(b" %s", <uint64_t>(tags + i + 5))
+            return
+        while i < n and tags[i] != c'\n':
+            i += 1
+        i += 1
+
+cdef void list_names() noexcept nogil:
+    cdef tagquery.IdSet ids
+    cdef FS* fs = rootfs.fs()
+    cdef uint64_t k
+    if fs == NULL or tagquery.run(fs, b"type=program", &ids, NULL) != abi.E_OK:
+        kputs(b"programs: none readable\n")
+        return
+    kputs(b"programs:")
+    for k in range(ids.n):
+        print_name(fs, ids.ids[k])
+    kputs(b"\n")
+    tagquery.release(&ids)
 
 cdef int64_t count() noexcept nogil:
     cdef tagquery.IdSet ids
