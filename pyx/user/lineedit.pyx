@@ -3,6 +3,7 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memmove
 from user cimport sdk, fs
 from kwe.common cimport kstr
+from kwe.common.tags cimport value_of
 
 cdef enum:
     OUT_MAX = 1024
@@ -31,7 +32,7 @@ cdef void init() noexcept nogil:
     cdef int64_t found = fs.query(b"type=program", ids, PROGRAMS_MAX), i
     set_commands()
     nnames = 0
-    for i in range(found if 0 < found < PROGRAMS_MAX else (PROGRAMS_MAX if found > 0 else 0)):
+    for i in range(found if found < PROGRAMS_MAX else PROGRAMS_MAX):      # E_*: none
         add_program(ids[i])
 
 cdef void set_commands() noexcept nogil:
@@ -45,23 +46,20 @@ cdef void add_program(uint64_t id) noexcept nogil:
     """Its name= tag into names[] (tags come one per line)."""
     global nnames
     cdef char tags[512]
-    cdef int64_t len = fs.tags(id, tags, sizeof(tags) - 1), i = 0, j
+    cdef int64_t len = fs.tags(id, tags, sizeof(tags) - 1), j = 0
+    cdef long at
     if len < 0:
         return
-    tags[len if len < <int64_t>sizeof(tags) - 1 else <int64_t>sizeof(tags) - 1] = 0
-    while tags[i]:
-        if kstr.starts_with(tags + i, b"name="):
-            j = 0
-            while tags[i + 5 + j] and tags[i + 5 + j] != c'\n' and j < NAME_MAX - 1:
-                names[nnames][j] = tags[i + 5 + j]
-                j += 1
-            names[nnames][j] = 0
-            nnames += 1
-            return
-        while tags[i] and tags[i] != c'\n':
-            i += 1
-        if tags[i]:
-            i += 1
+    len = len if len < <int64_t>sizeof(tags) - 1 else <int64_t>sizeof(tags) - 1
+    tags[len] = 0
+    at = value_of(tags, <size_t>len, b"name")
+    if at < 0:
+        return
+    while tags[at + j] and tags[at + j] != c'\n' and j < NAME_MAX - 1:
+        names[nnames][j] = tags[at + j]
+        j += 1
+    names[nnames][j] = 0
+    nnames += 1
 
 cdef int nprograms() noexcept nogil:
     return nnames

@@ -247,3 +247,15 @@ def test_lowercase_operators_mean_the_same(q, rng):
     words = [w if w not in ("AND", "OR", "NOT") else "".join(rng.choice([ch, ch.lower()]) for ch in w)
              for w in q.split(" ")]
     assert v.query(" ".join(words)) == v.query(q), words
+
+
+def test_value_of_finds_the_first_tag_with_the_key_on_its_own_line():
+    from kwe.common import tags as ktags
+    listing = b"type=program\nmyname=x\nname=hello\nname=other\ncrc32=908e50b3"
+    assert ktags.py_value_of(listing, b"name") == b"hello"          # not myname=, the first name=
+    assert ktags.py_value_of(listing, b"crc32") == b"908e50b3"      # the last line, no '\n' after it
+    assert ktags.py_value_of(listing, b"type") == b"program"
+    assert ktags.py_value_of(listing, b"nam") is None
+    assert ktags.py_value_of(b"name", b"name") is None               # a key without '=' is no value
+    assert ktags.py_value_of(b"name=", b"name") == b""
+    assert ktags.py_value_of(b"", b"name") is None

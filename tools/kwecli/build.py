@@ -18,7 +18,12 @@ def meson():
 
 
 def programs():
-    return "\n".join(sorted(p.stem for p in PROGRAMS.glob("*.pyx")))
+    """The program names, one per line, as pyx/user/meson.build sees them."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("programs", ROOT / "tools/build/programs.py")
+    listing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(listing)
+    return "\n".join(listing.names(PROGRAMS))
 
 
 def configure():

@@ -57,6 +57,10 @@ cdef size_t space_len(const char* s) noexcept nogil
 cdef size_t word_len(const char* s) noexcept nogil
 # Bytes before the first '=' in s[:n] (n if there is none).
 cdef size_t key_len(const char* s, size_t n) noexcept nogil
+# In a tag list of n bytes, one tag per line (what OP_FS_TAGS gives), where
+# the value of the first tag `key=...` starts; -1 if there is none.  The
+# value ends at the next '\n' or at n.
+cdef long value_of(const char* tags, size_t n, const char* key) noexcept nogil
 # Tags only a process with CAP_SYSTEM may set or remove (kwe.tasks.caps):
 # exactly `type=program`, and any tag with key `name` or `crc32` and a '='.
 # Byte-exact like all matching: `Name=x` is an ordinary tag (the kernel's

@@ -172,6 +172,22 @@ cdef size_t word_len(const char* s) noexcept nogil:
     return n
 
 # ---- hosted ------------------------------------------------------------------------------------
+cdef long value_of(const char* tags, size_t n, const char* key) noexcept nogil:
+    cdef size_t i = 0, k = 0
+    while key[k]:
+        k += 1
+    while i < n:
+        if i + k < n and memcmp(tags + i, key, k) == 0 and tags[i + k] == c'=':
+            return <long>(i + k + 1)
+        while i < n and tags[i] != c'\n':
+            i += 1
+        i += 1
+    return -1
+
+def py_value_of(bytes tags, bytes key):
+    cdef long at = value_of(tags, len(tags), key)
+    return None if at < 0 else tags[at:].split(b"\n", 1)[0]
+
 def py_bytes_of(str text):
     """The bytes a str stands for: the surrogate escapes of an undecodable
     command line become the bytes they were (which check() then refuses)."""

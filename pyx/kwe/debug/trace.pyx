@@ -29,8 +29,7 @@ cdef void init() noexcept nogil:
 cdef bint start() noexcept nogil:
     """Tracing on at run time (OP_TRACE): the buffer is made the first time,
     trace_records= big."""
-    global buf, capacity, on
-    global late, written
+    global buf, capacity, on, late, written
     if buf == NULL:
         capacity = cmdline.get_u64(b"trace_records", DEFAULT_RECORDS)
         buf = <Record*>heap.kzalloc(capacity * sizeof(Record)) if capacity else NULL

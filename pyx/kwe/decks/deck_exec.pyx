@@ -62,7 +62,7 @@ cdef void kill(Event* e) noexcept nogil:
     """Your descendants are yours to end; anyone else's only with CAP_SYSTEM,
     and never your own ancestors (the session you run in)."""
     cdef Process* by = proc.find(e.pid)
-    cdef Process* target = proc.find(<uint32_t>e.h.arg[0]) if e.h.arg[0] <= 0xFFFFFFFFU else NULL
+    cdef Process* target = proc.find_arg(e.h.arg[0])
     if target == NULL or by == NULL:
         e.status = abi.E_NOENT
     elif not proc.descends_from(target, e.pid) and (not (by.caps.flags & abi.CAP_SYSTEM) or target == by
@@ -126,8 +126,7 @@ cdef void system_stats(Event* e) noexcept nogil:
 cdef void switch_trace(Event* e) noexcept nogil:
     """OP_TRACE (CAP_SYSTEM: the records show every process's events).
     value = whether it was on."""
-    cdef Process* p = proc.find(e.pid)
-    if p == NULL or not (p.caps.flags & abi.CAP_SYSTEM):
+    if not by_system(e):
         e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[0])
         return
     e.value = trace.enabled()
@@ -163,13 +162,17 @@ cdef void caps_limit(Event* e) noexcept nogil:
     caps.intersect(&p.caps, &limit)
     e.value = p.caps.flags
 
+cdef bint by_system(Event* e) noexcept nogil:
+    """Whether e's owner holds CAP_SYSTEM (what every system-wide switch asks)."""
+    cdef Process* p = proc.find(e.pid)
+    return p != NULL and (p.caps.flags & abi.CAP_SYSTEM) != 0
+
 cdef void switch_checks(Event* e) noexcept nogil:
     """The bench's A/B switch: only where the command line allows it, and
     only for a holder of CAP_SYSTEM.  value = whether they were on."""
-    cdef Process* p = proc.find(e.pid)
     cdef const char* state = b"on" if e.h.arg[0] else b"off"
     e.value = checks.enabled()
-    if p == NULL or not (p.caps.flags & abi.CAP_SYSTEM) or not checks.switchable():
+    if not by_system(e) or not checks.switchable():
         e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[0])
         return
     checks.set_enabled(e.h.arg[0] != 0)
@@ -178,9 +181,8 @@ cdef void switch_checks(Event* e) noexcept nogil:
 cdef void stage_counters(Event* e) noexcept nogil:
     """OP_STAGES: the counters as they were, then the command (CAP_SYSTEM:
     they tell how every process's events spend the kernel's time)."""
-    cdef Process* p = proc.find(e.pid)
     cdef StageCounters* out
-    if p == NULL or not (p.caps.flags & abi.CAP_SYSTEM):
+    if not by_system(e):
         e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[0])
         return
     if e.h.arg[0] > abi.STAGES_OFF:

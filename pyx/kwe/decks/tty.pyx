@@ -114,7 +114,7 @@ cdef void answer() noexcept nogil:
     cdef Event* e
     while head != tail and link[0] != NULL:
         e = link[0]
-        if e.pid == console_owner or claim(e.pid):
+        if claim(e.pid):
             link[0] = e.next
             e.next = NULL
             hand_over(e)
@@ -140,7 +140,7 @@ cdef bint may_give(Process* by, Process* to) noexcept nogil:
 cdef void give(Event* e) noexcept nogil:
     global console_owner
     cdef Process* by = proc.find(e.pid)
-    cdef Process* to = proc.find(<uint32_t>e.h.arg[0]) if e.h.arg[0] <= 0xFFFFFFFFU else NULL
+    cdef Process* to = proc.find_arg(e.h.arg[0])
     if to == NULL:
         e.status = abi.E_NOENT
         return

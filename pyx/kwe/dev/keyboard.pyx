@@ -35,23 +35,15 @@ cdef char translate(uint8_t sc) noexcept nogil:
 cdef void escape(uint8_t key) noexcept nogil:
     """An extended key as the VT100 sequence a serial terminal would send
     (ESC [ A for up ...), so programs read one language from both sources."""
-    cdef char final = 0
-    if key == 0x48:
-        final = c'A'
-    elif key == 0x50:
-        final = c'B'
-    elif key == 0x4D:
-        final = c'C'
-    elif key == 0x4B:
-        final = c'D'
-    elif key == 0x47:
-        final = c'H'
-    elif key == 0x4F:
-        final = c'F'
-    if final:
-        input.push(input.SOURCE_KEYBOARD, 0x1B)
-        input.push(input.SOURCE_KEYBOARD, c'[')
-        input.push(input.SOURCE_KEYBOARD, <uint8_t>final)
+    cdef const char* keys = b"\x48\x50\x4D\x4B\x47\x4F"     # up down right left Home End
+    cdef const char* finals = b"ABCDHF"
+    cdef int i
+    for i in range(6):
+        if <uint8_t>keys[i] == key:
+            input.push(input.SOURCE_KEYBOARD, 0x1B)
+            input.push(input.SOURCE_KEYBOARD, c'[')
+            input.push(input.SOURCE_KEYBOARD, <uint8_t>finals[i])
+            return
 
 cdef void scancode(uint8_t sc) noexcept nogil:
     global shift, ctrl, caps, extended

@@ -37,7 +37,7 @@ cdef DeckHandler handlers[abi.DECK_COUNT]
 cdef uint64_t nflight = 0             # events alive (taken or made, not yet released)
 cdef Event* timers = NULL           # sorted by due_tick
 cdef uint64_t deck_steps[abi.DECK_COUNT]
-cdef uint64_t next_id = 0, nprocessed = 0, max_input = 0, max_output = 0, budget = 0
+cdef uint64_t next_id = 0, max_input = 0, max_output = 0, budget = 0
 cdef uint64_t spares_max = 0        # event_spares=: the most a process keeps (0: none)
 cdef const bint* tracing = NULL     # trace's on/off, tested before each trace point's call
 
@@ -418,7 +418,6 @@ cdef void resume(Event* e) noexcept nogil:
         advance(e)
 
 cdef void step(Event* e, int deck) noexcept nogil:
-    global nprocessed
     cdef int r
     cdef uint64_t id = e.id, run = e.run_id
     cdef uint32_t pid = e.pid
@@ -430,7 +429,6 @@ cdef void step(Event* e, int deck) noexcept nogil:
         e.tsc_pickup = t0
         if traced():
             trace.record(trace.TR_PICKUP, id, run, pid, node, <uint8_t>deck, 0)
-    nprocessed += 1
     deck_steps[deck] += 1
     if traced():
         trace.record(trace.TR_DECK_ENTER, id, run, pid, node, <uint8_t>deck, 0)
@@ -571,17 +569,21 @@ cdef uint64_t output_limit() noexcept nogil:
     return max_output
 
 cdef uint64_t processed() noexcept nogil:
-    return nprocessed
+    cdef uint64_t n = 0
+    cdef int d
+    for d in range(abi.DECK_COUNT):
+        n += deck_steps[d]
+    return n
 
 cdef uint64_t steps_at(int deck) noexcept nogil:
     return deck_steps[deck] if 0 <= deck < abi.DECK_COUNT else 0
 
 cdef void init() noexcept nogil:
-    global max_input, max_output, budget, timers, next_id, nprocessed, work_pending, nflight, spares_max, tracing, staging
+    global max_input, max_output, budget, timers, next_id, work_pending, nflight, spares_max, tracing, staging
     memset(turns, 0, sizeof(turns))
     memset(handlers, 0, sizeof(handlers))
     timers = NULL
-    next_id = nprocessed = 0
+    next_id = 0
     memset(deck_steps, 0, sizeof(deck_steps))
     work_pending = False
     nflight = 0

@@ -84,6 +84,8 @@ cdef Process* new_local(uint32_t event_ring, uint32_t result_ring, bint with_spa
 cdef void free_local(Process* p) noexcept nogil
 cdef Process* current() noexcept nogil
 cdef Process* find(uint32_t pid) noexcept nogil
+# The same for a pid an event names in a 64-bit argument (past 32 bits: none).
+cdef Process* find_arg(uint64_t pid) noexcept nogil
 cdef bint is_idle(Process* p) noexcept nogil
 # Every live process: start with *cursor = 0 and *entry = NULL; NULL at the
 # end.  Nothing may start or end while iterating.

@@ -166,6 +166,9 @@ cdef Process* current() noexcept nogil:
 cdef Process* find(uint32_t pid) noexcept nogil:
     return <Process*>hashmap.get(&table, pid)
 
+cdef Process* find_arg(uint64_t pid) noexcept nogil:
+    return find(<uint32_t>pid) if pid <= 0xFFFFFFFFU else NULL
+
 cdef bint is_idle(Process* p) noexcept nogil:
     return p == &idle_proc
 

@@ -1,7 +1,7 @@
 # See programs.pxd.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from kwe.common cimport abi, kstr, operations
-from kwe.common.tags cimport check as check_tag, TAG_OK
+from kwe.common.tags cimport check as check_tag, TAG_OK, value_of
 from kwe.mm cimport heap
 from kwe.tasks cimport proc
 from kwe.fs cimport rootfs, tagfs, tagquery
@@ -55,18 +55,13 @@ cdef bint content_matches_tag(FS* fs, uint64_t id, const uint8_t* image, uint64_
     without one, or with another, is not started)."""
     cdef char tags[1024]
     cdef int64_t n = tagfs.tags(fs, id, tags, sizeof(tags))
-    cdef int64_t i = 0
+    cdef long at
     cdef uint64_t want
     if n < 0:
         return False
     tags[n if n < <int64_t>sizeof(tags) else sizeof(tags) - 1] = 0
-    while i < n:
-        if kstr.starts_with(tags + i, b"crc32=") and hex32(tags + i + 6, &want):
-            return want == operations.crc32(0, image, size)
-        while i < n and tags[i] != c'\n':
-            i += 1
-        i += 1
-    return False
+    at = value_of(tags, <size_t>n, b"crc32")
+    return at >= 0 and hex32(tags + at, &want) and want == operations.crc32(0, image, size)
 
 cdef bint hex32(const char* s, uint64_t* out) noexcept nogil:
     """Exactly 8 hex digits, then the end of the tag."""
@@ -109,21 +104,19 @@ cdef int launch(const char* command, SpawnArgs* a, uint32_t* pid) noexcept nogil
 
 cdef void print_name(FS* fs, uint64_t id) noexcept nogil:
     cdef char tags[1024]
-    cdef int64_t n = tagfs.tags(fs, id, tags, sizeof(tags) - 1), i = 0, j
+    cdef int64_t n = tagfs.tags(fs, id, tags, sizeof(tags) - 1), j
+    cdef long at
     if n < 0:
         return
     tags[n] = 0
-    while i < n:
-        if kstr.starts_with(tags + i, b"name="):
-            j = i
-            while j < n and tags[j] != c'\n':
-                j += 1
-            tags[j] = 0
-            kprintf(b" %s", <uint64_t>(tags + i + 5))
-            return
-        while i < n and tags[i] != c'\n':
-            i += 1
-        i += 1
+    at = value_of(tags, <size_t>n, b"name")
+    if at < 0:
+        return
+    j = at
+    while j < n and tags[j] != c'\n':
+        j += 1
+    tags[j] = 0
+    kprintf(b" %s", <uint64_t>(tags + at))
 
 cdef void list_names() noexcept nogil:
     cdef tagquery.IdSet ids

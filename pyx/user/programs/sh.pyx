@@ -95,9 +95,7 @@ cdef int run_program(const char* command, bint background) noexcept nogil:
 
 cdef void wait_jobs(uint32_t only) noexcept nogil:
     cdef Completion r
-    cdef int before
     while njobs > 0 and (only == 0 or has_job(only)):
-        before = njobs
         sdk.wait_result(&r)
         on_result(&r)
 
