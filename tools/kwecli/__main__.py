@@ -168,11 +168,13 @@ def cmd_trace(a):
         return 1
     out = BUILD if a.output is None else Path(a.output)
     out.mkdir(parents=True, exist_ok=True)
-    trace.write(t, out / "trace.json", out / "trace.png")
+    shown = trace.write(t, out / "trace.json", out / "trace.png", out / "trace-dag.svg")
     print(f"kwe trace: {len(t.records)} records ({t.overwritten} overwritten, {len(t.garbled)} garbled lines"
           f" skipped), kernel status {b.status}")
     print(f"kwe trace: {out / 'trace.json'} (open in https://ui.perfetto.dev or chrome://tracing), "
-          f"{out / 'trace.png'}")
+          f"{out / 'trace.png'}" + (f", {out / 'trace-dag.svg'}" if shown["dag"] else ""))
+    if not shown["dag"]:                      # the rest is still worth having: only the DAG picture is skipped
+        print("kwe trace: no Graphviz `dot`, so no trace-dag.svg: apt-get install graphviz", file=sys.stderr)
     for line in trace.stage_table(trace.stages(b.log)):
         print(line)
     return 0 if b.ok and not t.garbled else 1
@@ -273,12 +275,14 @@ def main(argv=None):
 
     sub.add_parser("fs", help="TagFS images: mkfs info ls tags put get tag untag query fsck rm (see tools/kwe fs -h)")
 
-    p = sub.add_parser("trace", help="boot with tracing on; write build/trace.json and build/trace.png")
+    p = sub.add_parser("trace", help="boot with tracing on; write build/trace.json, build/trace.png and "
+                                     "build/trace-dag.svg")
     p.add_argument("--cmdline", default=None, help='what to run (default "run=init init=wfdemo")')
     p.add_argument("--records", type=positive_int, default=65536, help="trace buffer size")
     p.add_argument("--timeout", type=seconds, default=120)
     p.add_argument("--kvm", action="store_true")
-    p.add_argument("-o", "--output", default=None, help="directory for trace.json/trace.png (default build/)")
+    p.add_argument("-o", "--output", default=None,
+                   help="directory for trace.json, trace.png and trace-dag.svg (default build/)")
     p.set_defaults(fn=cmd_trace)
 
     p = sub.add_parser("bench", help="run every benchmark; one table and build/bench.json")
