@@ -82,3 +82,25 @@ def test_run_kvm_falls_back_to_tcg_saying_why():
     assert r.returncode == 0, r.stderr
     assert f"kwe: {why}; running under TCG instead" in r.stderr and "(TCG;" in r.stderr
     assert "KWE: hello from the kernel" in r.stdout
+
+
+def test_wf_checks_a_file_on_the_host_then_runs_it_in_one_boot(tmp_path):
+    import re
+    import zlib
+    bad = tmp_path / "bad.wf"
+    bad.write_text("node a = nop\nnode b = crc32 from c\n")
+    r = kwe("wf", str(bad))
+    assert r.returncode == 1 and "booting" not in r.stderr
+    assert r.stderr.strip().endswith(f"{bad}:2:21: 'c' is not a node defined above (a node names only earlier ones)")
+    good = tmp_path / "mine.wf"
+    good.write_text('node a = crc32 data "abc"\nnode b = crc32 file "type=program AND name=hello"  after a\n')
+    r = kwe("wf", str(good))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(rf"^  a +E_OK +attempts 1 +\d+ ms  value 0x{zlib.crc32(b'abc'):x}  ", r.stdout, re.M), r.stdout
+    listed = kwe("fs", "ls", "build/kwe.img").stdout
+    hello_crc = re.search(r" hello +type=program crc32=([0-9a-f]{8})$", listed, re.M)[1]
+    assert re.search(rf"^  b +E_OK +attempts 1 +\d+ ms  value 0x0*{int(hello_crc, 16):x} ", r.stdout, re.M), r.stdout
+    assert "wf mine: E_OK: success; 2 done, 0 failed, 0 cancelled in " in r.stdout
+    assert "(and 1 file read: 0 failed)" in r.stdout
+    r = kwe("wf", str(tmp_path / "none.wf"))
+    assert r.returncode != 0 and "none.wf: No such file or directory" in r.stderr

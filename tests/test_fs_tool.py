@@ -254,3 +254,16 @@ def test_a_reader_that_goes_away_is_no_error(tmp_path):
     p.stdout.close()                                 # as head does after its line
     err = p.stderr.read().decode()
     assert p.wait(timeout=60) == 0 and first.strip().startswith(b"1") and err == "", err
+
+
+def test_the_built_image_holds_the_workflow_files_and_put_checks_one(tmp_path):
+    listing = kwe_fs("ls", IMAGE, "type=workflow").stdout
+    assert sorted(line.split()[3] for line in listing.splitlines()) == ["failure", "fanout", "retry"]
+    img = tmp_path / "fs.img"
+    kwe_fs("mkfs", img, "--size", "9M")
+    (tmp_path / "bad.wf").write_bytes(b"node a = nop args\n")
+    r = kwe_fs("put", img, tmp_path / "bad.wf", "type=workflow", "name=bad", check=False)
+    assert r.returncode == 1 and r.stderr.strip() == f"{tmp_path / 'bad.wf'}:2:1: expected a number, found the end of the text"
+    assert kwe_fs("ls", img).stdout == ""                       # nothing went on the disk
+    (tmp_path / "ok.wf").write_bytes(b"node a = sleep args 1\n")
+    assert int(kwe_fs("put", img, tmp_path / "ok.wf", "type=workflow", "name=ok").stdout) > 0

@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk
-from kwe.common cimport abi
+from kwe.common cimport abi, wflang
 from kwe.common.abi cimport NodeDesc, GraphHeader, Completion, EventSlot
 
 cdef void init(Graph* g, WfNode* nodes, uint32_t cap, uint8_t* data, uint32_t data_cap) noexcept nogil:
@@ -17,17 +17,10 @@ cdef bint valid(Graph* g, int node) noexcept nogil:
     return True
 
 cdef int add(Graph* g, uint16_t opcode) noexcept nogil:
-    cdef NodeDesc* d
     if g.n == g.cap:
         g.overflow = True
         return -1
-    d = &g.nodes[g.n].d
-    memset(d, 0, sizeof(NodeDesc))
-    d.opcode = opcode
-    if (opcode >> 8) == abi.DECK_EXECUTION:
-        d.route[0], d.route_len = abi.DECK_EXECUTION, 1
-    else:
-        d.route[0], d.route[1], d.route_len = opcode >> 8, abi.DECK_EXECUTION, 2
+    wflang.describe(&g.nodes[g.n].d, opcode)
     g.n += 1
     return g.n - 1
 

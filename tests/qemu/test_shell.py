@@ -104,6 +104,32 @@ def test_ctrl_c_ends_the_foreground_job_only(sh):
     assert f"[{bg}] done" in sh.s.log
 
 
+def test_workflow_files_listed_shown_run_and_written(sh):
+    listed = sh.type("wf list\r")
+    assert re.search(r"^\s*\d+  type=workflow name=fanout$", listed, re.M), listed
+    shown = sh.type("wf show failure\r")
+    assert "  child        crc32        <- bad -> grandchild" in shown, shown
+    assert "  hopeless     flaky        args 5 retries 2 backoff 5 ms" in shown, shown
+    out = sh.type("wf run failure\r")
+    assert re.search(r"^  child        E_CANCELLED  attempts 0 +\d+ ms  value 0x0  no output$", out, re.M), out
+    assert "wf failure: E_BADDATA: malformed input data; 2 done, 2 failed, 2 cancelled" in out, out
+    assert "first failure: node bad" in out
+    sh.type("put type=workflow name=mine\r", until="> ")
+    sh.type('node a = nop data "hi there"\r', until="> ")
+    sh.type("node b = djb2 from a\r", until="> ")
+    sh.type(".\r")
+    mine = sh.type("wf run mine\r")
+    assert re.search(r'^  a +E_OK +attempts 1 +\d+ ms  value 0x0  "hi there" \(8 bytes\)$', mine, re.M), mine
+    assert "wf mine: E_OK: success; 2 done, 0 failed, 0 cancelled" in mine, mine
+    sh.type("put type=workflow name=broken\r", until="> ")
+    sh.type("node b = djb2 from z\r", until="> ")
+    sh.type(".\r")
+    bad = sh.type("wf run broken\r")
+    assert "wf: broken:1:20: 'z' is not a node defined above (a node names only earlier ones)" in bad, bad
+    assert "no file matches `type=workflow AND name=nosuch`" in sh.type("wf run nosuch\r")
+    assert "run NAME|ID, show NAME|ID or list" in sh.type("wf frobnicate\r")
+
+
 def test_trace_on_off_and_poweroff(sh):
     assert "trace: on" in sh.type("trace on\r")
     assert "tracing on" in sh.type("stat\r")
@@ -193,6 +219,9 @@ def test_the_shell_in_a_terminal():
         t.wait_for(r"^kwe>$", last=True)
         t.type("\x1b[A")                                          # up: the line comes back
         t.wait_for(r"^kwe> hello from the pty$", last=True)
+        t.type("\x15wf run retry\r")                              # Ctrl-U, then a workflow file
+        t.wait_for(r"^wf retry: E_OK: success; 2 done, 0 failed, 0 cancelled in \d+ ms$")
+        t.wait_for(r"^kwe>$", last=True)
         t.type("\x15hog 60000\r")                                 # Ctrl-U, then a long job
         t.wait_for(r"^hog: spinning for 60000 ms$")
         t.type("\x03")                                            # Ctrl-C reaches the guest

@@ -4,8 +4,11 @@ import re
 import struct
 import zlib
 
+import pytest
+
 from conftest import boot
 from kwecli import abi
+from kwecli.paths import ROOT
 
 TEXT = b"KWE fan-out/fan-in: " + b"a" * 24 + b" " + b"b" * 12 + b" 0123456789 " + b"c" * 30 + b"!"
 
@@ -53,6 +56,43 @@ def test_workflow_demos_match_python_byte_for_byte():
     assert (fail[5]["status"], fail[5]["attempts"]) == (abi.E_AGAIN, 3)
     assert (f"wfdemo failure summary status {abi.E_BADDATA} done 2 failed 2 cancelled 2 "
             f"node 1 deck {abi.DECK_OPERATIONS}") in b.log
+
+
+def sh_nodes(log):
+    """sh's `wf run` lines: name -> status, attempts, value, shown output, length."""
+    out = {}
+    for m in re.finditer(r"^  (\S+) +(E_\w+) +attempts (\d+) +\d+ ms  value 0x(\w+)  "
+                         r"(?:no output|(?:\"(.*)\"|([0-9a-f]+))(?:\.\.\.)? \((\d+) bytes\))$", log, re.M):
+        name, status, attempts, value, text, hexout, length = m.groups()
+        shown = text.encode() if text is not None else bytes.fromhex(hexout or "")
+        out[name] = dict(status=getattr(abi, status), attempts=int(attempts), value=int(value, 16),
+                         shown=shown, length=int(length or 0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def wfdemo_log():
+    b = boot("run=init init=wfdemo", timeout=120)
+    assert b.ok, b.log
+    return b.log
+
+
+@pytest.mark.parametrize("name", ["fanout", "retry", "failure"])
+def test_the_shipped_workflow_files_give_what_wfdemo_gives(name, wfdemo_log):
+    """`wf run NAME` (sh reading workflows/NAME.wf from TagFS) against wfdemo's
+    own run of the same DAG: every node's status, attempts, value and output."""
+    from kwe.common import wflang
+    names = [n["name"] for n in wflang.py_parse((ROOT / "workflows" / f"{name}.wf").read_bytes())]
+    demo = demo_nodes(wfdemo_log, name)
+    b = boot(f"run=init init=sh args=-c,wf,run,{name}", timeout=120)
+    assert b.status == (1 if name == "failure" else 0), b.log
+    ours = sh_nodes(b.log)
+    assert sorted(ours) == sorted(names) and len(demo) == len(names), b.log
+    for i, d in demo.items():
+        mine = ours[names[i]]
+        assert (mine["status"], mine["attempts"], mine["value"]) == (d["status"], d["attempts"], d["value"]), (i, b.log)
+        if d["status"] == 0 and d["out"]:
+            assert mine["length"] == d["length"] and mine["shown"] and d["out"].startswith(mine["shown"]), (i, b.log)
 
 
 def test_submit_to_completion_is_well_under_a_tick():

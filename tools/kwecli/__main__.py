@@ -148,6 +148,11 @@ def cmd_test(a):
     return subprocess.run([sys.executable, "-m", "pytest", *a.pytest_args], cwd=ROOT, env=env).returncode
 
 
+def fuzz_targets():
+    from . import fuzz
+    return fuzz.TARGETS
+
+
 def cmd_fuzz(a):
     from . import fuzz
     return fuzz.main(a)
@@ -218,6 +223,40 @@ def cmd_fs(argv):
         return 1
     sys.path.insert(0, str(HOSTED))
     return fs.main(argv)
+
+
+def cmd_wf(a):
+    """A workflow file, checked here by the kernel's own parser, then run in
+    one boot from a copy of the image that holds it (build/wf.img)."""
+    from . import fs
+    if not kbuild.build(quiet=True):
+        return 1
+    sys.path.insert(0, str(HOSTED))
+    from kwe.common import wflang
+    try:
+        text = Path(a.file).read_bytes()
+        wflang.py_parse(text)
+    except OSError as e:
+        sys.exit(f"kwe wf: {a.file}: {e.strerror}")
+    except ValueError as e:
+        sys.exit(f"{a.file}:{e}")
+    image = BUILD / "wf.img"
+    shutil.copyfile(IMAGE, image)
+    fid = fs.put(image, text, ["type=workflow", f"name={Path(a.file).stem}"], "user")
+    b = qemu.boot(f"run=init init=sh args=-c,wf,{a.what},{fid}", timeout=a.timeout, image=image,
+                  kvm=qemu.choose_kvm(a.kvm))
+    print(workflow_report(b.log), flush=True)
+    print(f"kwe wf: kernel status {b.status} ({qemu.STATUS_NAMES.get(b.status, 'scenario-defined')})",
+          file=sys.stderr)
+    return b.status
+
+
+def workflow_report(log):
+    """sh's report of the run: from its first `wf`/`workflow` line to sh's exit."""
+    lines = log.splitlines()
+    first = next((i for i, l in enumerate(lines) if l.startswith(("wf", "workflow"))), len(lines))
+    last = next((i for i, l in enumerate(lines) if i > first and l.startswith("proc: pid")), len(lines))
+    return "\n".join(lines[first:last])
 
 
 def seconds(text):
@@ -292,8 +331,16 @@ def main(argv=None):
     p.add_argument("-o", "--output", default=None, help="JSON file (default build/bench.json)")
     p.set_defaults(fn=cmd_bench)
 
+    p = sub.add_parser("wf", help="check a workflow file (docs/workflows.md) and run it in one boot")
+    p.add_argument("file", help="the workflow file")
+    p.add_argument("--show", dest="what", action="store_const", const="show", default="run",
+                   help="print its DAG instead of running it")
+    p.add_argument("--timeout", type=seconds, default=120)
+    p.add_argument("--kvm", action="store_true")
+    p.set_defaults(fn=cmd_wf)
+
     p = sub.add_parser("fuzz", help="every parser of user input, random and mutated inputs (under ASan)")
-    p.add_argument("--target", choices=["rle", "elf", "graph", "event", "query", "disk"], default=None,
+    p.add_argument("--target", choices=sorted(fuzz_targets()), default=None,
                    help="one target (default: all)")
     p.add_argument("--count", type=positive_int, default=1_000_000,
                    help="inputs per target (default 1,000,000; the disk target makes a tenth as many images)")

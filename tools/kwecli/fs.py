@@ -440,15 +440,20 @@ def repair_image(path):
 
 def cmd_put(a):
     tags = tag_args(a.tags)
-    data = Path(a.file).read_bytes()
-    img = open_image(a.image)
-    f = img.volume.create("", CLASSES[a.label or ("system" if "type=program" in tags else "user")])
+    data = checked_workflow(a.file) if "type=workflow" in tags else Path(a.file).read_bytes()
+    print(put(a.image, data, tags, a.label or ("system" if "type=program" in tags else "user")))
+    return 0
+
+
+def put(image, data, tags, label):
+    """A new file in the image's TagFS; its id."""
+    img = open_image(image)
+    f = img.volume.create("", CLASSES[label])
     for t in tags:
         change_tag(img.volume.tag, f, t, None)
     img.volume.write(f, data)
     img.save()
-    print(f)
-    return 0
+    return f
 
 
 def cmd_tag(a):
@@ -638,8 +643,10 @@ def stripped(path):
         return Path(out.name).read_bytes()
 
 
-def build_image(output, size_text, programs):
-    """The build's filesystem: every user program, tagged type=program name=NAME."""
+def build_image(output, size_text, programs, workflows=()):
+    """The build's filesystem: every user program, tagged type=program
+    name=NAME, and the workflow files (type=workflow name=NAME), each read
+    by the language's own parser first: a broken one stops the build."""
     nbytes = parse_size(size_text)
     if nbytes is None:
         sys.exit(f"mkfsimage: fs_size {size_text!r} is not a size (e.g. 32M)")
@@ -649,4 +656,18 @@ def build_image(output, size_text, programs):
         data = stripped(path)
         f = img.volume.create(f"type=program name={name} crc32={zlib.crc32(data):08x}", CLASSES["system"])
         img.volume.write(f, data)
+    for path in workflows:
+        text = checked_workflow(path)
+        f = img.volume.create(f"type=workflow name={Path(path).stem}", CLASSES["system"])
+        img.volume.write(f, text)
     img.save()
+
+
+def checked_workflow(path):
+    from kwe.common import wflang
+    text = Path(path).read_bytes()
+    try:
+        wflang.py_parse(text)
+    except ValueError as e:
+        sys.exit(f"{path}:{e}")
+    return text

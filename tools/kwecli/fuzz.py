@@ -248,6 +248,35 @@ class Tag(Target):
         t.py_key_len(data), t.py_reserved(data)
 
 
+class Wflang(WithProcess):
+    """Workflow files (kwe.common.wflang): a mistake is a ValueError naming a
+    line:column inside the text; what parses must format to text that parses
+    to the same nodes, and lower to a graph the kernel accepts."""
+
+    def __init__(self):
+        super().__init__()
+        from kwe.common import wflang
+        from kwe.events import workflow
+        self.wflang, self.workflow = wflang, workflow
+        self.seeds = [p.read_bytes() for p in sorted((ROOT / "workflows").glob("*.wf"))]
+        self.seeds.append(b'node a = xor data "\\x00\\n\\"" args 0xFF 1 retries 16 backoff 65535\n'
+                          b'node b = crc32 from a after a\nnode c = nop file "type=x AND NOT y"')
+        self.limit = 1024
+
+    def __call__(self, rng, data):
+        w = self.wflang
+        try:
+            nodes = w.py_parse(data)
+        except ValueError as e:
+            line, col = (int(x) for x in str(e).split(":", 2)[:2])
+            assert 1 <= line <= data.count(b"\n") + 1 and col >= 1, (data, e)
+            return
+        text = w.py_format(data)
+        assert w.py_format(text) == text, (data, text)
+        assert [dict(n, line=0, col=0) for n in w.py_parse(text)] == [dict(n, line=0, col=0) for n in nodes]
+        assert self.workflow.py_validate(w.py_lower(data, [1] * len(nodes))) == 0, data
+
+
 class Disk(Target):
     """Damaged copies of real TagFS images whose every file's bytes and every
     query's answer are known (the oracle).  Accidental damage -- bit flips,
@@ -374,7 +403,8 @@ class Disk(Target):
             pass
 
 
-TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "tag": Tag, "disk": Disk}
+TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "tag": Tag, "wflang": Wflang,
+           "disk": Disk}
 
 
 def settle_and_drain(p, ticks=50):

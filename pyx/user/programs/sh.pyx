@@ -5,9 +5,10 @@
 # and program names), and runs builtins or programs: a program in the
 # foreground gets the console until it ends (Ctrl-C ends it: the kernel's
 # tty does that), one with `&` runs beside the shell.  `help` lists it all.
+# `sh -c WORDS` runs one command and exits with how it went.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memmove, memset
-from user cimport sdk, fs, lineedit
+from user cimport sdk, fs, lineedit, wffile
 from kwe.common cimport abi, kstr
 from kwe.common.abi cimport Completion, ProcInfo, SysStat, FileStat
 
@@ -28,6 +29,7 @@ cdef uint32_t fg = 0                        # the foreground job
 cdef int fg_status = 0
 cdef bint fg_done = False
 cdef bint quitting = False
+cdef int last_status = 0                    # of the last command (what `sh -c` exits with)
 cdef uint8_t chunk[CHUNK]
 cdef ProcInfo procs[PS_MAX]
 cdef uint64_t ids[IDS_MAX]
@@ -316,6 +318,19 @@ cdef void remove() noexcept nogil:
     if parse_id(1, &id):
         failed(fs.delete(id))
 
+# ---- builtins: workflows ----------------------------------------------------------------------
+cdef void do_wf() noexcept nogil:
+    global last_status
+    if is_word(1, b"run") and argc == 3:
+        last_status = wffile.run(argv[2])
+    elif is_word(1, b"show") and argc == 3:
+        last_status = wffile.show(argv[2])
+    elif is_word(1, b"list") or argc == 1:
+        last_status = wffile.list()
+    else:
+        sdk.puts(b"sh: wf: run NAME|ID, show NAME|ID or list (docs/workflows.md)\n")
+        last_status = abi.E_INVAL
+
 # ---- help ------------------------------------------------------------------------------------------
 cdef void help() noexcept nogil:
     cdef int i
@@ -330,6 +345,8 @@ cdef void help() noexcept nogil:
              b"  cat ID               a file's bytes\n"
              b"  put TAG...           a new file with these tags, from the lines typed next\n"
              b"  tag ID TAG... / untag ID TAG... / rm ID\n"
+             b"  wf run NAME|ID       run a workflow file (type=workflow name=NAME); each node as it ends\n"
+             b"  wf show NAME|ID / wf list   a workflow's DAG / the workflow files\n"
              b"  trace on|off|dump    the kernel's event trace (dump: to the console)\n"
              b"  stat / uptime        memory, processes, workflows, per-deck counts / time since boot\n"
              b"  poweroff (or exit, or Ctrl-D)   end the background programs and the shell\n"
@@ -379,6 +396,8 @@ cdef bint builtin() noexcept nogil:
         remove()
     elif is_word(0, b"trace"):
         do_trace()
+    elif is_word(0, b"wf"):
+        do_wf()
     elif is_word(0, b"stat"):
         show_stat()
     elif is_word(0, b"uptime"):
@@ -390,7 +409,7 @@ cdef bint builtin() noexcept nogil:
     return True
 
 cdef void execute(const char* text) noexcept nogil:
-    global argc
+    global argc, last_status
     cdef char command[lineedit.LINE_MAX]
     cdef bint background = False
     split(text)
@@ -401,14 +420,38 @@ cdef void execute(const char* text) noexcept nogil:
         argc -= 1
         if argc == 0:
             return
+    last_status = 0
     if builtin():
         return
     rest(0, command, sizeof(command))
-    run_program(command, background)
+    last_status = run_program(command, background)
+
+cdef int command_mode() noexcept nogil:
+    """sh -c WORDS: run one command and exit 0 if it went well (tools/kwe wf)."""
+    cdef char line[lineedit.LINE_MAX]
+    cdef char word[lineedit.LINE_MAX]
+    cdef size_t n = 0
+    cdef long k
+    cdef int i = 1
+    line[0] = 0
+    k = sdk.arg(i, word, sizeof(word))
+    while k >= 0 and n + <size_t>k + 2 < sizeof(line):
+        if n:
+            line[n] = c' '
+            n += 1
+        n += kstr.copy(line + n, word, sizeof(line) - n)
+        i += 1
+        k = sdk.arg(i, word, sizeof(word))
+    execute(line)
+    wait_jobs(0)
+    return 0 if last_status == 0 else 1
 
 cdef public int umain() noexcept nogil:
     cdef const char* text
+    cdef char word[4]
     sdk.on_result(on_result)
+    if sdk.arg(0, word, sizeof(word)) == 2 and kstr.equal(word, b"-c"):
+        return command_mode()
     lineedit.init()
     sdk.printf(b"KWE shell (pid %u); help lists what it does\n", sdk.info().pid)
     while not quitting:
