@@ -57,3 +57,15 @@ def test_an_interrupt_from_ring3_with_ac_set_enters_the_kernel_with_ac_clear():
     kernel = re.search(r"eflags\s+0x([0-9a-f]+)", out)
     assert user and kernel, out
     assert int(user.group(1), 16) & 0x40000 and not int(kernel.group(1), 16) & 0x40000, out
+
+
+def test_kbreak_of_what_is_no_function_says_so_in_one_line():
+    out = gdb.batch(["kbreak no_such_function", "kbreak operations.no_such_function",
+                     "kbreak kwe_errors",                # a C variable (runtime's table), not a function
+                     "kbreak crc32(", "kbreak", "info breakpoints"])
+    assert "Python Exception" not in out and "Traceback" not in out, out
+    for name in ("no_such_function", "operations.no_such_function", "kwe_errors"):
+        assert f"kbreak: no function '{name}' in the kernel" in out, out
+    assert out.count("usage: kbreak [MODULE.]FUNCTION") == 2, out
+    assert "No breakpoints" in out, out
+

@@ -9,27 +9,36 @@ Cython names a cdef function kwe.PART.MOD.NAME `__pyx_f_3kwe_<len>PART_<len>MOD_
 Until paging maps the kernel (QEMU starts in real mode) gdb cannot write a
 software breakpoint into kernel memory, so kbreak uses a hardware one then.
 """
+import os
 import re
+import sys
 
 import gdb
 
+# gdb sources this file by path: kwecli (tools/) is not on its sys.path.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kwecli import cynames  # noqa: E402
+
 
 def split_mangled(sym):
-    """__pyx_f_3kwe_6common_10operations_crc32 -> ('kwe.common.operations', 'crc32')."""
-    if not sym.startswith("__pyx_f_"):
-        return None
-    rest, parts = sym[len("__pyx_f_"):], []
-    while (m := re.match(r"(\d+)", rest)):
-        n = int(m.group(1))
-        parts.append(rest[m.end():m.end() + n])
-        rest = rest[m.end() + n + 1:]
-    return (".".join(parts), rest) if parts[:1] == ["kwe"] else None
+    """__pyx_f_3kwe_6common_10operations_crc32 -> ('kwe.common.operations', 'crc32'); kernel names only."""
+    split = cynames.split_mangled(sym)
+    return split if split and split[0].split(".")[0] == "kwe" else None
+
+
+SPEC = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def c_function(name):
+    """Is name a plain C function of the kernel (not a variable)?"""
+    sym = gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
+    return sym is not None and sym.is_function
 
 
 def resolve(spec):
     """[[kwe.]PART.]MODULE.FUNCTION, MODULE.FUNCTION or FUNCTION -> mangled names."""
     module, _, name = spec.rpartition(".")
-    if not module and (gdb.lookup_global_symbol(spec) or gdb.lookup_static_symbol(spec)):
+    if not module and c_function(spec):
         return [spec]
     listing = gdb.execute(f"info functions -q -n ^__pyx_f_3kwe_.*_{name}$", to_string=True)
     found = set(re.findall(r"\b(__pyx_f_3kwe_\w+)\(", listing))
@@ -54,9 +63,14 @@ class KBreak(gdb.Command):
         super().__init__("kbreak", gdb.COMMAND_BREAKPOINTS)
 
     def invoke(self, arg, from_tty):
-        names = resolve(arg.strip())
+        arg = arg.strip()
+        # checked first: the name goes into a regex and an expression below
+        if not SPEC.fullmatch(arg):
+            raise gdb.GdbError("usage: kbreak [MODULE.]FUNCTION, e.g. kbreak operations.crc32")
+        names = resolve(arg)
         if not names:
-            raise gdb.GdbError(f"kbreak: no Cython function '{arg}' in the kernel")
+            raise gdb.GdbError(f"kbreak: no function '{arg}' in the kernel (neither a Cython cdef "
+                               "function nor a C one)")
         for sym in names:
             address = int(gdb.parse_and_eval(f"(unsigned long)&{sym}"))
             gdb.execute(("break *" if mapped(address) else "hbreak *") + hex(address))
