@@ -104,3 +104,16 @@ def test_wf_checks_a_file_on_the_host_then_runs_it_in_one_boot(tmp_path):
     assert "(and 1 file read: 0 failed)" in r.stdout
     r = kwe("wf", str(tmp_path / "none.wf"))
     assert r.returncode != 0 and "none.wf: No such file or directory" in r.stderr
+
+
+def test_gdb_debug_builds_and_attaches_to_build_debug(monkeypatch):
+    """The wiring only: building build-debug/ for real takes minutes
+    (tests/qemu/test_gdb.py checks that build when it is there)."""
+    from kwecli import __main__ as cli, build, gdb, paths
+    calls = []
+    monkeypatch.setattr(build, "build", lambda quiet=False, debug=False: calls.append(("build", debug)) or True)
+    monkeypatch.setattr(gdb, "session", lambda cmdline=None, kvm=False, build=None: calls.append(("gdb", build)) or 0)
+    assert cli.main(["gdb", "--debug"]) == 0
+    assert calls == [("build", True), ("gdb", paths.BUILD_DEBUG)]
+    assert gdb.init_commands(1234, paths.BUILD_DEBUG)[2] == f"file {paths.BUILD_DEBUG / 'kernel.elf'}"
+    assert build.setup_options(paths.BUILD_DEBUG) == ["-Doptimization=g"] and build.setup_options(paths.BUILD) == []

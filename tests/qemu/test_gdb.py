@@ -69,3 +69,23 @@ def test_kbreak_of_what_is_no_function_says_so_in_one_line():
     assert out.count("usage: kbreak [MODULE.]FUNCTION") == 2, out
     assert "No breakpoints" in out, out
 
+
+def test_debug_build_stops_at_a_pyx_line_and_shows_its_locals():
+    """Against build-debug/ (-Og), when it has been built: a cold debug build
+    takes minutes, too long for the suite to start itself.  At -O2 the same
+    steps find n <optimized out> and `next` going back to the loop's test."""
+    import pytest
+    from kwecli.paths import BUILD_DEBUG, ROOT, image
+    if not image(BUILD_DEBUG).exists():
+        pytest.skip("no build-debug/kwe.img: tools/kwe build --debug first")
+    source = (ROOT / "pyx/kwe/common/operations.pyx").read_text().splitlines()
+    start = next(i for i, l in enumerate(source) if l.startswith("cdef uint32_t crc32("))
+    mix = next(i for i, l in enumerate(source[start:], start + 1) if l.startswith("        crc = (table[7]"))
+    step = next(i for i, l in enumerate(source[mix:], mix + 1) if l == "        n -= 8")
+    out = gdb.batch([f"hbreak operations.pyx:{mix}", "continue", "info line *$pc",
+                     "print __pyx_v_n", "print __pyx_v_lo", "next", "next", "info line *$pc"],
+                    cmdline="run=hello", build=BUILD_DEBUG)
+    lines = [int(n) for n in re.findall(r'^Line (\d+) of "kwe/common/operations.pyx"', out, re.M)]
+    # stopped in that statement (gcc gives its loads its last lines), then on, in source order
+    assert len(lines) == 2 and mix <= lines[0] < step - 1 and lines[1] == step, out
+    assert re.search(r"^\$1 = \d+$", out, re.M) and re.search(r"^\$2 = \d+$", out, re.M), out

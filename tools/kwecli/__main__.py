@@ -8,14 +8,15 @@ from pathlib import Path
 
 from . import build as kbuild
 from . import qemu
-from .paths import BUILD, HOSTED, ROOT, IMAGE
+from .paths import BUILD, HOSTED, ROOT, IMAGE, build_dir, image as image_of
 
 
 def cmd_build(a):
-    return 0 if kbuild.build() else 1
+    return 0 if kbuild.build(debug=a.debug) else 1
 
 
 SHELL_CMDLINE = "run=init args=shell"
+DEBUG_HELP = "the -Og build in build-debug/ (tools/kwe build --debug), whose locals gdb can read"
 
 
 def scenario_names():
@@ -50,9 +51,10 @@ def cmd_run(a):
         print(f"kwe run: {problem}", file=sys.stderr)
         print_list(sys.stderr)
         return 2
-    if not kbuild.build(quiet=True):
+    if not kbuild.build(quiet=True, debug=a.debug):
         return 1
-    image = IMAGE if a.disk is None else persistent_disk(Path(a.disk))
+    build = build_dir(a.debug)
+    image = image_of(build) if a.disk is None else persistent_disk(Path(a.disk), image_of(build))
     kvm = qemu.choose_kvm(a.kvm)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if a.display and not interactive:
@@ -108,19 +110,19 @@ def shown(path):
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
-def persistent_disk(path):
+def persistent_disk(path, built=IMAGE):
     """--disk FILE: the user's own boot disk.  Made once as a copy of
-    build/kwe.img, then never replaced: it keeps the guest's writes, and the
-    kernel and programs it was made with."""
+    build/kwe.img (`built`), then never replaced: it keeps the guest's writes,
+    and the kernel and programs it was made with."""
     from . import fs
     try:
         if not path.exists():
-            shutil.copyfile(IMAGE, path)
-            print(f"kwe: made {path}, a copy of {shown(IMAGE)}; later builds do not change it", file=sys.stderr)
+            shutil.copyfile(built, path)
+            print(f"kwe: made {path}, a copy of {shown(built)}; later builds do not change it", file=sys.stderr)
         elif not fs.is_boot_image(path):
             sys.exit(f"kwe run: {path} is not a KWE boot image; give a new path (run makes it from "
-                     f"{shown(IMAGE)}) or a disk made so")
-        elif kernel_part(path) != kernel_part(IMAGE):
+                     f"{shown(built)}) or a disk made so")
+        elif kernel_part(path) != kernel_part(built):
             print(f"kwe: {path} boots the kernel it was made with, not this build's "
                   "(remove it to start again from the build)", file=sys.stderr)
     except OSError as e:
@@ -202,9 +204,9 @@ def cmd_bench(a):
 
 def cmd_gdb(a):
     from . import gdb
-    if not kbuild.build(quiet=True):
+    if not kbuild.build(quiet=True, debug=a.debug):
         return 1
-    return gdb.session(cmdline=a.cmdline, kvm=qemu.choose_kvm(a.kvm, "debugging"))
+    return gdb.session(cmdline=a.cmdline, kvm=qemu.choose_kvm(a.kvm, "debugging"), build=build_dir(a.debug))
 
 
 def cmd_errors(a):
@@ -301,9 +303,12 @@ def main(argv=None):
                    help="boot FILE and keep the guest's writes in it (plain run discards them); made as a "
                         "copy of build/kwe.img if missing, never touched by a rebuild, so it keeps the "
                         "kernel and programs it was made with")
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("build", help="build hosted modules, kernel.elf and kwe.img")
+    p.add_argument("--debug", action="store_true",
+                   help="in build-debug/ at -Og: the same kernel, with locals and .pyx lines that gdb can follow")
     p.set_defaults(fn=cmd_build)
 
     p = sub.add_parser("test", help="build and run every test (arguments go to pytest)")
@@ -357,9 +362,10 @@ def main(argv=None):
     p.add_argument("code", nargs="?", help="one code, by value (-10) or name (E_NOENT)")
     p.set_defaults(fn=cmd_errors)
 
-    p = sub.add_parser("gdb", help="boot paused under QEMU's GDB stub and attach gdb")
+    p = sub.add_parser("gdb", help="boot paused under QEMU's GDB stub and attach gdb (--debug: the -Og build)")
     p.add_argument("--kvm", action="store_true")
     p.add_argument("--cmdline", default=None)
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     p.set_defaults(fn=cmd_gdb)
 
     if not argv:

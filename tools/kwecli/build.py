@@ -4,10 +4,14 @@ import subprocess
 import sys
 import time
 
-from .paths import BUILD, ROOT
+from .paths import BUILD_DEBUG, ROOT, build_dir
 
 PROGRAMS = ROOT / "pyx/user/programs"
-PROGRAMS_SEEN = BUILD / ".kwe-programs"     # the programs the build was configured with
+PROGRAMS_SEEN = ".kwe-programs"     # in a build directory: the programs it was configured with
+# The debug build (build-debug/): -Og, which keeps locals and follows the
+# .pyx lines in gdb; -g comes with the default buildtype (debugoptimized).
+# Everything else -- flags, checks, layout -- is meson.build's, as in build/.
+DEBUG_OPTIONS = ["-Doptimization=g"]
 
 
 def meson():
@@ -26,31 +30,39 @@ def programs():
     return "\n".join(listing.names(PROGRAMS))
 
 
-def configure():
+def setup_options(build):
+    return DEBUG_OPTIONS if build == BUILD_DEBUG else []
+
+
+def configure(build):
     """meson setup the first time; again when a program was added or removed
     (meson does not watch directories)."""
-    if (BUILD / "build.ninja").exists():
-        if PROGRAMS_SEEN.exists() and PROGRAMS_SEEN.read_text() == programs():
+    seen = build / PROGRAMS_SEEN
+    if (build / "build.ninja").exists():
+        if seen.exists() and seen.read_text() == programs():
             return
         args = ["--reconfigure"]
         print("kwe: the programs in pyx/user/programs changed; reconfiguring", file=sys.stderr)
     else:
-        args = []
-        print("kwe: configuring the build in build/ (meson)", file=sys.stderr)
-    r = subprocess.run([meson(), "setup", *args, str(BUILD), str(ROOT)],
+        args = setup_options(build)
+        print(f"kwe: configuring the build in {build.name}/ (meson{' ' if args else ''}{' '.join(args)})",
+              file=sys.stderr)
+    r = subprocess.run([meson(), "setup", *args, str(build), str(ROOT)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         sys.stdout.write(r.stdout)
         sys.exit("kwe: meson setup failed (above)")
-    PROGRAMS_SEEN.write_text(programs())
+    seen.write_text(programs())
 
 
-def build(quiet=False):
-    """Build everything; returns True on success (output shown on failure).
-    A long build says how far it is, a line every few seconds."""
-    configure()
+def build(quiet=False, debug=False):
+    """Build everything (in build-debug/ at -Og if debug); returns True on
+    success (output shown on failure).  A long build says how far it is, a
+    line every few seconds."""
+    build = build_dir(debug)
+    configure(build)
     start = time.monotonic()
-    p = subprocess.Popen([meson(), "compile", "-C", str(BUILD)],
+    p = subprocess.Popen([meson(), "compile", "-C", str(build)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out, last = [], start
     for line in p.stdout:
@@ -64,6 +76,7 @@ def build(quiet=False):
         sys.stdout.write("".join(out))
         return False
     if not quiet or time.monotonic() - start >= 5:
-        print(f"kwe: build ok in {time.monotonic() - start:.0f} s (build/kernel.elf, build/kwe.img, "
-              "hosted modules in build/pyx)", file=sys.stderr if quiet else sys.stdout)
+        d = build.name
+        print(f"kwe: build ok in {time.monotonic() - start:.0f} s ({d}/kernel.elf, {d}/kwe.img, "
+              f"hosted modules in {d}/pyx)", file=sys.stderr if quiet else sys.stdout)
     return True

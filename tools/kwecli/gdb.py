@@ -1,29 +1,30 @@
-"""QEMU paused under its GDB stub, with gdb attached to build/kernel.elf."""
+"""QEMU paused under its GDB stub, with gdb attached to kernel.elf: build/'s,
+or build-debug/'s (-Og, locals kept) for `tools/kwe gdb --debug`."""
 import subprocess
 import time
 
 from . import qemu
-from .paths import BUILD, KERNEL_ELF, ROOT
+from .paths import BUILD, ROOT, image, kernel_elf
 
 GDB_SCRIPT = ROOT / "tools" / "kwecli" / "gdb_kwe.py"
 
 
-def start_qemu(port, cmdline=None, kvm=False, inputs=None, serial_log=None):
+def start_qemu(port, cmdline=None, kvm=False, inputs=None, serial_log=None, build=BUILD):
     """QEMU halted before the first instruction, waiting for gdb on port."""
     files = {}
     for name, data in (inputs or {}).items():
-        path = BUILD / ("gdb-input-" + name.replace("/", "_"))
+        path = build / ("gdb-input-" + name.replace("/", "_"))
         path.write_bytes(data)
         files[name] = str(path)
-    m = qemu.Machine(cmdline=cmdline, kvm=kvm, fw_files=files,
+    m = qemu.Machine(image=image(build), cmdline=cmdline, kvm=kvm, fw_files=files,
                      extra=["-S", "-gdb", f"tcp:127.0.0.1:{port}"])
     serial = f"file:{serial_log}" if serial_log else "null"
     return subprocess.Popen(m.command(serial=serial), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def init_commands(port):
-    return ["set pagination off", "set confirm off", f"file {KERNEL_ELF}",
+def init_commands(port, build=BUILD):
+    return ["set pagination off", "set confirm off", f"file {kernel_elf(build)}",
             f"directory {ROOT / 'pyx'}", f"source {GDB_SCRIPT}", f"target remote 127.0.0.1:{port}"]
 
 
@@ -38,15 +39,15 @@ def wait_listening(port, proc, timeout=10):
     return False
 
 
-def batch(commands, cmdline=None, inputs=None, timeout=60):
+def batch(commands, cmdline=None, inputs=None, timeout=60, build=BUILD):
     """Run gdb in batch mode against a fresh boot; returns gdb's output."""
     port = qemu.free_port()
-    proc = start_qemu(port, cmdline=cmdline, inputs=inputs)
+    proc = start_qemu(port, cmdline=cmdline, inputs=inputs, build=build)
     try:
         if not wait_listening(port, proc):
             raise RuntimeError("QEMU's gdb stub did not come up: " + proc.stderr.read().decode())
         args = ["gdb", "-nx", "-batch"]
-        for c in init_commands(port) + list(commands):
+        for c in init_commands(port, build) + list(commands):
             args += ["-ex", c]
         r = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            timeout=timeout)
@@ -56,14 +57,16 @@ def batch(commands, cmdline=None, inputs=None, timeout=60):
         proc.wait()
 
 
-def session(cmdline=None, kvm=False):
+def session(cmdline=None, kvm=False, build=BUILD):
     port = qemu.free_port()
-    log = BUILD / "serial.log"
-    proc = start_qemu(port, cmdline=cmdline, kvm=kvm, serial_log=log)
-    gdbinit = BUILD / "gdbinit"
-    gdbinit.write_text("\n".join(init_commands(port)) + "\n")
-    print(f"kwe: QEMU paused, gdb stub on 127.0.0.1:{port}; serial output goes to {log}\n"
-          "kwe: try `kbreak kmain`, `kbreak operations.crc32`, `continue`, `bt`")
+    log = build / "serial.log"
+    proc = start_qemu(port, cmdline=cmdline, kvm=kvm, serial_log=log, build=build)
+    gdbinit = build / "gdbinit"
+    gdbinit.write_text("\n".join(init_commands(port, build)) + "\n")
+    print(f"kwe: QEMU paused, gdb stub on 127.0.0.1:{port}, gdb on {kernel_elf(build)}; "
+          f"serial output goes to {log}\n"
+          "kwe: try `kbreak kmain`, `kbreak operations.crc32`, `continue`, `bt`"
+          + (", `info locals`" if build != BUILD else ""))
     try:
         if not wait_listening(port, proc):
             print(proc.stderr.read().decode())
