@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import build as kbuild
 from . import qemu
+from . import symbolize
 from .paths import BUILD, HOSTED, ROOT, IMAGE, build_dir, image as image_of
 
 
@@ -64,7 +65,8 @@ def cmd_run(a):
         cmdline = SHELL_CMDLINE
     m = qemu.Machine(image=image, snapshot=a.disk is None, cmdline=cmdline, kvm=kvm,
                      display="curses" if a.display else "none", fw_files=input_record(a.input))
-    cmd, how = console_command(m, interactive, a.display)
+    log = build / "serial.log"
+    cmd, how = console_command(m, interactive, a.display, log)
     kept = "the guest's writes are discarded" if a.disk is None else "the guest's writes stay in it"
     print(f"kwe: booting {shown(image)} ({'KVM' if kvm else 'TCG'}; {kept}){how}", file=sys.stderr)
     try:
@@ -74,7 +76,25 @@ def cmd_run(a):
     status = qemu.kernel_status(rc)
     print(f"\nkwe: kernel status {status} ({qemu.STATUS_NAMES.get(status, 'scenario-defined')})",
           file=sys.stderr)
+    print_crashes(log, build, same_kernel=a.disk is None or kernel_part(image) == kernel_part(image_of(build)))
     return status
+
+
+def print_crashes(log, build, same_kernel):
+    """After the boot: any panic, CPU exception or killed process in the
+    serial log again, its addresses named as .pyx lines (kwecli.symbolize).
+    The console went by on the terminal as the kernel wrote it."""
+    try:
+        text = log.read_text(errors="replace").replace("\r", "")
+    except OSError:
+        return
+    lines = symbolize.report(text, build)
+    if lines and not same_kernel:
+        print("kwe: the disk's kernel is not this build's, so its crash addresses cannot be named",
+              file=sys.stderr)
+    elif lines:
+        print(f"kwe: symbolized against {shown(build)}/ (kernel.elf, pyx/user/NAME.elf):", *lines,
+              sep="\n", file=sys.stderr)
 
 
 def input_record(path):
@@ -92,16 +112,17 @@ def input_record(path):
     return {"opt/kwe/input": str(record)}
 
 
-def console_command(m, interactive, display):
-    """QEMU's command line for where the console goes, and what to tell the user."""
+def console_command(m, interactive, display, log):
+    """QEMU's command line for where the console goes, and what to tell the
+    user.  The serial console always reaches `log` too (for print_crashes)."""
     if display:
-        log = BUILD / "serial.log"
         return (m.command(serial=f"file:{log}"),
                 f"; VGA and keyboard here, the serial console in {shown(log)}; Esc then 2, 'quit' ends QEMU")
+    logfile = "logfile=" + str(log).replace(",", ",,")
     if not interactive:
-        return m.command(serial="stdio"), ""
+        return m.command(serial="chardev:con") + ["-chardev", f"stdio,id=con,{logfile}"], ""
     # signal=off: Ctrl-C goes to the guest (the shell ends its foreground job); mux: Ctrl-A X still quits
-    return (m.command(serial="chardev:con") + ["-chardev", "stdio,id=con,mux=on,signal=off",
+    return (m.command(serial="chardev:con") + ["-chardev", f"stdio,id=con,mux=on,signal=off,{logfile}",
                                                "-mon", "chardev=con,mode=readline"],
             "; Ctrl-A X quits QEMU, Ctrl-C goes to the kernel")
 
@@ -288,7 +309,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="tools/kwe", description="Build, boot, test and debug KWE.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("run", help="build and boot the kernel in QEMU: the shell in a terminal, else the demo")
+    p = sub.add_parser("run", help="build and boot the kernel in QEMU: the shell in a terminal, else the demo; "
+                                   "then any panic's or fault's addresses again, as .pyx lines")
     p.add_argument("--kvm", action="store_true", help="use KVM when /dev/kvm can run KWE (else TCG, saying why)")
     p.add_argument("--timeout", type=seconds, default=None, help="stop QEMU after S seconds")
     p.add_argument("--cmdline", default=None,

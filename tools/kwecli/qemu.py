@@ -12,7 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import IMAGE
+from . import symbolize
+from .paths import BUILD, BUILD_DEBUG, IMAGE, image as image_of
 
 STATUS_TIMEOUT = 124        # the harness killed QEMU
 STATUS_NO_EXIT = 125        # QEMU ended without isa-debug-exit (reset, triple fault)
@@ -114,7 +115,7 @@ class Machine:
 @dataclass
 class Boot:
     status: int         # kernel status, or STATUS_TIMEOUT / STATUS_NO_EXIT
-    log: str            # serial output, \r removed
+    log: str            # serial output, \r removed, crash addresses named (named_crashes)
     stderr: str
 
     @property
@@ -144,7 +145,16 @@ def boot(cmdline=None, timeout=60, inputs=None, **machine):
         except subprocess.TimeoutExpired as e:
             rc, out, err = None, e.stdout or b"", e.stderr or b""
     decode = lambda b: b.decode("utf-8", "replace").replace("\r", "")
-    return Boot(kernel_status(rc), decode(out), decode(err))
+    return Boot(kernel_status(rc), named_crashes(decode(out), m.image), decode(err))
+
+
+def named_crashes(log, image):
+    """The log with a panic's or fault's addresses named as .pyx lines
+    (symbolize.annotate), when the image is a build's own, whose ELFs match it."""
+    for build in (BUILD, BUILD_DEBUG):
+        if image is not None and Path(image).resolve() == image_of(build).resolve():
+            return symbolize.annotate(log, build)
+    return log
 
 
 class Session:
@@ -163,6 +173,7 @@ class Session:
         self._tmp = tempfile.TemporaryDirectory(prefix="kwe-session-")
         self.monitor_path = os.path.join(self._tmp.name, "monitor.sock")
         m = Machine(cmdline=cmdline, **machine)
+        self.image = m.image
         cmd = m.command()
         i = cmd.index("-monitor")
         cmd[i + 1] = f"unix:{self.monitor_path},server=on,wait=off"
@@ -239,7 +250,8 @@ class Session:
             rc = None
         self.close()
         self._reader.join(5)
-        return Boot(kernel_status(rc), self.log, self.proc.stderr.read().decode("utf-8", "replace"))
+        return Boot(kernel_status(rc), named_crashes(self.log, self.image),
+                    self.proc.stderr.read().decode("utf-8", "replace"))
 
     def close(self):
         if self._mon is not None:
