@@ -328,7 +328,7 @@ def main(argv=None):
     p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     p.set_defaults(fn=cmd_run)
 
-    p = sub.add_parser("build", help="build hosted modules, kernel.elf and kwe.img")
+    p = sub.add_parser("build", help="build hosted modules, kernel.elf and kwe.img (--debug: at -Og, in build-debug/)")
     p.add_argument("--debug", action="store_true",
                    help="in build-debug/ at -Og: the same kernel, with locals and .pyx lines that gdb can follow")
     p.set_defaults(fn=cmd_build)
