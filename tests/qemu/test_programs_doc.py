@@ -19,6 +19,7 @@ import zlib
 import pytest
 
 from conftest import boot, kwe_fs
+from kwecli import gdb
 from kwecli.paths import BUILD, IMAGE, ROOT
 
 PROGRAMS = ROOT / "pyx/user/programs"
@@ -89,3 +90,23 @@ def test_the_three_node_workflow_example_runs_as_documented(built):
     assert nodes.get("0") == f"{zlib.crc32(b'hello '):08x}", b.log[-2000:]
     assert nodes.get("1") == f"{zlib.crc32(b'world'):08x}", b.log[-2000:]
     assert "2" in nodes and "done 3 failed 0" in b.log, b.log[-2000:]
+
+
+def gdb_steps():
+    """The doc's gdb session, for its greet: the (gdb) lines (`a / b` is two commands; comments
+    dropped), then the command its prose gives for which process stopped."""
+    text = DOC.read_text().split("## Debugging a program with gdb", 1)[1]
+    steps = [c.split("#")[0].strip() for line in re.findall(r"^\(gdb\) (.*)$", text, re.M)
+             for c in line.split(" / ")]
+    return steps + re.findall(r"`(print \(\(struct [^`]*->pid)`", text)
+
+
+def test_the_gdb_steps_stop_in_the_program_and_read_it(built, monkeypatch):
+    steps = [s.replace("/greet.elf", "/docgreet.elf") for s in gdb_steps()]
+    assert steps[0] == "add-symbol-file build/pyx/user/docgreet.elf" and len(steps) == 7, steps
+    monkeypatch.chdir(ROOT)                  # the doc's paths are from the checkout, where tools/kwe gdb is run
+    out = gdb.batch(steps, cmdline="run=init init=docgreet")
+    assert "Breakpoint 1, umain () at user/programs/docgreet.pyx" in out, out
+    assert re.search(r"^\$1 = -?\d+$", out, re.M), out          # print __pyx_v_n: a local, read
+    assert re.search(r"^#0 .*umain \(\) at user/programs/docgreet.pyx", out, re.M), out
+    assert re.search(r"^\$2 = 1$", out, re.M), out              # the pid: init's, 1
