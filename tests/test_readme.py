@@ -63,7 +63,16 @@ BENCH_WHY = ("minutes, and it fetches Debian's kernel; tests/test_bench.py runs 
              "itself (-o to a scratch file) and checks far more than its status")
 ASAN_WHY = "builds build-asan/ (3 to 5 minutes cold); tests/test_asan.py builds and runs it"
 GDB_WHY = "an interactive gdb session, ended by the person at it; tests/qemu/test_gdb.py drives gdb in batch"
+DEBUG_WHY = ("builds build-debug/ at -Og, about 3 minutes cold; the plain `tools/kwe build` runs here, and "
+             "tests/qemu/test_gdb.py steps through build-debug/ when it is there")
 CHECKS = {
+    "tools/kwe wf FILE [--show]": Check("tools/kwe wf workflows/fanout.wf",
+                                        ("wf fanout: E_OK: success; 7 done, 0 failed, 0 cancelled",),
+                                        why="FILE filled in: a workflow file the disk ships with"),
+    "tools/kwe build [--debug]": Check(why=DEBUG_WHY),
+    "tools/kwe build --debug": Check(why=DEBUG_WHY),
+    "tools/kwe gdb [--debug]": Check(why=GDB_WHY),
+    "tools/kwe gdb --debug": Check(why=GDB_WHY),
     "tools/kwe run": Check("tools/kwe run", DEMO),
     "tools/kwe test": Check(why="the suite this test is part of: running it here would recurse"),
     "tools/kwe": Check("tools/kwe", ("usage: tools/kwe",)),
@@ -87,7 +96,6 @@ CHECKS = {
     "tools/kwe test --asan": Check(why=ASAN_WHY),
     "tools/kwe fuzz [--target T] [--count N] [--seed S]":
         Check(why="a million inputs per target under ASan, many minutes; tests/test_fuzz.py runs small counts"),
-    "tools/kwe gdb": Check(why=GDB_WHY),
     "tools/kwe gdb [--cmdline ...]": Check(why=GDB_WHY),
     "tools/kwe trace": Check("tools/kwe trace -o {tmp}", ("kernel status 0", "trace.json", "trace.png",
                                                           "trace-dag.svg"),
