@@ -18,5 +18,8 @@ cdef int untag(uint64_t id, const char* name) noexcept nogil
 # File ids matching a query into ids[0:cap]; returns how many match (may be > cap).
 cdef int64_t query(const char* q, uint64_t* ids, uint32_t cap) noexcept nogil
 cdef int64_t tags(uint64_t id, char* buf, uint32_t cap) noexcept nogil
+# The same on one line for a listing: spaces between the tags, cut to
+# cap - 1 bytes, NUL-terminated; its length, or an E_* code.
+cdef int64_t tags_line(uint64_t id, char* buf, uint32_t cap) noexcept nogil
 cdef int stat(uint64_t id, FileStat* out) noexcept nogil
 cdef int sync() noexcept nogil

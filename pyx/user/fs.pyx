@@ -81,6 +81,19 @@ cdef int64_t tags(uint64_t id, char* buf, uint32_t cap) noexcept nogil:
         buf[r.length if r.length < cap - 1 else cap - 1] = 0
     return r.length
 
+cdef int64_t tags_line(uint64_t id, char* buf, uint32_t cap) noexcept nogil:
+    cdef int64_t n = tags(id, buf, cap), i
+    if n < 0 or cap == 0:
+        return n
+    n = n if n < <int64_t>cap - 1 else <int64_t>cap - 1
+    while n > 0 and buf[n - 1] == c'\n':
+        n -= 1
+    for i in range(n):
+        if buf[i] == c'\n':
+            buf[i] = c' '
+    buf[n] = 0
+    return n
+
 cdef int stat(uint64_t id, FileStat* out) noexcept nogil:
     cdef EventSlot* e = ev(abi.OP_FS_STAT, id, 0)
     cdef Completion r

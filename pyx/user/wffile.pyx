@@ -259,18 +259,12 @@ cdef int show(const char* name) noexcept nogil:
 
 cdef int list() noexcept nogil:
     cdef char tags[256]
-    cdef int64_t n = fs.query(b"type=workflow", ids, IDS_MAX), i, k, n_tags
+    cdef int64_t n = fs.query(b"type=workflow", ids, IDS_MAX), i
     if n < 0:
         sdk.printf(b"wf: %e\n", n)
         return <int>n
     for i in range(n if n < IDS_MAX else IDS_MAX):
-        n_tags = fs.tags(ids[i], tags, sizeof(tags))
-        n_tags = n_tags if 0 <= n_tags < <int64_t>sizeof(tags) else 0
-        while n_tags > 0 and tags[n_tags - 1] == c'\n':
-            n_tags -= 1
-        tags[n_tags] = 0
-        for k in range(n_tags):
-            if tags[k] == c'\n':
-                tags[k] = c' '
+        if fs.tags_line(ids[i], tags, sizeof(tags)) < 0:
+            tags[0] = 0
         sdk.printf(b"%5u  %s\n", ids[i], <uint64_t>tags)
     return abi.E_OK

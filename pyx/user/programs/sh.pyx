@@ -240,18 +240,9 @@ cdef void list_files() noexcept nogil:
 cdef void show_file(uint64_t id) noexcept nogil:
     cdef FileStat st
     cdef char tags[512]
-    cdef int64_t n = fs.tags(id, tags, sizeof(tags) - 1)
-    cdef int64_t i
-    if fs.stat(id, &st) < 0 or n < 0:
+    if fs.stat(id, &st) < 0 or fs.tags_line(id, tags, sizeof(tags)) < 0:
         sdk.printf(b"%5u  (unreadable)\n", id)
         return
-    n = n if n < <int64_t>sizeof(tags) - 1 else <int64_t>sizeof(tags) - 1
-    while n > 0 and tags[n - 1] == c'\n':
-        n -= 1
-    for i in range(n):
-        if tags[i] == c'\n':
-            tags[i] = c' '
-    tags[n] = 0
     sdk.printf(b"%5u %8u  %s\n", id, st.size, <uint64_t>tags)
 
 cdef void cat() noexcept nogil:
@@ -428,21 +419,10 @@ cdef void execute(const char* text) noexcept nogil:
 
 cdef int command_mode() noexcept nogil:
     """sh -c WORDS: run one command and exit 0 if it went well (tools/kwe wf)."""
-    cdef char line[lineedit.LINE_MAX]
-    cdef char word[lineedit.LINE_MAX]
-    cdef size_t n = 0
-    cdef long k
-    cdef int i = 1
-    line[0] = 0
-    k = sdk.arg(i, word, sizeof(word))
-    while k >= 0 and n + <size_t>k + 2 < sizeof(line):
-        if n:
-            line[n] = c' '
-            n += 1
-        n += kstr.copy(line + n, word, sizeof(line) - n)
-        i += 1
-        k = sdk.arg(i, word, sizeof(word))
-    execute(line)
+    cdef const char* words = sdk.info().args
+    while words[0] == c' ':
+        words += 1
+    execute(words + 2)                          # past the -c that umain found
     wait_jobs(0)
     return 0 if last_status == 0 else 1
 
