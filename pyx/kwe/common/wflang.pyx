@@ -580,18 +580,25 @@ cdef uint64_t lower(Wfl* w, const uint64_t* file_ids, uint8_t* outs, uint64_t ou
     return sizeof(GraphHeader) + <uint64_t>nn * sizeof(NodeDesc) + ndeps * 2 + w.data_len
 
 # ---- hosted: tools/kwe wf and the tests ------------------------------------------------------------
-def py_check(int status, uint32_t line, uint32_t col, bytes msg):
-    if status != abi.E_OK:
-        raise ValueError(f"{line}:{col}: {msg.decode(errors='replace')}")
+def py_read(bytes text, uint32_t cap=4096, uint32_t data_cap=1 << 20):
+    """text parsed into a Wfl: (its bytes, the nodes' and the data's memory
+    it points into: keep all three); ValueError("LINE:COL: message")."""
+    cdef bytearray state = bytearray(sizeof(Wfl))
+    cdef bytearray nodes = bytearray(cap * sizeof(WflNode)), data = bytearray(data_cap + 1)
+    cdef Wfl* w = <Wfl*><char*>state
+    init(w, <WflNode*><char*>nodes, cap, <uint8_t*><char*>data, data_cap)
+    if parse(w, text, len(text)) != abi.E_OK:
+        raise ValueError(f"{w.line}:{w.col}: {w.msg.decode(errors='replace')}")
+    return state, nodes, data
 
 def py_parse(bytes text, uint32_t cap=4096, uint32_t data_cap=1 << 20):
     """The nodes as dicts; ValueError("LINE:COL: message") for a mistake."""
-    cdef bytearray nodes = bytearray(cap * sizeof(WflNode)), data = bytearray(data_cap + 1)
-    cdef Wfl w
+    cdef bytearray state, nodes, data
+    cdef Wfl* w
     cdef WflNode* nd
     cdef uint32_t i
-    init(&w, <WflNode*><char*>nodes, cap, <uint8_t*><char*>data, data_cap)
-    py_check(parse(&w, text, len(text)), w.line, w.col, w.msg)
+    state, nodes, data = py_read(text, cap, data_cap)
+    w = <Wfl*><char*>state
     out = []
     for i in range(w.n):
         nd = &w.nodes[i]
@@ -606,30 +613,29 @@ def py_parse(bytes text, uint32_t cap=4096, uint32_t data_cap=1 << 20):
 
 def py_format(bytes text):
     """The canonical text of a workflow file."""
-    cdef bytearray nodes = bytearray(4096 * sizeof(WflNode)), data = bytearray((1 << 20) + 1), out
-    cdef Wfl w
+    cdef bytearray state, nodes, data, out
+    cdef Wfl* w
     cdef uint64_t n
-    init(&w, <WflNode*><char*>nodes, 4096, <uint8_t*><char*>data, 1 << 20)
-    py_check(parse(&w, text, len(text)), w.line, w.col, w.msg)
-    n = format(&w, NULL, 0)
+    state, nodes, data = py_read(text)
+    w = <Wfl*><char*>state
+    n = format(w, NULL, 0)
     out = bytearray(n + 1)
-    format(&w, <char*>out, n + 1)
+    format(w, <char*>out, n + 1)
     return bytes(out[:n])
 
 def py_lower(bytes text, file_ids=()):
     """The ABI graph (the k-th `file` input reads file_ids[k])."""
-    cdef bytearray nodes = bytearray(4096 * sizeof(WflNode)), data = bytearray((1 << 20) + 1)
-    cdef bytearray ids, out
-    cdef Wfl w
+    cdef bytearray state, nodes, data, ids, out
+    cdef Wfl* w
     cdef uint64_t cap, n
-    init(&w, <WflNode*><char*>nodes, 4096, <uint8_t*><char*>data, 1 << 20)
-    py_check(parse(&w, text, len(text)), w.line, w.col, w.msg)
-    ids = bytearray(8 * (lowered_nodes(&w) + 1))
-    for k, v in enumerate(list(file_ids)[:lowered_nodes(&w)]):
+    state, nodes, data = py_read(text)
+    w = <Wfl*><char*>state
+    ids = bytearray(8 * (lowered_nodes(w) + 1))
+    for k, v in enumerate(list(file_ids)[:lowered_nodes(w)]):
         ids[8 * k:8 * k + 8] = int(v).to_bytes(8, "little")
-    cap = sizeof(GraphHeader) + lowered_nodes(&w) * sizeof(NodeDesc) + 2 * 65536 + w.data_len
+    cap = sizeof(GraphHeader) + lowered_nodes(w) * sizeof(NodeDesc) + 2 * 65536 + w.data_len
     out = bytearray(cap)
-    n = lower(&w, <uint64_t*><char*>ids, NULL, 0, <uint8_t*><char*>out, cap)
+    n = lower(w, <uint64_t*><char*>ids, NULL, 0, <uint8_t*><char*>out, cap)
     return bytes(out[:n])
 
 def py_ops():
