@@ -10,9 +10,10 @@
 #                 kernel once kept the 64 MiB until the sleeps ended
 #   rle-bomb      a 4 MiB RLE stream that decodes to 260 MiB, with no bound of
 #                 its own (arg[0] = 2^32 - 1): the kernel's max_output caps it
-#   mem-hog       takes memory 1 MiB at a time until refused, holds it a
-#                 while, exits (run many with spawner: quotas per process
-#                 and over all processes keep the machine alive)
+#   mem-hog       takes memory 1 MiB at a time until refused, holds it until
+#                 every hog has stopped taking, exits (run many with spawner:
+#                 quotas per process and over all processes keep the machine
+#                 alive)
 #   crc-flood     starts `attack timer-victim`, then a 4,096-node workflow,
 #                 each node a CRC32 of the same 1 MiB; exits when the victim
 #                 has (its run is dropped): the Guide once ran all of it
@@ -25,16 +26,18 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset, memcpy
 from user cimport sdk, wf
 from kwe.common cimport abi, kstr
-from kwe.common.abi cimport GraphHeader, NodeDesc, Completion
+from kwe.common.abi cimport GraphHeader, NodeDesc, Completion, ProcInfo
 
 cdef enum:
     NODES = 4096
+    PS_MAX = 64
     DATA = 16384
     BLOB = sizeof(GraphHeader) + NODES * sizeof(NodeDesc) + NODES * 2 + DATA
 
 cdef uint8_t blob[BLOB]
 cdef uint8_t big[4 << 20]
 cdef uint8_t runs[2 * 8066]
+cdef ProcInfo procs[PS_MAX]             # not on the stack: a hog at its quota cannot grow it
 
 cdef NodeDesc* node(uint32_t i) noexcept nogil:
     return &(<NodeDesc*>(blob + sizeof(GraphHeader)))[i]
@@ -121,14 +124,44 @@ cdef int rle_bomb() noexcept nogil:
     sdk.printf(b"attack rle-bomb: %e\n", <uint64_t><int64_t>sdk.call(e, &r))
     return 0
 
+cdef void sleep_ms(uint64_t ms) noexcept nogil:
+    cdef Completion r
+    cdef abi.EventSlot* e = sdk.event(abi.OP_SLEEP)
+    e.h.arg[0] = ms
+    sdk.call(e, &r)
+
+cdef uint64_t family_pages() noexcept nogil:
+    """OP_MEM_ALLOC pages held by our parent's children (the hogs, us too)."""
+    cdef int64_t n = sdk.ps(procs, PS_MAX), i
+    cdef uint32_t parent = 0
+    cdef uint64_t total = 0
+    for i in range(n if n < PS_MAX else PS_MAX):
+        if procs[i].pid == sdk.info().pid:
+            parent = procs[i].parent
+    for i in range(n if n < PS_MAX else PS_MAX):
+        if procs[i].parent == parent:
+            total += procs[i].mem_pages
+    return total
+
+cdef void hold_until_the_others_have_taken() noexcept nogil:
+    """Keep our memory until what the hogs hold has stopped growing: the test
+    adds up what each took, which only all of RAM bounds while all of them
+    hold it (a fixed 200 ms let an early hog exit while later ones took)."""
+    cdef uint64_t last = <uint64_t>-1, now
+    cdef int stable = 0
+    while stable < 3:
+        sleep_ms(50)
+        now = family_pages()
+        stable = stable + 1 if now == last else 0
+        last = now
+
 cdef int mem_hog() noexcept nogil:
     cdef abi.EventSlot* e
     cdef Completion r
     cdef int status = abi.E_OK
     cdef uint64_t mib = 0
-    e = sdk.event(abi.OP_SLEEP)                 # let the spawner start every hog before any takes
-    e.h.arg[0] = 300                            # memory (else the last spawns race the global limit)
-    sdk.call(e, &r)
+    sleep_ms(300)                               # let the spawner start every hog before any takes
+                                                # memory (else the last spawns race the global limit)
     while status == abi.E_OK:
         e = sdk.event(abi.OP_MEM_ALLOC)
         e.h.arg[0] = 1 << 20
@@ -136,9 +169,7 @@ cdef int mem_hog() noexcept nogil:
         mib += status == abi.E_OK
     sdk.printf(b"attack mem-hog: pid %u took %u MiB, then %e\n", sdk.info().pid, mib,
                <uint64_t><int64_t>status)
-    e = sdk.event(abi.OP_SLEEP)
-    e.h.arg[0] = 200
-    sdk.call(e, &r)
+    hold_until_the_others_have_taken()
     return 0 if status == abi.E_QUOTA or status == abi.E_NOMEM else 1
 
 cdef uint64_t flood_graph() noexcept nogil:
