@@ -2,7 +2,7 @@
 #
 # Every kernel resource a process causes -- heap bytes, physical pages,
 # events, timers, workflows and their nodes, open files, files created,
-# children -- is charged to its Account when taken and given back when
+# children, sockets -- is charged to its Account when taken and given back when
 # freed.  A charge is refused when it would pass the process's limit or the
 # limit over all processes together (the `total` account), so one process
 # can neither exhaust the machine nor starve the others; the asker gets
@@ -22,7 +22,8 @@ cdef enum:                      # resources
     RES_FDS = 6                 # open files
     RES_FILES = 7               # files created (never given back)
     RES_PROCS = 8               # live children (in `total`: live processes)
-    RES_COUNT = 9
+    RES_SOCKETS = 9             # open network sockets (kwe.net.socket)
+    RES_COUNT = 10
 
 cdef struct Account:
     uint64_t used[RES_COUNT]

@@ -23,6 +23,7 @@ cdef void defaults(uint64_t ram) noexcept nogil:
     set_default(RES_FDS, b"fds", 1024, 65536)
     set_default(RES_FILES, b"files", 65536, <uint64_t>0xFFFFFFFFFFFFFFFFU)
     set_default(RES_PROCS, b"procs", 1024, 4096)
+    set_default(RES_SOCKETS, b"sockets", 256, 4096)
 
 cdef void set_default(int r, const char* n, uint64_t mine, uint64_t everyone) noexcept nogil:
     names[r] = n
@@ -171,4 +172,5 @@ def py_leaked():
 
 RESOURCES = {"heap": RES_HEAP, "pages": RES_PAGES, "events": RES_EVENTS, "timers": RES_TIMERS,
              "workflows": RES_WORKFLOWS, "nodes": RES_NODES, "fds": RES_FDS, "files": RES_FILES,
-             "procs": RES_PROCS}
+             "procs": RES_PROCS,
+             "sockets": RES_SOCKETS}
