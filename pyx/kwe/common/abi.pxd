@@ -106,8 +106,15 @@ cdef enum:
     OP_FS_STAT = 0x031C         # arg[0] = file id; output = FileStat
     OP_FS_SYNC = 0x031D         # completes when everything before it is committed
     OP_FS_GET = 0x031E          # arg[0] = file id, arg[1] = offset; output = the file from there
-    OP_NET_SEND = 0x0401
-    OP_NET_RECV = 0x0402
+    OP_NET_SOCKET = 0x0401      # arg[0] = SOCK_UDP or SOCK_TCP; value = socket id (docs/net.md)
+    OP_NET_BIND = 0x0402        # arg[0] = socket, arg[1] = port (0: a free one); value = port
+    OP_NET_LISTEN = 0x0403      # arg[0] = socket (TCP, bound), arg[1] = backlog
+    OP_NET_ACCEPT = 0x0404      # arg[0] = listening socket; waits; value = the connection's socket
+    OP_NET_CONNECT = 0x0405     # arg[0] = socket, arg[1] = IPv4 address, arg[2] = port; waits until connected
+    OP_NET_SEND = 0x0406        # arg[0] = socket; input = data (UDP: arg[1] = address, arg[2] = port); value = bytes
+    OP_NET_RECV = 0x0407        # arg[0] = socket, arg[1] = bytes at most; waits; output = data (TCP: empty at end)
+    OP_NET_CLOSE = 0x0408       # arg[0] = socket
+    OP_NET_STAT = 0x0409        # output = NetStat
 
     # status codes (Completion.status, kernel_notify's return).  The comment
     # on each is its one-line meaning: tools/build/abi_header.py makes it the
@@ -137,6 +144,10 @@ cdef enum:
     E_IO = -21                  # input/output error: the disk failed
     E_AMBIGUOUS = -22           # more than one file matches where exactly one must
     E_ROFS = -23                # read-only volume: mounted so, or a failed check or disk error made it so
+    E_CONNREFUSED = -24         # connection refused: nobody listens there
+    E_CONNRESET = -25           # connection reset by the other end
+    E_TIMEDOUT = -26            # timed out: the other end stopped answering
+    E_NOTCONN = -27             # not connected
 
     # the process's address space
     USER_INFO_PAGES = 1
@@ -308,6 +319,30 @@ cdef struct SysStat:            # OP_SYSSTAT's output
     uint64_t console_owner      # the pid that reads the console (0: none)
     uint64_t tracing            # 1 while tracing is on
     uint64_t reserved[4]
+
+cdef enum:
+    SOCK_UDP = 1                # OP_NET_SOCKET arg[0]
+    SOCK_TCP = 2
+    NET_DROP_SLOTS = 32         # NetStat.drops: by reason (docs/net.md lists them)
+
+cdef struct NetStat:            # OP_NET_STAT's output
+    uint8_t mac[6]
+    uint8_t link_up             # 1: a card is attached and its link is up
+    uint8_t pad
+    uint32_t ip                 # the interface's address (host order), its mask and gateway
+    uint32_t mask
+    uint32_t gateway
+    uint32_t sockets            # open over all processes
+    uint64_t rx_frames
+    uint64_t rx_bytes
+    uint64_t tx_frames
+    uint64_t tx_bytes
+    uint64_t arp_in             # accepted packets of each protocol
+    uint64_t ip_in
+    uint64_t icmp_in
+    uint64_t udp_in
+    uint64_t tcp_in
+    uint64_t drops[NET_DROP_SLOTS]
 
 cdef struct UserInfo:           # at USER_INFO, read-only to the process
     uint64_t magic              # "KWEUSER1"

@@ -95,7 +95,7 @@ cdef int opcode_deck(uint16_t op) noexcept nogil:
         return abi.DECK_HARDWARE
     if abi.OP_MEM_ALLOC <= op <= abi.OP_MEM_FREE or abi.OP_FS_CREATE <= op <= abi.OP_FS_GET:
         return abi.DECK_STORAGE
-    if abi.OP_NET_SEND <= op <= abi.OP_NET_RECV:
+    if abi.OP_NET_SOCKET <= op <= abi.OP_NET_STAT:
         return abi.DECK_NETWORK
     return -1
 

@@ -12,8 +12,6 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from kwe.mm.account cimport Account
 
 cdef enum:
-    SOCK_UDP = 1
-    SOCK_TCP = 2
     EPHEMERAL_FIRST = 49152
     DEFAULT_UDP_QUEUE = 262144
     DEFAULT_TABLE = 4096
@@ -24,7 +22,7 @@ ctypedef void (*Wake)(uint32_t sock) noexcept nogil
 
 cdef void init() noexcept nogil
 cdef void set_wake(Wake w) noexcept nogil
-# A new socket of `type` for pid; its id (> 0) or E_INVAL / E_QUOTA / E_NOMEM.
+# A new socket of `type` (abi.SOCK_UDP / SOCK_TCP) for pid; its id (> 0) or E_INVAL / E_QUOTA / E_NOMEM.
 cdef int64_t open(uint32_t pid, Account* a, int type) noexcept nogil
 # Bind to port (0: a free ephemeral one); the port, or E_EXIST / E_INVAL / E_BADF.
 cdef int64_t bind(uint32_t pid, uint32_t sock, uint16_t port) noexcept nogil

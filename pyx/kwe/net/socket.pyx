@@ -68,8 +68,8 @@ cdef int64_t open(uint32_t pid, Account* a, int type) noexcept nogil:
     global generation, open_count
     cdef uint32_t i
     cdef Socket* s
-    if type != SOCK_UDP:
-        return abi.E_NOTSUP if type == SOCK_TCP else abi.E_INVAL
+    if type != abi.SOCK_UDP:
+        return abi.E_NOTSUP if type == abi.SOCK_TCP else abi.E_INVAL
     for i in range(table_size):
         if table[i] == NULL:
             break
@@ -202,7 +202,7 @@ cdef uint32_t count() noexcept nogil:
 cdef void udp_deliver(uint16_t port, uint32_t src, uint16_t sport, const uint8_t* data, uint32_t n) noexcept nogil:
     cdef Socket* s = bound(port)
     cdef Datagram* d
-    if s == NULL or s.type != SOCK_UDP:
+    if s == NULL or s.type != abi.SOCK_UDP:
         netif.drop(netif.DROP_UDP_NO_PORT)
         return
     if s.queued + n > queue_limit:
