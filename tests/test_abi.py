@@ -36,3 +36,5 @@ def test_sizes_are_the_documented_ones():
     assert abi.EVENT_HEADER.size == 64 and abi.COMPLETION.size == 32                     # the Python view too
     assert layout["ProcInfo"][0] == abi.PROC_INFO.size == 64
     assert layout["SysStat"][0] == abi.SYS_STAT.size
+    assert layout["NetStat"][0] == abi.NET_STAT.size
+    assert layout["NetStat"][1]["rx_frames"] == 24 and layout["NetStat"][1]["drops"] == 24 + 9 * 8

@@ -166,12 +166,6 @@ def test_memory_alloc_free_and_quota():
     assert no_memory.call(OP_MEM_ALLOC, args=(4096,)).status == E_NOENT
 
 
-def test_network_is_not_supported_and_says_so():
-    p = start()
-    r = p.call(OP_NET_SEND, payload=b"x")
-    assert (r.status, r.deck) == (E_NOTSUP, DECK_NETWORK)
-
-
 def test_nop_echoes_and_spawn_of_a_missing_program():
     p = start()
     assert p.call(OP_NOP, payload=b"echo").output == b"echo"

@@ -34,6 +34,7 @@ GRAPH_HEADER = struct.Struct("<IHHII")                           # 16 bytes
 NODE = struct.Struct("<HBB8sHHHBBHHII4Q")                         # 64 bytes
 PROC_INFO = struct.Struct("<IIII3Q24s")                             # 64 bytes, OP_PS
 SYS_STAT = struct.Struct("<10Q5QQQ4Q")                              # OP_SYSSTAT
+NET_STAT = struct.Struct("<6sBxIIII9Q32Q")                          # OP_NET_STAT
 
 
 def default_route(opcode):

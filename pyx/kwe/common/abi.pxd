@@ -110,9 +110,9 @@ cdef enum:
     OP_NET_BIND = 0x0402        # arg[0] = socket, arg[1] = port (0: a free one); value = port
     OP_NET_LISTEN = 0x0403      # arg[0] = socket (TCP, bound), arg[1] = backlog
     OP_NET_ACCEPT = 0x0404      # arg[0] = listening socket; waits; value = the connection's socket
-    OP_NET_CONNECT = 0x0405     # arg[0] = socket, arg[1] = IPv4 address, arg[2] = port; waits until connected
-    OP_NET_SEND = 0x0406        # arg[0] = socket; input = data (UDP: arg[1] = address, arg[2] = port); value = bytes
-    OP_NET_RECV = 0x0407        # arg[0] = socket, arg[1] = bytes at most; waits; output = data (TCP: empty at end)
+    OP_NET_CONNECT = 0x0405     # arg[0] = socket, arg[1] = address << 16 | port; waits until connected
+    OP_NET_SEND = 0x0406        # arg[0] = socket; input = data (UDP: arg[1] = address << 16 | port); value = bytes
+    OP_NET_RECV = 0x0407        # arg[0] = socket, arg[1] = bytes at most; waits; output = data (TCP: empty at end; UDP: value = sender as in SEND)
     OP_NET_CLOSE = 0x0408       # arg[0] = socket
     OP_NET_STAT = 0x0409        # output = NetStat
 

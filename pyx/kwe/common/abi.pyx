@@ -15,7 +15,12 @@ def layout():
     cdef NodeDesc nd
     cdef ProcInfo pi
     cdef SysStat ss
+    cdef NetStat ns
     return {
+        "NetStat": (sizeof(NetStat), {
+            "mac": off(&ns, &ns.mac), "link_up": off(&ns, &ns.link_up), "ip": off(&ns, &ns.ip),
+            "sockets": off(&ns, &ns.sockets), "rx_frames": off(&ns, &ns.rx_frames),
+            "drops": off(&ns, &ns.drops)}),
         "ProcInfo": (sizeof(ProcInfo), {
             "pid": off(&pi, &pi.pid), "parent": off(&pi, &pi.parent), "state": off(&pi, &pi.state),
             "console": off(&pi, &pi.console), "ticks": off(&pi, &pi.ticks),

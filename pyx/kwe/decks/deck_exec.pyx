@@ -4,7 +4,7 @@ from libc.string cimport memcpy, memset
 from kwe.common cimport abi, kstr
 from kwe.events cimport guide, results, workflow
 from kwe.tasks cimport proc, programs, fd, caps
-from kwe.decks cimport tty
+from kwe.decks cimport tty, deck_net
 from kwe.mm cimport heap, pmm
 from kwe.dev cimport pit
 from kwe.debug cimport trace
@@ -272,6 +272,7 @@ cdef void on_exit(Process* p) noexcept nogil:
     p.inflight = 0
     workflow.drop_process(p)
     fd.close_all(p)
+    deck_net.drop_process(p)                   # its waiting socket events, and its sockets
     if parent == NULL or parent.space == NULL:
         return
     memset(&c, 0, sizeof(c))

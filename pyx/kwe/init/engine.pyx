@@ -13,6 +13,7 @@ from kwe.debug cimport stages
 
 cdef bint deferred() noexcept nogil:
     tty.poll()
+    deck_net.poll()
     guide.run()
     rootfs.maybe_commit()
     return guide.pending()
@@ -46,6 +47,7 @@ cdef void init(uint64_t idle_stack_top) noexcept nogil:
     workflow.init()
     tty.init()
     deck_storage.init()
+    deck_net.init()
     proc.init(idle_stack_top)
     deck_exec.init()
     proc.set_deferred_work(deferred)

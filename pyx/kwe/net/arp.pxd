@@ -14,7 +14,7 @@ cdef enum:
     REQUESTS = 3
     RETRY_MS = 1000
 
-cdef void init() noexcept nogil
+cdef void init() noexcept nogil     # once per machine: boot, or a hosted test's fresh one
 cdef void input(const uint8_t* p, uint32_t n) noexcept nogil
 # Send an IPv4 packet to next_hop (on our link): now, or once it resolves.
 cdef int send_ipv4(uint32_t next_hop, const uint8_t* packet, uint32_t n) noexcept nogil

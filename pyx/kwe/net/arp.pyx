@@ -37,11 +37,6 @@ cdef uint64_t ttl_ms = 0
 
 cdef void init() noexcept nogil:
     global cache, cache_size, ttl_ms
-    cdef uint32_t i
-    if cache != NULL:
-        for i in range(cache_size):
-            forget(&cache[i])
-        heap.kfree(cache)
     cache_size = <uint32_t>cmdline.get_u64(b"arp_cache", DEFAULT_CACHE)
     if cache_size < 1 or cache_size > CACHE_MAX:
         cache_size = DEFAULT_CACHE

@@ -185,13 +185,17 @@ cdef int py_tx(const uint8_t* frame, uint32_t n) noexcept nogil:
     return 0
 
 def py_init(bytes mac=b"\x52\x54\x00\x12\x34\x56"):
-    global sent_buf, sent_len
-    if sent_buf == NULL:
-        sent_buf = <uint8_t*>heap.kmalloc(SENT_CAP)
-    sent_len = 0
+    """A fresh stack with the test as its card."""
     ok = init()
-    attach(mac, py_tx, NULL)
+    py_attach(mac)
     return ok
+
+def py_attach(bytes mac=b"\x52\x54\x00\x12\x34\x56"):
+    """The test becomes the card of the stack the engine started."""
+    global sent_buf, sent_len
+    sent_buf = <uint8_t*>heap.kmalloc(SENT_CAP)  # on this machine's heap (a reset drops the last)
+    sent_len = 0
+    attach(mac, py_tx, NULL)
 
 def py_input(bytes frame):
     input(frame, <uint32_t>len(frame))

@@ -20,7 +20,7 @@ cdef enum:
 # or it closed), so whoever waits on it can be answered.
 ctypedef void (*Wake)(uint32_t sock) noexcept nogil
 
-cdef void init() noexcept nogil
+cdef void init() noexcept nogil     # once per machine: boot, or a hosted test's fresh one
 cdef void set_wake(Wake w) noexcept nogil
 # A new socket of `type` (abi.SOCK_UDP / SOCK_TCP) for pid; its id (> 0) or E_INVAL / E_QUOTA / E_NOMEM.
 cdef int64_t open(uint32_t pid, Account* a, int type) noexcept nogil

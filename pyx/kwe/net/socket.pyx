@@ -34,12 +34,6 @@ cdef Wake wake = NULL
 
 cdef void init() noexcept nogil:
     global table, table_size, queue_limit, next_ephemeral, open_count
-    cdef uint32_t i
-    if table != NULL:
-        for i in range(table_size):
-            if table[i] != NULL:
-                free_socket(i)
-        heap.kfree(table)
     table_size = <uint32_t>cmdline.get_u64(b"socket_table", DEFAULT_TABLE)
     if table_size < 1 or table_size > 65535:
         table_size = DEFAULT_TABLE
@@ -253,3 +247,6 @@ def py_close(uint32_t pid, uint32_t sock):
 
 def py_close_all(uint32_t pid):
     return close_all(pid)
+
+def py_count():
+    return count()
