@@ -1,0 +1,17 @@
+# Sockets from a user program: each call is one Network-deck event
+# (pyx/kwe/decks/deck_net.pyx, docs/net.md).  Negative returns are E_*
+# codes.  Addresses are host-order IPv4 (10.0.2.2 is 0x0A000202); a
+# sender or destination travels as address << 16 | port.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from kwe.common.abi cimport NetStat
+
+cdef int64_t socket(int type) noexcept nogil                   # abi.SOCK_UDP / SOCK_TCP: socket id
+cdef int64_t bind(uint64_t sock, uint16_t port) noexcept nogil # the port (0: a free one)
+cdef int close(uint64_t sock) noexcept nogil
+# One datagram to ip:port; bytes sent.
+cdef int64_t send_to(uint64_t sock, uint32_t ip, uint16_t port, const void* data, uint32_t n) noexcept nogil
+# Wait for one datagram: its length (cut to cap), its sender in *ip and *port.
+cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uint16_t* port) noexcept nogil
+cdef int stat(NetStat* out) noexcept nogil
+# "a.b.c.d" of ip into out (16 bytes).
+cdef void format_ip(uint32_t ip, char* out) noexcept nogil
