@@ -15,3 +15,6 @@ cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uin
 cdef int stat(NetStat* out) noexcept nogil
 # "a.b.c.d" of ip into out (16 bytes).
 cdef void format_ip(uint32_t ip, char* out) noexcept nogil
+# The interface, its counters and every non-zero drop counter by name, on
+# the console (the shell's `net`); 0, or the E_* code OP_NET_STAT gave.
+cdef int show() noexcept nogil

@@ -1,7 +1,7 @@
 # See net.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk
-from kwe.common cimport abi
+from kwe.common cimport abi, netnames
 from kwe.common.abi cimport EventSlot, Completion, NetStat
 
 cdef EventSlot* ev(uint16_t op, uint64_t a0, uint64_t a1) noexcept nogil:
@@ -57,3 +57,33 @@ cdef void format_ip(uint32_t ip, char* out) noexcept nogil:
         out[0] = <char>(c'0' + v % 10)
         out[1] = c'.' if i < 3 else 0
         out += 2
+
+cdef uint32_t prefix_length(uint32_t mask) noexcept nogil:
+    cdef uint32_t n = 0
+    while n < 32 and (mask << n) & 0x80000000U:
+        n += 1
+    return n
+
+cdef int show() noexcept nogil:
+    cdef NetStat s
+    cdef char ip[16]
+    cdef char gw[16]
+    cdef const char* link = b"no card"
+    cdef int err = stat(&s), i
+    if err < 0:
+        return err
+    if s.link_up:
+        link = b"link up"
+    format_ip(s.ip, ip)
+    format_ip(s.gateway, gw)
+    sdk.printf(b"net: %02x:%02x:%02x:", s.mac[0], s.mac[1], s.mac[2])
+    sdk.printf(b"%02x:%02x:%02x %s, ", s.mac[3], s.mac[4], s.mac[5], <uint64_t>link)
+    sdk.printf(b"%s/%u gateway %s, %u sockets\n", <uint64_t>ip, prefix_length(s.mask), <uint64_t>gw, s.sockets)
+    sdk.printf(b"rx %u frames %u bytes; tx %u frames %u bytes\n", s.rx_frames, s.rx_bytes, s.tx_frames, s.tx_bytes)
+    sdk.printf(b"in: arp %u ip %u icmp %u udp %u", s.arp_in, s.ip_in, s.icmp_in, s.udp_in)
+    sdk.printf(b" tcp %u\ndropped:", s.tcp_in)
+    for i in range(netnames.DROP_NAMES):
+        if s.drops[i]:
+            sdk.printf(b" %s %u", <uint64_t>netnames.drop_name(i), s.drops[i])
+    sdk.puts(b"\n")
+    return 0

@@ -233,3 +233,17 @@ def test_any_bytes_after_valid_headers_never_crash(data, proto):
     hdr = raw(Ether(src=PEER_MAC, dst=ME_MAC) / IP(src=PEER_IP, dst=ME_IP, proto=proto, len=20 + len(data)))
     netif.py_input(hdr + data)
     netif.py_sent()
+
+
+def test_drop_reasons_have_one_name_in_the_kernel_the_programs_and_the_docs():
+    import re
+    from pathlib import Path
+    from kwe.common import netnames
+    root = Path(__file__).resolve().parents[2]
+    enum = re.findall(r"^\s+DROP_([A-Z0-9_]+) = (\d+)", (root / "pyx/kwe/net/netif.pxd").read_text(), re.M)
+    names = [n.lower().replace("_", "-") for n, i in enum if n != "COUNT"]
+    assert [int(i) for n, i in enum if n != "COUNT"] == list(range(len(names)))
+    assert [netnames.py_drop_name(i) for i in range(len(names))] == names
+    assert netnames.py_drop_name(len(names)) == "?"
+    doc = re.findall(r"^\| `([a-z0-9-]+)` \| (\d+) \|", (root / "docs/net.md").read_text(), re.M)
+    assert doc == [(n, str(i)) for i, n in enumerate(names)]

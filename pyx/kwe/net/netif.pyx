@@ -2,6 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from kwe.base cimport cmdline
+from kwe.common cimport netnames
 from kwe.base.console cimport kprintf
 from kwe.dev cimport pit
 from kwe.mm cimport heap
@@ -18,32 +19,6 @@ cdef NetStats counters
 cdef TxFn card_tx
 cdef RxFn card_rx
 cdef uint8_t rx_buf[ETH_FRAME_MAX + 2]
-
-cdef const char* drop_names[DROP_COUNT]
-
-cdef void name_drops() noexcept nogil:
-    drop_names[DROP_SHORT] = b"short"
-    drop_names[DROP_NOT_US] = b"not-us"
-    drop_names[DROP_ETHERTYPE] = b"ethertype"
-    drop_names[DROP_ARP_BAD] = b"arp-bad"
-    drop_names[DROP_IP_HEADER] = b"ip-header"
-    drop_names[DROP_IP_CHECKSUM] = b"ip-checksum"
-    drop_names[DROP_IP_FRAGMENT] = b"ip-fragment"
-    drop_names[DROP_IP_PROTOCOL] = b"ip-protocol"
-    drop_names[DROP_IP_SOURCE] = b"ip-source"
-    drop_names[DROP_ICMP_BAD] = b"icmp-bad"
-    drop_names[DROP_ICMP_TYPE] = b"icmp-type"
-    drop_names[DROP_UDP_BAD] = b"udp-bad"
-    drop_names[DROP_UDP_CHECKSUM] = b"udp-checksum"
-    drop_names[DROP_UDP_NO_PORT] = b"udp-no-port"
-    drop_names[DROP_UDP_FULL] = b"udp-full"
-    drop_names[DROP_TCP_BAD] = b"tcp-bad"
-    drop_names[DROP_TCP_NO_PORT] = b"tcp-no-port"
-    drop_names[DROP_TCP_FULL] = b"tcp-full"
-    drop_names[DROP_ARP_UNRESOLVED] = b"arp-unresolved"
-    drop_names[DROP_NO_ROUTE] = b"no-route"
-    drop_names[DROP_TX_FULL] = b"tx-full"
-    drop_names[DROP_TOO_BIG] = b"too-big"
 
 cdef bint parse_address(const char* s, uint32_t* ip, uint32_t* prefix) noexcept nogil:
     """A.B.C.D/N: the address and its prefix length (N defaults to 24)."""
@@ -73,7 +48,6 @@ cdef bint init() noexcept nogil:
     cdef char word[40]
     cdef uint32_t ip = DEFAULT_IP, prefix = DEFAULT_PREFIX, gw = DEFAULT_GATEWAY
     cdef bint ok = True
-    name_drops()
     memset(&counters, 0, sizeof(counters))
     detach()
     if cmdline.get(b"ip", word, sizeof(word)) >= 0 and not parse_address(word, &ip, &prefix):
@@ -161,9 +135,7 @@ cdef NetStats* stats() noexcept nogil:
     return &counters
 
 cdef const char* drop_name(int reason) noexcept nogil:
-    if reason < 0 or reason >= DROP_COUNT:
-        return b"?"
-    return drop_names[reason]
+    return netnames.drop_name(reason)
 
 cdef uint64_t now_ms() noexcept nogil:
     cdef uint64_t hz = pit.hz()

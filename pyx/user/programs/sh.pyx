@@ -8,7 +8,7 @@
 # `sh -c WORDS` runs one command and exits with how it went.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcpy, memmove, memset
-from user cimport sdk, fs, lineedit, wffile
+from user cimport sdk, fs, net, lineedit, wffile
 from kwe.common cimport abi, kstr
 from kwe.common.abi cimport Completion, ProcInfo, SysStat, FileStat
 
@@ -340,6 +340,7 @@ cdef void help() noexcept nogil:
              b"  wf show NAME|ID / wf list   a workflow's DAG / the workflow files\n"
              b"  trace on|off|dump    the kernel's event trace (dump: to the console)\n"
              b"  stat / uptime        memory, processes, workflows, per-deck counts / time since boot\n"
+             b"  net                  the network interface, its counters and what it dropped\n"
              b"  poweroff (or exit, or Ctrl-D)   end the background programs and the shell\n"
              b"keys: left/right, Home/End (Ctrl-A/E), up/down history, Tab completes, Ctrl-U clears, Ctrl-C cancels\n"
              b"programs:")
@@ -393,6 +394,8 @@ cdef bint builtin() noexcept nogil:
         show_stat()
     elif is_word(0, b"uptime"):
         show_uptime()
+    elif is_word(0, b"net"):
+        failed(net.show())
     elif is_word(0, b"poweroff") or is_word(0, b"exit"):
         poweroff()
     else:
