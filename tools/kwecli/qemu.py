@@ -82,10 +82,48 @@ def free_port():
         return s.getsockname()[1]
 
 
+LOOPBACK = "127.0.0.1"
+NET_OPTIONS = ("-netdev", "-nic", "-net")
+NETDEV_TYPES = ("dgram", "stream")     # sockets between QEMU and a test on this host
+
+
+def check_net(net):
+    """Refuse network arguments that could reach past this host: only
+    -netdev dgram/stream over inet sockets at 127.0.0.1 (and -device lines
+    naming such a netdev), never user-mode networking, tap or a bridge."""
+    args = list(net)
+    if len(args) % 2:
+        raise ValueError(f"network arguments come in option/value pairs: {args}")
+    for opt, value in zip(args[::2], args[1::2]):
+        if opt == "-device":
+            continue
+        if opt != "-netdev":
+            raise ValueError(f"{opt} {value}: only -netdev and -device in Machine.net")
+        kind, *params = value.split(",")
+        if kind not in NETDEV_TYPES:
+            raise ValueError(f"-netdev {kind}: only {', '.join(NETDEV_TYPES)} (a socket on {LOOPBACK})")
+        for p in params:
+            key, _, v = p.partition("=")
+            if key.endswith(".type") and v != "inet":
+                raise ValueError(f"-netdev {value}: {key}={v}, only inet sockets")
+            if key.endswith("host") and v != LOOPBACK:
+                raise ValueError(f"-netdev {value}: {key}={v} is not {LOOPBACK}")
+            if key in ("addr", "localaddr", "connect", "listen", "udp", "mcast", "fd", "dst"):
+                raise ValueError(f"-netdev {value}: {key}= is not allowed (use *.host={LOOPBACK})")
+        hosts = [p for p in params if p.partition("=")[0].endswith("host")]
+        if not hosts:
+            raise ValueError(f"-netdev {value}: names no host (say *.host={LOOPBACK})")
+    return args
+
+
 @dataclass
 class Machine:
     """One QEMU configuration.  fw_files maps fw_cfg names to local files.
-    snapshot: the guest's writes go to a temporary overlay, not the image."""
+    snapshot: the guest's writes go to a temporary overlay, not the image.
+    net: the network, as QEMU arguments (-netdev dgram/stream at 127.0.0.1
+    and the -device that uses it, check_net); None: no network at all.
+    "-nic none" is always there: without it QEMU adds a user-mode NIC that
+    reaches anywhere the host does."""
     image: Path | None = IMAGE
     cmdline: str | None = None
     kvm: bool = False
@@ -95,6 +133,7 @@ class Machine:
     extra: list = field(default_factory=list)
     pin: str | None = None          # taskset CPU list: the bench keeps QEMU on one core
     display: str = "none"           # QEMU's -display: "curses" shows the VGA screen and takes the keyboard
+    net: list | None = None         # network arguments (check_net); None: none
 
     def command(self, serial="stdio"):
         cmd = ["taskset", "-c", self.pin] if self.pin else []
@@ -109,6 +148,9 @@ class Machine:
             cmd += ["-fw_cfg", "name=opt/kwe/cmdline,string=" + self.cmdline.replace(",", ",,")]
         for name, path in self.fw_files.items():
             cmd += ["-fw_cfg", f"name={name},file={path}"]
+        if any(a in NET_OPTIONS for a in self.extra):
+            raise ValueError("network options go in Machine.net, not extra")
+        cmd += ["-nic", "none"] + (check_net(self.net) if self.net else [])
         return cmd + list(self.extra)
 
 
