@@ -52,6 +52,17 @@ static inline void arch_pause(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void arch_invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
 static inline void arch_barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void arch_mfence(void) { __asm__ volatile("mfence" ::: "memory"); }
+/* Device registers through an uncached mapping: one 32-bit access each, never
+ * merged, split or moved across other memory accesses by the compiler (the
+ * "memory" clobber: descriptor writes land before the tail register write). */
+static inline uint32_t arch_mmio_read32(uint64_t va) {
+    uint32_t v;
+    __asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(va) : "memory");
+    return v;
+}
+static inline void arch_mmio_write32(uint64_t va, uint32_t v) {
+    __asm__ volatile("movl %0, (%1)" :: "r"(v), "r"(va) : "memory");
+}
 
 /* Descriptor tables.  The packed pseudo-descriptor lives on the stack. */
 struct __attribute__((packed)) arch_dtr { uint16_t limit; uint64_t base; };

@@ -32,6 +32,22 @@ cdef void halt_forever() noexcept nogil
 ctypedef void (*StackEntry)() noexcept nogil
 cdef void call_on_stack(uint64_t top, StackEntry fn) noexcept nogil
 
+# Device registers (MMIO): one 32-bit access through a mapping the caller
+# made uncached (vmm MAP_NOCACHE).  Ordered against every other memory
+# access in program order, so a driver's descriptor writes reach memory
+# before the register write that hands them to the device.  Hosted, the
+# simulated machine does what the CPU does: it walks the page tables CR3
+# names (as kwe.mm.vmm wrote them in simulated RAM) to a physical address,
+# then sends it to the PCI device whose memory BAR holds it (when its memory
+# decoding is on), else to RAM; an unmapped address or a write through a
+# read-only page is counted as a fault (hal.mmio_counters) and reads as all
+# ones.  So the driver's own mapping code is what the tests exercise.
+cdef uint32_t mmio_read32(uint64_t va) noexcept nogil
+cdef void mmio_write32(uint64_t va, uint32_t v) noexcept nogil
+# A compiler barrier: memory a device writes by DMA (descriptor status) is
+# read again after it, not from a register copy (x86 keeps loads in order).
+cdef void barrier() noexcept nogil
+
 # Physical memory.  The kernel maps all RAM at DIRECT_MAP; the hosted
 # machine's RAM is a buffer.  kernel_virt_to_phys covers the kernel image.
 cdef void* phys_to_virt(uint64_t pa) noexcept nogil

@@ -40,6 +40,9 @@ cdef extern from "arch.h" nogil:
     void arch_call_on_stack(uint64_t, StackEntry)
     void arch_insw(uint16_t, void*, uint64_t)
     void arch_outsw(uint16_t, const void*, uint64_t)
+    uint32_t arch_mmio_read32(uint64_t)
+    void arch_mmio_write32(uint64_t, uint32_t)
+    void arch_barrier()
     void c_switch_context "switch_context"(uint64_t*, uint64_t)
     char trap_return[]
     char syscall_entry[]
@@ -135,6 +138,15 @@ cdef void halt_forever() noexcept nogil:
 
 cdef void call_on_stack(uint64_t top, StackEntry fn) noexcept nogil:
     arch_call_on_stack(top, fn)
+
+cdef uint32_t mmio_read32(uint64_t va) noexcept nogil:
+    return arch_mmio_read32(va)
+
+cdef void mmio_write32(uint64_t va, uint32_t v) noexcept nogil:
+    arch_mmio_write32(va, v)
+
+cdef void barrier() noexcept nogil:
+    arch_barrier()
 
 cdef void* phys_to_virt(uint64_t pa) noexcept nogil:
     return <void*>(pa + KWE_DIRECT_MAP)
