@@ -1,6 +1,7 @@
 """dev: devices.
 
 Owns the interrupt controller (pic) and IRQ routing (irq), the timers (pit, rtc), input
-(keyboard, input), the ATA disk (ata) and the block-device interface over it (blockdev).
+(keyboard, input), the ATA disk (ata) and the block-device interface over it (blockdev),
+the PCI bus (pci).
 May use: every part before it (common .. arch).
 """
