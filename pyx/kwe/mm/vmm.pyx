@@ -353,6 +353,7 @@ cdef bint map_image() noexcept nogil:
     return True
 
 cdef bint init_kernel(uint64_t max_phys) noexcept nogil:
+    global current
     cdef uint64_t* top
     cdef uint64_t pdpt
     cdef int i
@@ -369,6 +370,7 @@ cdef bint init_kernel(uint64_t max_phys) noexcept nogil:
     max_phys = (max_phys + HUGE_2M - 1) & ~<uint64_t>(HUGE_2M - 1)
     if not map_direct(max_phys) or not map_image():
         return False
+    current = NULL                  # new tables: load CR3 even if kspace was active (hosted resets)
     activate(&kspace)
     hal.write_cr(0, hal.read_cr(0) | CR0_WP)     # read-only pages bind ring 0 too
     return True
