@@ -593,8 +593,13 @@ cdef inline uint32_t* reg(uint32_t off) noexcept nogil:
     return &e1k_reg[(off & 0x1FFFF) >> 2]
 
 cdef void e1k_power_on() noexcept nogil:
+    """Reset: registers to their power-on values, except the multicast table,
+    which reset leaves as it was (software clears it)."""
     global e1k_tx_len
+    cdef uint32_t mta[128]
+    memcpy(mta, reg(E_MTA), sizeof(mta))
     memset(e1k_reg, 0, sizeof(e1k_reg))
+    memcpy(reg(E_MTA), mta, sizeof(mta))
     e1k_tx_len = 0
     if e1k_mac_in_ral:
         reg(E_RAL0)[0] = e1k_mac[0] | e1k_mac[1] << 8 | e1k_mac[2] << 16 | <uint32_t>e1k_mac[3] << 24
@@ -996,6 +1001,8 @@ def e1000_attach(bytes mac=b"\x52\x54\x00\x12\x34\x56", uint64_t bar0=0xFEBC0000
         total += e1k_eeprom[i]
     e1k_eeprom[63] = <uint16_t>(0xBABA - total)  # words 0..63 sum to 0xBABA
     e1k_link, e1k_mac_in_ral = link, mac_in_ral
+    memset(e1k_reg, 0, sizeof(e1k_reg))
+    memset(reg(E_MTA), 0xA5, 128 * 4)           # undefined at power-up
     e1k_power_on()
 
 

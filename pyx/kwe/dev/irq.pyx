@@ -33,3 +33,9 @@ cdef void register(int n, IrqHandler h) noexcept nogil:
 
 cdef uint64_t count(int n) noexcept nogil:
     return counts[n]
+
+def py_init():
+    init()
+
+def py_count(int n):
+    return count(n)
