@@ -2,17 +2,18 @@
 # physical address of stage2's BootInfo).  Brings the machine up in order,
 # then runs the scenario the command line names and powers off with its
 # status.
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from kwe.base cimport serial, boot, cmdline, power, vga, console, hal
 from kwe.init cimport scenarios, engine
 from kwe.common cimport kstr
+from kwe.common.format cimport format_buf
 from kwe.arch cimport gdt, traps, fpu, cpu
 from kwe.mm cimport pmm, vmm, kstack, heap, account
-from kwe.dev cimport irq, pit, keyboard, input, ata
+from kwe.dev cimport irq, pit, keyboard, input, ata, pci, e1000
 from kwe.tasks cimport programs
 from kwe.fs cimport rootfs
 from kwe.debug cimport trace
-from kwe.base.console cimport kprintf
+from kwe.base.console cimport kprintf, kputs
 from kwe.debug.panic cimport panic
 
 cdef enum:
@@ -44,6 +45,43 @@ cdef void devices_init() noexcept nogil:
     keyboard.init()
     input.init()
     kprintf(b"cpu: TSC %u MHz; timer %u Hz\n", pit.tsc_hz() / 1000000, pit.hz())
+    network_init()
+
+cdef void network_init() noexcept nogil:
+    """PCI, then the e1000 if there is one (most boots have none: not an error)."""
+    cdef int err
+    cdef char mac_text[24]
+    cdef char irq_text[24]
+    cdef const char* link = b"down"
+    kprintf(b"pci: %d functions\n", pci.scan())
+    err = e1000.init()
+    if err == e1000.E1000_ABSENT:
+        kputs(b"e1000: no network card\n")
+        return
+    if err != e1000.E1000_OK:
+        kprintf(b"e1000: not started: %s\n", <uint64_t>e1000.error_name(err))
+        return
+    mac_string(mac_text, sizeof(mac_text))
+    kstr.copy(irq_text, b"no irq (polled)", sizeof(irq_text))
+    if e1000.irq_line() != pci.PCI_NO_IRQ:
+        irq_string(irq_text, sizeof(irq_text))
+    if e1000.link_up():
+        link = b"up"
+    kprintf(b"e1000: %s, %s, link %s, %u rx / %u tx descriptors\n", <uint64_t>mac_text,
+            <uint64_t>irq_text, <uint64_t>link, e1000.rx_ring_size(), e1000.tx_ring_size())
+
+cdef void mac_string(char* out, size_t cap) noexcept nogil:
+    cdef uint8_t m[6]
+    cdef uint64_t a[6]
+    cdef int i
+    e1000.mac(m)
+    for i in range(6):
+        a[i] = m[i]
+    format_buf(out, cap, b"%02x:%02x:%02x:%02x:%02x:%02x", a, 6)
+
+cdef void irq_string(char* out, size_t cap) noexcept nogil:
+    cdef uint64_t a = e1000.irq_line()
+    format_buf(out, cap, b"irq %u", &a, 1)
 
 cdef void storage_init() noexcept nogil:
     cdef int err = ata.init()
