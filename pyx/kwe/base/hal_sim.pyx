@@ -772,8 +772,9 @@ cdef void tx_log(const uint8_t* p, uint32_t n) noexcept nogil:
     memcpy(e1k_txlog + e1k_txlog_len + 4, p, n)
     e1k_txlog_len += 4 + n
 
-cdef void tx_descriptor(uint8_t* d) noexcept nogil:
-    """One legacy descriptor: gather its bytes; EOP sends the frame, RS asks for DD."""
+cdef bint tx_descriptor(uint8_t* d) noexcept nogil:
+    """One legacy descriptor: gather its bytes; EOP sends the frame, RS asks
+    for DD (and TXDW: the return value)."""
     global e1k_tx_len, e1k_tx_lost
     cdef uint64_t addr = (<uint64_t*>d)[0]
     cdef uint32_t length = (<uint16_t*>(d + 8))[0]
@@ -790,10 +791,12 @@ cdef void tx_descriptor(uint8_t* d) noexcept nogil:
         e1k_tx_len = 0
     if d[11] & TXD_RS:
         d[12] |= DESC_DD
+        return True
+    return False
 
 cdef void e1k_transmit() noexcept nogil:
     """Send what lies between TDH and TDT (when TCTL.EN and not held)."""
-    cdef uint32_t n = reg(E_TDLEN)[0] // 16
+    cdef uint32_t n = reg(E_TDLEN)[0] // 16, cause = ICR_TXQE
     cdef uint64_t dpa
     if not (reg(E_TCTL)[0] & TCTL_EN) or e1k_hold or n == 0 or reg(E_TDT)[0] >= n:
         return
@@ -801,9 +804,10 @@ cdef void e1k_transmit() noexcept nogil:
         dpa = ring_base(E_TDBAL) + 16 * <uint64_t>reg(E_TDH)[0]
         if not dma_ok(dpa, 16):
             break
-        tx_descriptor(ram + dpa)
+        if tx_descriptor(ram + dpa):
+            cause |= ICR_TXDW
         reg(E_TDH)[0] = (reg(E_TDH)[0] + 1) % n
-    reg(E_ICR)[0] |= ICR_TXDW | ICR_TXQE
+    reg(E_ICR)[0] |= cause
 
 cdef void e1k_forget() noexcept nogil:
     global e1k_link, e1k_hold, e1k_txlog_len, e1k_dma_faults, e1k_filtered, e1k_tx_lost

@@ -52,7 +52,7 @@ cdef struct NicStats:
     uint64_t rx_fragments       #   spanning several descriptors (no EOP on the first)
     uint64_t rx_oversize        #   longer than E1000_RX_MAX, shorter than 14, or than receive()'s cap
     uint64_t rx_overruns        # interrupts reporting RXO (each may stand for several lost frames)
-    uint64_t interrupts         # IRQs that were the card's (ICR non-zero)
+    uint64_t interrupts         # IRQs that were the card's (ICR has a cause we unmask)
     uint64_t link_changes       # LSC interrupts
     uint64_t hw_rx_good         # the card's own counters, accumulated (they clear on read):
     uint64_t hw_tx_good         #   GPRC, GPTC, TPR, TPT

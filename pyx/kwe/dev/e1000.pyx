@@ -295,8 +295,8 @@ cdef void on_irq(TrapFrame* f) noexcept nogil:
     if regs == 0:
         return
     icr = rd(ICR)
-    if icr == 0:
-        return                      # a shared line: not ours
+    if not (icr & IMS_WANTED):
+        return                      # a shared line: not ours (causes we mask cannot interrupt)
     counters.interrupts += 1
     if icr & ICR_RXO:
         counters.rx_overruns += 1
@@ -314,8 +314,7 @@ cdef void start_irq(const pci.PciDevice* d) noexcept nogil:
         return
     irq.register(line, on_irq)
     pci.disable(d, pci.PCI_CMD_INTX_OFF)
-    rd(ICR)
-    wr(IMS, IMS_WANTED)
+    wr(IMS, IMS_WANTED)             # a frame already in the ring interrupts now (ICR kept)
 
 cdef uint32_t take_events() noexcept nogil:
     global pending
@@ -450,7 +449,9 @@ cdef int take(uint32_t i, uint8_t* buf, uint32_t cap) noexcept nogil:
     """Descriptor i's frame into buf: its length, or 0 when it is dropped."""
     global rx_skipping
     cdef RxDesc* d = &rxd[i]
-    cdef uint32_t n = d.length
+    cdef uint32_t n
+    hal.barrier()                   # DD was seen: now the rest of what the card wrote
+    n = d.length
     if rx_skipping:                 # the rest of a frame already dropped
         rx_skipping = not (d.status & RX_EOP)
         return 0
