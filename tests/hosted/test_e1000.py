@@ -109,6 +109,19 @@ def test_registers_are_mapped_uncached_in_kmap(nic):
     assert (m["faults"], m["cached"], m["unclaimed"]) == (0, 0, 0)
 
 
+def test_the_simulated_mmu_sees_a_cached_missing_or_read_only_mapping(nic):
+    # The checks above mean something only if the machine can fail them.
+    va = 0xFFFFC00000000000 + (1 << 30)
+    assert vmm.py_map(0, va, BAR0, MAP_WRITE) == 0                  # cacheable
+    assert vmm.py_map(0, va + 4096, BAR0 + 4096, MAP_NOCACHE) == 0  # read-only
+    assert hal.mmio_read(va + 8) & 0x2                             # STATUS.LU, but ...
+    assert hal.mmio_counters()["cached"] == 1
+    hal.mmio_write(va + 4096, 0)
+    assert hal.mmio_read(va + 8192) == 0xFFFFFFFF                 # not mapped at all
+    m = hal.mmio_counters()
+    assert m["faults"] == 2 and m["last_fault"] == va + 8192
+
+
 def test_mac_from_the_eeprom_when_reset_leaves_ral_empty():
     assert bring_up(mac=bytes.fromhex("525400fedcba"), mac_in_ral=False) == OK
     assert e1000.py_mac() == bytes.fromhex("525400fedcba")

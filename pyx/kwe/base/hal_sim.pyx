@@ -1075,6 +1075,15 @@ def e1000_counters():
             "missed": reg(E_MPC)[0], "head": reg(E_RDH)[0], "tail": reg(E_RDT)[0]}
 
 
+def mmio_read(uint64_t va):
+    """A 32-bit MMIO read as the kernel does it (hal.mmio_read32)."""
+    return mmio_read32(va)
+
+
+def mmio_write(uint64_t va, uint32_t v):
+    mmio_write32(va, v)
+
+
 def mmio_counters():
     """MMIO the machine saw go wrong: faults (unmapped, or a write to a
     read-only page), cached (a device register through a mapping without
