@@ -21,8 +21,20 @@ def test_a_loopback_dgram_network_is_passed_on():
     assert cmd[cmd.index("-nic") + 1] == "none"       # still no default NIC beside it
 
 
+def test_restricted_user_networking_forwarded_from_loopback_is_passed_on():
+    user = "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80"
+    cmd = qemu.Machine(net=["-netdev", user, "-device", "e1000,netdev=n0"]).command()
+    assert cmd[cmd.index("-netdev") + 1] == user
+
+
 @pytest.mark.parametrize("net", [
     ["-netdev", "user,id=n0"],
+    ["-netdev", "user,id=n0,restrict=off,hostfwd=tcp:127.0.0.1:8080-:80"],
+    ["-netdev", "user,id=n0,restrict=on,hostfwd=tcp::8080-:80"],           # every host address
+    ["-netdev", "user,id=n0,restrict=on,hostfwd=tcp:0.0.0.0:8080-:80"],
+    ["-netdev", "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:nc example.org 80"],
+    ["-netdev", "user,id=n0,restrict=on,tftp=/"],
+    ["-netdev", "user,id=n0,restrict=on,smb=/tmp"],
     ["-netdev", "tap,id=n0,ifname=tap0"],
     ["-netdev", "bridge,id=n0,br=br0"],
     ["-netdev", DGRAM.replace("remote.host=127.0.0.1", "remote.host=192.0.2.1")],

@@ -84,13 +84,47 @@ def free_port():
 
 LOOPBACK = "127.0.0.1"
 NET_OPTIONS = ("-netdev", "-nic", "-net")
-NETDEV_TYPES = ("dgram", "stream")     # sockets between QEMU and a test on this host
+SOCKET_NETDEVS = ("dgram", "stream")   # sockets between QEMU and a test on this host
+USER_KEYS = ("id", "restrict", "hostfwd", "ipv4", "ipv6")
+ON = ("on", "yes", "true", "y")
+
+
+def check_socket_netdev(value, params):
+    """dgram/stream: every address an inet socket at 127.0.0.1."""
+    for p in params:
+        key, _, v = p.partition("=")
+        if key.endswith(".type") and v != "inet":
+            raise ValueError(f"-netdev {value}: {key}={v}, only inet sockets")
+        if key.endswith("host") and v != LOOPBACK:
+            raise ValueError(f"-netdev {value}: {key}={v} is not {LOOPBACK}")
+        if key in ("addr", "localaddr", "connect", "listen", "udp", "mcast", "fd", "dst"):
+            raise ValueError(f"-netdev {value}: {key}= is not allowed (use *.host={LOOPBACK})")
+    if not [p for p in params if p.partition("=")[0].endswith("host")]:
+        raise ValueError(f"-netdev {value}: names no host (say *.host={LOOPBACK})")
+
+
+def check_user_netdev(value, params):
+    """user: only restricted (restrict=on: the guest reaches neither the host
+    nor anything beyond it), reached only by hostfwd rules bound to 127.0.0.1;
+    no guestfwd, tftp, smb or any other option."""
+    seen = dict(p.partition("=")[::2] for p in params)
+    if seen.get("restrict") not in ON:
+        raise ValueError(f"-netdev {value}: user networking only with restrict=on")
+    for p in params:
+        key, _, v = p.partition("=")
+        if key not in USER_KEYS:
+            raise ValueError(f"-netdev {value}: {key}= is not allowed with user networking")
+        if key == "hostfwd":
+            rule = v.split(":", 1)[1] if v.startswith(("tcp:", "udp:")) else v
+            if rule.split(":", 1)[0] != LOOPBACK:
+                raise ValueError(f"-netdev {value}: hostfwd must bind {LOOPBACK} (tcp:{LOOPBACK}:PORT-:PORT)")
 
 
 def check_net(net):
     """Refuse network arguments that could reach past this host: only
-    -netdev dgram/stream over inet sockets at 127.0.0.1 (and -device lines
-    naming such a netdev), never user-mode networking, tap or a bridge."""
+    -netdev dgram/stream over inet sockets at 127.0.0.1, or user networking
+    with restrict=on and host forwards bound to 127.0.0.1 (and -device lines
+    naming such a netdev); never open user networking, tap or a bridge."""
     args = list(net)
     if len(args) % 2:
         raise ValueError(f"network arguments come in option/value pairs: {args}")
@@ -100,19 +134,13 @@ def check_net(net):
         if opt != "-netdev":
             raise ValueError(f"{opt} {value}: only -netdev and -device in Machine.net")
         kind, *params = value.split(",")
-        if kind not in NETDEV_TYPES:
-            raise ValueError(f"-netdev {kind}: only {', '.join(NETDEV_TYPES)} (a socket on {LOOPBACK})")
-        for p in params:
-            key, _, v = p.partition("=")
-            if key.endswith(".type") and v != "inet":
-                raise ValueError(f"-netdev {value}: {key}={v}, only inet sockets")
-            if key.endswith("host") and v != LOOPBACK:
-                raise ValueError(f"-netdev {value}: {key}={v} is not {LOOPBACK}")
-            if key in ("addr", "localaddr", "connect", "listen", "udp", "mcast", "fd", "dst"):
-                raise ValueError(f"-netdev {value}: {key}= is not allowed (use *.host={LOOPBACK})")
-        hosts = [p for p in params if p.partition("=")[0].endswith("host")]
-        if not hosts:
-            raise ValueError(f"-netdev {value}: names no host (say *.host={LOOPBACK})")
+        if kind in SOCKET_NETDEVS:
+            check_socket_netdev(value, params)
+        elif kind == "user":
+            check_user_netdev(value, params)
+        else:
+            raise ValueError(f"-netdev {kind}: only {', '.join(SOCKET_NETDEVS)} on {LOOPBACK}, "
+                             "or user with restrict=on")
     return args
 
 
@@ -120,8 +148,9 @@ def check_net(net):
 class Machine:
     """One QEMU configuration.  fw_files maps fw_cfg names to local files.
     snapshot: the guest's writes go to a temporary overlay, not the image.
-    net: the network, as QEMU arguments (-netdev dgram/stream at 127.0.0.1
-    and the -device that uses it, check_net); None: no network at all.
+    net: the network, as QEMU arguments (-netdev dgram/stream at 127.0.0.1,
+    or restricted user networking forwarded from 127.0.0.1, and the -device
+    that uses it: check_net); None: no network at all.
     "-nic none" is always there: without it QEMU adds a user-mode NIC that
     reaches anywhere the host does."""
     image: Path | None = IMAGE
