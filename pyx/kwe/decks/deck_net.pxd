@@ -10,7 +10,8 @@ from kwe.tasks.proc cimport Process
 
 cdef void init() noexcept nogil
 cdef int handle(Event* e) noexcept nogil
-# Take what the card received and run the stack's timers.
-cdef void poll() noexcept nogil
+# Take what the card received (at most a budget of frames) and run the
+# stack's timers; True if frames may still be waiting.
+cdef bint poll() noexcept nogil
 # p ended: its waiting events go and its sockets close.
 cdef void drop_process(Process* p) noexcept nogil

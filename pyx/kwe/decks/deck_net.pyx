@@ -139,10 +139,11 @@ cdef void retry_waiting() noexcept nogil:
             e.next = NULL
             guide.resume(e)
 
-cdef void poll() noexcept nogil:
-    netif.poll(POLL_BUDGET)
+cdef bint poll() noexcept nogil:
+    cdef bint more = netif.poll(POLL_BUDGET) == POLL_BUDGET    # frames may still wait in the card
     if woken:
         retry_waiting()
+    return more
 
 cdef void drop_process(Process* p) noexcept nogil:
     cdef Event** link = &waiting

@@ -12,11 +12,12 @@ from kwe.base.console cimport kprintf
 from kwe.debug cimport stages
 
 cdef bint deferred() noexcept nogil:
+    cdef bint more_frames
     tty.poll()
-    deck_net.poll()
+    more_frames = deck_net.poll()
     guide.run()
     rootfs.maybe_commit()
-    return guide.pending()
+    return guide.pending() or more_frames
 
 cdef void choose_crc() noexcept nogil:
     """crc=table|clmul|auto on the command line: how the Operations deck computes CRC32."""

@@ -12,6 +12,7 @@ from kwe.mm cimport pmm, vmm, kstack, heap, account
 from kwe.dev cimport irq, pit, keyboard, input, ata, pci, e1000
 from kwe.tasks cimport programs
 from kwe.fs cimport rootfs
+from kwe.net cimport netif, inet
 from kwe.debug cimport trace
 from kwe.base.console cimport kprintf, kputs
 from kwe.debug.panic cimport panic
@@ -92,6 +93,32 @@ cdef void storage_init() noexcept nogil:
     if rootfs.mount() == 0:
         kprintf(b"programs: %d in TagFS\n", programs.count())
 
+cdef void attach_network() noexcept nogil:
+    """The stack (started by engine.init) gets the card, if there is one."""
+    cdef uint8_t m[6]
+    cdef char ip[16]
+    cdef char gw[16]
+    cdef netif.NetConfig* c = netif.config()
+    if not e1000.present():
+        return
+    e1000.mac(m)
+    netif.attach(m, e1000.transmit, e1000.receive)
+    inet.format_ip(c.ip, ip)
+    inet.format_ip(c.gateway, gw)
+    kprintf(b"net: %s/%u gateway %s\n", <uint64_t>ip, netif.prefix_length(), <uint64_t>gw)
+
+cdef void report_network() noexcept nogil:
+    """What the stack saw, once, at power-off (tests read the drops here)."""
+    cdef netif.NetStats* s = netif.stats()
+    cdef int i
+    if not netif.up():
+        return
+    kprintf(b"net: rx %u frames, tx %u frames; dropped:", s.rx_frames, s.tx_frames)
+    for i in range(netif.DROP_COUNT):
+        if s.drops[i]:
+            kprintf(b" %s %u", <uint64_t>netif.drop_name(i), s.drops[i])
+    kputs(b"\n")
+
 cdef void kmain_on_stack() noexcept nogil:
     cdef char name[64]
     cdef int status
@@ -99,9 +126,11 @@ cdef void kmain_on_stack() noexcept nogil:
     trace.init()
     storage_init()
     engine.init(main_stack_top)
+    attach_network()
     if cmdline.get(b"run", name, sizeof(name)) < 0:
         kstr.copy(name, b"demo", sizeof(name))
     status = scenarios.run(name)
+    report_network()
     rootfs.unmount()                         # a clean disk mounts next time without replay
     power.power_off(heap_verdict(status))
 

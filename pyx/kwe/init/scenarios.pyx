@@ -12,6 +12,7 @@ from kwe.tasks cimport proc, programs
 from kwe.events cimport guide
 from kwe.init cimport engine
 from kwe.fs cimport rootfs, fsck
+from kwe.net cimport netif
 from kwe.decks cimport deck_ops
 from kwe.base.console cimport kprintf, kputs
 from kwe.debug.panic cimport panic
@@ -363,6 +364,7 @@ cdef int run_init(const char* default_program) noexcept nogil:
     status = proc.watched_status()
     trace.finish_late(pit.tsc_hz(), pit.hz())
     rootfs.quiesce()
+    netif.quiesce()
     heap.trim()
     after = pmm.free_count()
     heap.stats(&h1)

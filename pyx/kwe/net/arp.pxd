@@ -21,4 +21,6 @@ cdef int send_ipv4(uint32_t next_hop, const uint8_t* packet, uint32_t n) noexcep
 # The MAC cached for ip, if any and not expired.
 cdef bint lookup(uint32_t ip, uint8_t* mac) noexcept nogil
 cdef void tick(uint64_t now) noexcept nogil
+# Drop every packet still waiting for an answer (counted): see netif.quiesce.
+cdef void drop_waiting() noexcept nogil
 cdef uint32_t entries() noexcept nogil

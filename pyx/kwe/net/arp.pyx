@@ -211,6 +211,12 @@ cdef void tick(uint64_t now) noexcept nogil:
         else:
             forget(e)
 
+cdef void drop_waiting() noexcept nogil:
+    cdef uint32_t i
+    for i in range(cache_size):
+        if cache[i].state == PENDING:
+            forget(&cache[i])
+
 cdef uint32_t entries() noexcept nogil:
     cdef uint32_t i, n = 0
     for i in range(cache_size):

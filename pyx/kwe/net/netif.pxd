@@ -73,6 +73,7 @@ cdef void attach(const uint8_t* mac, TxFn tx, RxFn rx) noexcept nogil
 cdef void detach() noexcept nogil
 cdef bint up() noexcept nogil                       # a card is attached
 cdef NetConfig* config() noexcept nogil
+cdef uint32_t prefix_length() noexcept nogil         # of the mask
 cdef bint configure(uint32_t ip, uint32_t prefix_len, uint32_t gateway) noexcept nogil
 # Is ip ours, a broadcast we accept, or on our subnet?
 cdef bint is_ours(uint32_t ip) noexcept nogil
@@ -85,6 +86,9 @@ cdef uint32_t poll(uint32_t budget) noexcept nogil
 cdef void input(const uint8_t* frame, uint32_t n) noexcept nogil
 # Give a whole frame to the card; counted in tx_* or as DROP_TX_FULL.
 cdef int transmit(const uint8_t* frame, uint32_t n) noexcept nogil
+# Let go of what the stack holds for nobody (packets waiting for ARP), so
+# a check that every page came back after the processes ended can hold.
+cdef void quiesce() noexcept nogil
 cdef void drop(int reason) noexcept nogil
 cdef NetStats* stats() noexcept nogil
 cdef const char* drop_name(int reason) noexcept nogil

@@ -88,6 +88,12 @@ cdef bint up() noexcept nogil:
 cdef NetConfig* config() noexcept nogil:
     return &cfg
 
+cdef uint32_t prefix_length() noexcept nogil:
+    cdef uint32_t n = 0
+    while n < 32 and (cfg.mask << n) & 0x80000000U:
+        n += 1
+    return n
+
 cdef bint is_broadcast(uint32_t ip) noexcept nogil:
     return ip == 0xFFFFFFFFU or (cfg.mask != 0 and ip == (cfg.ip | ~cfg.mask))
 
@@ -127,6 +133,9 @@ cdef int transmit(const uint8_t* frame, uint32_t n) noexcept nogil:
     counters.tx_frames += 1
     counters.tx_bytes += n
     return 0
+
+cdef void quiesce() noexcept nogil:
+    arp.drop_waiting()
 
 cdef void drop(int reason) noexcept nogil:
     counters.drops[reason] += 1

@@ -92,8 +92,10 @@ cdef public int umain() noexcept nogil:
     e.h.payload_len = 600
     expect(b"payload longer than a slot", submit_one(e), abi.E_RANGE)
     e = sdk.event(abi.OP_NET_SEND)
-    e.h.route[0] = abi.DECK_NETWORK
-    expect(b"network (no driver)", submit_one(e), abi.E_NOTSUP)
+    e.h.arg[0] = 12345
+    expect(b"send on a socket never opened", submit_one(e), abi.E_BADF)
+    e = sdk.event(abi.OP_NET_LISTEN + 0x40)
+    expect(b"network opcode past the deck's last", submit_one(e), abi.E_BADOP)
     e = sdk.event(abi.OP_RLE_DECODE)
     e.payload[0] = 10                                   # promises 11 literal bytes, has 1
     e.h.payload_len = 2
