@@ -98,6 +98,17 @@ static void drop(struct conn *c) {
     free(c);
 }
 
+/* After a last answer: what the client sent and we did not read would make
+ * close() reset the connection, and a reset can destroy the answer still in
+ * flight; so end our side first and read away what is already here. */
+static void finish(struct conn *c) {
+    char sink[4096];
+    shutdown(c->fd, SHUT_WR);
+    for (int i = 0; i < 16 && read(c->fd, sink, sizeof sink) > 0; i++)
+        ;
+    drop(c);
+}
+
 static void watch(struct conn *c, int writing) {
     if (c->writing == writing)
         return;
@@ -202,7 +213,7 @@ static void serve(struct conn *c) {
         if (r == 0)
             return watch(c, 1);
         if (c->close_after)
-            return drop(c);
+            return finish(c);
         char *end = c->inlen ? memmem(c->in, c->inlen, "\r\n\r\n", 4) : NULL;
         if (!end) {
             if (c->inlen == IN_MAX) {           /* headers larger than we take */
