@@ -6,9 +6,11 @@ networking whose only way in is a forward from 127.0.0.1, and runs
 tools/bench/linux_httpd.c, a static single-threaded epoll HTTP/1.1 server,
 from a busybox initramfs.  measure() is the client, the same for any server
 on a 127.0.0.1 port (Linux's, KWE's httpd): C keep-alive connections of
-small GETs for a fixed time after a warm-up, then 10 MiB GETs one after
-another; every response is checked (status, Content-Length, ETag, the body's
-SHA-256) and one that is wrong makes it raise BadResponse.
+small GETs for a fixed time after a warm-up (by wrk when it is installed,
+with tools/bench/wrk_check.lua checking each answer; else by an asyncio
+client), then 10 MiB GETs one after another (asyncio); every response is
+checked (status, Content-Length, ETag, the body's bytes or SHA-256) and one
+that is wrong makes it raise BadResponse.
 
 Both servers serve the same bytes, FILES below (file_bytes makes them):
 ID 1 is 1 KiB, ID 2 is 10 MiB, splitmix64 output stored little-endian, and
@@ -20,18 +22,22 @@ the ETag is the zlib CRC-32 of the body as 8 lowercase hex digits in quotes.
 """
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
 import lzma
+import math
 import os
 import re
+import resource
 import shutil
 import stat
 import statistics
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass
@@ -44,6 +50,7 @@ from .linuxref import HERE, Unavailable
 HOST = "127.0.0.1"              # the only address the client connects to, and QEMU forwards from
 GUEST_PORT = 80
 SOURCE = linuxref.ROOT / "tools" / "bench" / "linux_httpd.c"
+WRK_LUA = linuxref.ROOT / "tools" / "bench" / "wrk_check.lua"
 MODULES = ("e1000",)            # and whatever they depend on, from the same linux-image package
 # Linux's stronger setting here: its e1000 driver throttles interrupts by
 # default (InterruptThrottleRate=3, adaptive, through the ITR register, which
@@ -348,37 +355,104 @@ def durations(quick):
     return (0.5, 2.0, 1, 2) if quick else (2.0, 10.0, 1, 5)
 
 
+def wrk_version():
+    out = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    m = re.search(r"wrk (\S+)", out.stdout + out.stderr)
+    return m.group(1) if m else "?"
+
+
+def wrk_once(port, expect, body, connections, seconds, cpu, server_pid, stall):
+    """One wrk run of whole `seconds` (wrk takes no less): its WRK line as a dict,
+    with wall time and CPU use."""
+    with tempfile.TemporaryDirectory(prefix="kwe-wrk-") as tmp:
+        path = Path(tmp) / "body"
+        path.write_bytes(body)
+        cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + [
+            "wrk", "-t1", f"-c{connections}", f"-d{seconds}", f"--timeout={int(stall)}s", "-s", str(WRK_LUA),
+            f"http://{HOST}:{port}{expect.path}", "--", str(path), expect.etag]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        clock = _Clock(server_pid)
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + stall + 30)
+        except subprocess.TimeoutExpired:
+            raise BadResponse(f"wrk did not end in {seconds + stall + 30} s") from None
+        wall, _, srv = clock.read()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m = re.search(r"^WRK requests .*$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise BadResponse(f"wrk failed (status {p.returncode}): {(p.stderr or p.stdout).strip()[-400:]}")
+    words = m.group(0).split()[1:]
+    f = {k: int(v) for k, v in zip(words[::2], words[1::2])}
+    bad = re.search(r"^WRK first-bad (.*)$", p.stdout, re.M)
+    if f["bad"] or bad:
+        raise BadResponse(f"{expect.path}: {f['bad']} of {f['requests']} answers wrong; the first: "
+                          + (bad.group(1) if bad else "?"))
+    errors = {k: f[k] for k in ("connect", "read", "write", "timeout", "status") if f[k]}
+    if errors:
+        raise BadResponse(f"{expect.path}: wrk counted socket errors {errors} (connections ended or stalled)")
+    if f["good"] != f["requests"]:
+        raise BadResponse(f"{expect.path}: wrk checked {f['good']} of {f['requests']} answers")
+    f["client_cpu"] = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / wall
+    f["server_cpu"] = srv
+    return f
+
+
+def wrk_small_run(port, expect, body, connections, warmup, duration, cpu=None, server_pid=None, stall=30):
+    """The small GETs by wrk: a warm-up run, then the measured one; its
+    Lua script (tools/bench/wrk_check.lua) checks every answer."""
+    warmup, duration = math.ceil(warmup), max(1, math.ceil(duration))
+    if warmup:
+        wrk_once(port, expect, body, connections, warmup, cpu, server_pid, stall)
+    f = wrk_once(port, expect, body, connections, duration, cpu, server_pid, stall)
+    secs = f["duration_us"] / 1e6
+    return {"path": expect.path, "bytes": expect.length, "connections": connections, "warmup_s": warmup,
+            "duration_s": round(secs, 3), "requests": f["requests"], "requests_per_s": f["requests"] / secs,
+            "latency_ms": {"median": f["p50_us"] / 1e3, "p99": f["p99_us"] / 1e3, "max": f["max_us"] / 1e3},
+            "client_cpu": f["client_cpu"], "server_cpu": f["server_cpu"],
+            "client": f"wrk {wrk_version()} -t1 -c{connections} (Debian's), every answer checked by "
+                      "tools/bench/wrk_check.lua"}
+
+
 def measure(port, quick=False, connections=8, duration=None, warmup=None, gets=None, small_id=1, large_id=2,
-            listing=LISTING, cpu=None, server_pid=None, stall=30):
+            listing=LISTING, cpu=None, server_pid=None, stall=30, client="auto"):
     """The client against http://127.0.0.1:port: (a) small GETs per second on
     `connections` keep-alive connections, (b) 10 MiB GETs in MB/s (1e6 bytes).
+    client: who makes the small GETs -- "wrk" (C, Lua-checked: the stronger
+    client, about twice the asyncio one's rate against a native server),
+    "python" (asyncio), "auto" (wrk when installed); the 10 MiB GETs are
+    always the asyncio client's, which hashes each body with SHA-256.
     cpu: the core to run the client on (restored after); server_pid: a
     process whose CPU use is reported beside the client's (QEMU's).  listing:
     the exact answer expected from /files?q=... (None: any 200).  Raises
     BadResponse at the first wrong answer."""
     w, d, wg, g = durations(quick)
     warmup, duration, gets = w if warmup is None else warmup, d if duration is None else duration, gets or g
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
     small = Expect.of(f"/files/{small_id}", file_bytes(1))
     large = Expect.of(f"/files/{large_id}", file_bytes(2))
     old = os.sched_getaffinity(0) if cpu is not None else None
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
+    py = f"kwecli.netbench (Python {sys.version.split()[0]} asyncio, one GET outstanding per keep-alive connection)"
     try:
-        async def all_of():
-            if listing is not None:
-                await one_get(port, Expect.of("/files?q=all", listing, etag=False), stall)
-            a = await small_run(port, small, connections, warmup, duration, server_pid, stall)
-            b = await large_run(port, large, wg, gets, server_pid, stall)
-            return a, b
-        a, b = asyncio.run(all_of())
+        if listing is not None:
+            asyncio.run(one_get(port, Expect.of("/files?q=all", listing, etag=False), stall))
+        if client == "wrk":
+            a = wrk_small_run(port, small, file_bytes(1), connections, warmup, duration, cpu, server_pid, stall)
+        else:
+            a = asyncio.run(small_run(port, small, connections, warmup, duration, server_pid, stall))
+            a["client"] = py + ", every answer checked"
+        b = asyncio.run(large_run(port, large, wg, gets, server_pid, stall))
+        b["client"] = py + ", each body's SHA-256 checked"
     finally:
         if old is not None:
             os.sched_setaffinity(0, old)
     warnings = [f"the client used {x['client_cpu']:.0%} of a core during {what}: it may be the bottleneck"
                 for what, x in (("the small GETs", a), ("the 10 MiB GETs", b)) if x["client_cpu"] > 0.6]
-    return {"small": a, "large": b, "client": f"kwecli.netbench (Python {sys.version.split()[0]} asyncio, "
-            "one GET outstanding per keep-alive connection, every answer checked)",
-            "client_pinned": cpu, "warnings": warnings}
+    if client == "python" and shutil.which("wrk") is None:
+        warnings.append("no wrk here (apt-get install wrk): the small GETs were made by the slower asyncio client")
+    return {"small": a, "large": b, "client_pinned": cpu, "warnings": warnings}
 
 
 # ---- Linux under QEMU ------------------------------------------------------------------
@@ -539,10 +613,20 @@ def qemu_version():
         return "unknown"
 
 
-def linux_figures(quick=False, connections=8, timeout=180, params=None, **measure_args):
-    """Boot Linux with linux_httpd under QEMU/TCG and measure it: measure()'s
-    dict plus "conditions".  Raises linuxref.Unavailable when the reference
-    cannot be built or boot, BadResponse when it answers wrongly."""
+@dataclass
+class LinuxServer:
+    port: int                   # on 127.0.0.1
+    session: qemu.Session
+    version: str
+    nic: str                    # the NIC and its module parameters, in words
+    boot_s: float               # QEMU start -> "httpd: ready"
+
+
+@contextlib.contextmanager
+def linux_server(timeout=180, params=None):
+    """Linux with linux_httpd under QEMU/TCG, pinned as KWE's boots are,
+    while the block runs; QEMU is ended after it.  Raises Unavailable when
+    the reference cannot be built or does not come up."""
     if shutil.which("apt-get") is None:
         raise Unavailable("no apt-get: the reference kernel comes from Debian's archive")
     vmlinuz, version, mods = kernel_and_modules()
@@ -558,30 +642,39 @@ def linux_figures(quick=False, connections=8, timeout=180, params=None, **measur
             s.wait_for("httpd: ready", timeout=timeout)
         except TimeoutError as e:
             raise Unavailable(f"linux_httpd did not come up under QEMU: {e}"[-2000:]) from None
-        booted = time.perf_counter() - t
+        nic = (f"e1000 on -netdev user,restrict=on, hostfwd {HOST}:{port} -> guest :{GUEST_PORT}; modules: "
+               + ", ".join(f"{n} {params.get(n, '')}".strip() for n, _ in mods))
+        yield LinuxServer(port, s, version, nic, time.perf_counter() - t)
+        if s.proc.poll() is not None or "NETBENCH error" in s.log:
+            raise Unavailable(f"the Linux guest failed during the run; serial tail:\n{s.log[-1500:]}")
+
+
+def linux_figures(quick=False, connections=8, timeout=180, params=None, **measure_args):
+    """Boot Linux with linux_httpd under QEMU/TCG and measure it: measure()'s
+    dict plus "conditions" and "kernel".  Raises linuxref.Unavailable when the
+    reference cannot be built or boot, BadResponse when it answers wrongly."""
+    load = os.getloadavg()[0]
+    with linux_server(timeout, params) as srv:
         try:
-            r = measure(port, quick, connections, cpu=CLIENT_CPU, server_pid=s.proc.pid, **measure_args)
+            r = measure(srv.port, quick, connections, cpu=CLIENT_CPU, server_pid=srv.session.proc.pid,
+                        **measure_args)
         except BadResponse as e:
-            raise BadResponse(f"{e}; serial tail:\n{s.log[-1500:]}") from None
-        alive = s.proc.poll() is None
-        log = s.log
-    if not alive or "NETBENCH error" in log:
-        raise Unavailable(f"the Linux guest failed during the run; serial tail:\n{log[-1500:]}")
+            raise BadResponse(f"{e}; serial tail:\n{srv.session.log[-1500:]}") from None
     w, d, wg, g = durations(quick)
     r["conditions"] = {
-        "server": f"tools/bench/linux_httpd.c (static, epoll, one thread) on Linux {version}, "
+        "server": f"tools/bench/linux_httpd.c (static, epoll, one thread) on Linux {srv.version}, "
                   f"{linuxref.APPEND.split(' rdinit')[0]}",
         "qemu": qemu_version(), "accelerator": "TCG", "cpu": "max", "memory": qemu.Machine.memory,
-        "nic": f"e1000 on -netdev user,restrict=on, hostfwd {HOST}:{port} -> guest :{GUEST_PORT}; "
-               f"modules: " + ", ".join(f"{n} {params.get(n, '')}".strip() for n, _ in mods),
-        "host_cores": os.cpu_count(), "qemu_pinned_to": QEMU_CPU, "client_pinned_to": CLIENT_CPU,
-        "boot_to_ready_s": round(booted, 2),
+        "nic": srv.nic, "host_cores": os.cpu_count(), "qemu_pinned_to": QEMU_CPU,
+        "client_pinned_to": CLIENT_CPU, "boot_to_ready_s": round(srv.boot_s, 2),
+        "host_load": f"1-minute load average {load:.2f} before, {os.getloadavg()[0]:.2f} after "
+                     "(anything else running shares QEMU's core: see server_cpu)",
         "small": f"GET /files/1 ({FILES[1][1]} B), {r['small']['connections']} keep-alive connections, "
                  f"{r['small']['warmup_s']} s warm-up, then {r['small']['duration_s']} s measured: "
                  f"{r['small']['requests']} requests",
         "large": f"GET /files/2 ({FILES[2][1] >> 20} MiB) on one keep-alive connection, {wg} warm-up GET(s), "
                  f"then {r['large']['gets']} measured, each body's SHA-256 checked"}
-    r["kernel"] = version
+    r["kernel"] = srv.version
     return r
 
 
@@ -593,6 +686,7 @@ def summary(r):
              f"p99 {a['latency_ms']['p99']:.2f} ms); CPU: client {a['client_cpu']:.0%}{srv(a)}",
              f"10 MiB GETs: {b['mb_per_s']:,.1f} MB/s (best {b['mb_per_s_best']:,.1f}; {b['gets']} GETs, "
              f"{', '.join(f'{s:.3f}' for s in b['seconds'])} s); CPU: client {b['client_cpu']:.0%}{srv(b)}"]
+    lines += [f"  small GETs by {a['client']}", f"  10 MiB GETs by {b['client']}"]
     for k, v in r.get("conditions", {}).items():
         lines.append(f"  {k}: {v}")
     lines += [f"warning: {w}" for w in r["warnings"]]
@@ -607,17 +701,19 @@ def main(argv=None):
     ap.add_argument("-c", "--connections", type=int, default=8)
     ap.add_argument("--port", type=int, default=None, help="measure the server already on 127.0.0.1:PORT")
     ap.add_argument("--no-listing", action="store_true", help="with --port: any 200 for /files?q=")
+    ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                    help="who makes the small GETs (auto: wrk when installed)")
     ap.add_argument("-o", "--output", default=None, help="write the figures as JSON")
     a = ap.parse_args(argv)
-    return run_cli(a.quick, a.connections, a.port, a.output, None if a.no_listing else LISTING)
+    return run_cli(a.quick, a.connections, a.port, a.output, None if a.no_listing else LISTING, a.client)
 
 
-def run_cli(quick=False, connections=8, port=None, output=None, listing=LISTING):
+def run_cli(quick=False, connections=8, port=None, output=None, listing=LISTING, client="auto"):
     try:
         if port is None:
-            r = linux_figures(quick, connections)
+            r = linux_figures(quick, connections, client=client)
         else:
-            r = measure(port, quick, connections, listing=listing, cpu=CLIENT_CPU)
+            r = measure(port, quick, connections, listing=listing, cpu=CLIENT_CPU, client=client)
     except (Unavailable, BadResponse) as e:
         print(f"netbench: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
