@@ -209,6 +209,9 @@ def cmd_trace(a):
 
 
 def cmd_bench(a):
+    if a.net_linux:                 # the HTTP bench's Linux reference alone: no KWE build needed
+        from . import netbench
+        return netbench.run_cli(quick=a.quick, output=a.output)
     from . import bench
     if not kbuild.build(quiet=True):
         return 1
@@ -356,6 +359,8 @@ def main(argv=None):
     p.add_argument("--kvm", action="store_true", help="use KVM when /dev/kvm works (real cycle figures)")
     p.add_argument("--timeout", type=seconds, default=300, help="limit for each QEMU boot")
     p.add_argument("-o", "--output", default=None, help="JSON file (default build/bench.json)")
+    p.add_argument("--net-linux", action="store_true",
+                   help="only the HTTP bench's reference: Linux + linux_httpd under the same QEMU/TCG, measured")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("wf", help="check a workflow file (docs/workflows.md) and run it in one boot")
