@@ -6,9 +6,9 @@ networking whose only way in is a forward from 127.0.0.1, and runs
 tools/bench/linux_httpd.c, a static single-threaded epoll HTTP/1.1 server,
 from a busybox initramfs.  measure() is the client, the same for any server
 on a 127.0.0.1 port (Linux's, KWE's httpd): C keep-alive connections of
-small GETs for a fixed time after a warm-up (by wrk when it is installed,
-with tools/bench/wrk_check.lua checking each answer; else by an asyncio
-client), then 10 MiB GETs one after another (asyncio); every response is
+small GETs for a fixed time after a warm-up (by wrk, with
+tools/bench/wrk_check.lua checking each answer, and by an asyncio client:
+the higher rate counts), then 10 MiB GETs one after another (asyncio); every response is
 checked (status, Content-Length, ETag, the body's bytes or SHA-256) and one
 that is wrong makes it raise BadResponse.
 
@@ -414,21 +414,26 @@ def wrk_small_run(port, expect, body, connections, warmup, duration, cpu=None, s
 
 
 def measure(port, quick=False, connections=8, duration=None, warmup=None, gets=None, small_id=1, large_id=2,
-            listing=LISTING, cpu=None, server_pid=None, stall=30, client="auto"):
+            listing=LISTING, cpu=None, server_pid=None, stall=30, client="best"):
     """The client against http://127.0.0.1:port: (a) small GETs per second on
     `connections` keep-alive connections, (b) 10 MiB GETs in MB/s (1e6 bytes).
-    client: who makes the small GETs -- "wrk" (C, Lua-checked: the stronger
-    client, about twice the asyncio one's rate against a native server),
-    "python" (asyncio), "auto" (wrk when installed); the 10 MiB GETs are
-    always the asyncio client's, which hashes each body with SHA-256.
+    client: who makes the small GETs -- "wrk" (C, Lua-checked), "python"
+    (asyncio), or "best": both, one after the other, the higher rate being
+    the figure and both kept in small["by_client"].  Neither is the stronger
+    everywhere: against a native server wrk makes twice the asyncio client's
+    rate, but against Linux under TCG wrk was ~20% ahead at 8 connections and
+    ~20% behind at 32 (repeated, alternating, on one boot); the servers are
+    compared on the same choice.  The 10 MiB GETs are always the asyncio
+    client's, which hashes each body with SHA-256.
     cpu: the core to run the client on (restored after); server_pid: a
     process whose CPU use is reported beside the client's (QEMU's).  listing:
     the exact answer expected from /files?q=... (None: any 200).  Raises
     BadResponse at the first wrong answer."""
     w, d, wg, g = durations(quick)
     warmup, duration, gets = w if warmup is None else warmup, d if duration is None else duration, gets or g
-    if client == "auto":
-        client = "wrk" if shutil.which("wrk") else "python"
+    clients = ["python", "wrk"] if client == "best" else [client]
+    if client == "best" and shutil.which("wrk") is None:
+        clients = ["python"]
     small = Expect.of(f"/files/{small_id}", file_bytes(1))
     large = Expect.of(f"/files/{large_id}", file_bytes(2))
     old = os.sched_getaffinity(0) if cpu is not None else None
@@ -438,11 +443,17 @@ def measure(port, quick=False, connections=8, duration=None, warmup=None, gets=N
     try:
         if listing is not None:
             asyncio.run(one_get(port, Expect.of("/files?q=all", listing, etag=False), stall))
-        if client == "wrk":
-            a = wrk_small_run(port, small, file_bytes(1), connections, warmup, duration, cpu, server_pid, stall)
-        else:
-            a = asyncio.run(small_run(port, small, connections, warmup, duration, server_pid, stall))
-            a["client"] = py + ", every answer checked"
+        runs = []
+        for who in clients:
+            if who == "wrk":
+                x = wrk_small_run(port, small, file_bytes(1), connections, warmup, duration, cpu, server_pid, stall)
+            else:
+                x = asyncio.run(small_run(port, small, connections, warmup, duration, server_pid, stall))
+                x["client"] = py + ", every answer checked"
+            runs.append((who, x))
+        a = dict(max(runs, key=lambda r: r[1]["requests_per_s"])[1])
+        a["by_client"] = {who: {k: x[k] for k in ("requests_per_s", "requests", "duration_s", "client_cpu",
+                                                  "server_cpu")} for who, x in runs}
         b = asyncio.run(large_run(port, large, wg, gets, server_pid, stall))
         b["client"] = py + ", each body's SHA-256 checked"
     finally:
@@ -450,8 +461,8 @@ def measure(port, quick=False, connections=8, duration=None, warmup=None, gets=N
             os.sched_setaffinity(0, old)
     warnings = [f"the client used {x['client_cpu']:.0%} of a core during {what}: it may be the bottleneck"
                 for what, x in (("the small GETs", a), ("the 10 MiB GETs", b)) if x["client_cpu"] > 0.6]
-    if client == "python" and shutil.which("wrk") is None:
-        warnings.append("no wrk here (apt-get install wrk): the small GETs were made by the slower asyncio client")
+    if client == "best" and clients == ["python"]:
+        warnings.append("no wrk here (apt-get install wrk): the small GETs were made by the asyncio client alone")
     return {"small": a, "large": b, "client_pinned": cpu, "warnings": warnings}
 
 
@@ -686,7 +697,10 @@ def summary(r):
              f"p99 {a['latency_ms']['p99']:.2f} ms); CPU: client {a['client_cpu']:.0%}{srv(a)}",
              f"10 MiB GETs: {b['mb_per_s']:,.1f} MB/s (best {b['mb_per_s_best']:,.1f}; {b['gets']} GETs, "
              f"{', '.join(f'{s:.3f}' for s in b['seconds'])} s); CPU: client {b['client_cpu']:.0%}{srv(b)}"]
-    lines += [f"  small GETs by {a['client']}", f"  10 MiB GETs by {b['client']}"]
+    lines += [f"  small GETs by {a['client']}" + (" (the higher of: " + ", ".join(
+                  f"{who} {x['requests_per_s']:,.0f}/s, client CPU {x['client_cpu']:.0%}"
+                  for who, x in a.get("by_client", {}).items()) + ")" if len(a.get("by_client", {})) > 1 else ""),
+              f"  10 MiB GETs by {b['client']}"]
     for k, v in r.get("conditions", {}).items():
         lines.append(f"  {k}: {v}")
     lines += [f"warning: {w}" for w in r["warnings"]]
@@ -701,14 +715,14 @@ def main(argv=None):
     ap.add_argument("-c", "--connections", type=int, default=8)
     ap.add_argument("--port", type=int, default=None, help="measure the server already on 127.0.0.1:PORT")
     ap.add_argument("--no-listing", action="store_true", help="with --port: any 200 for /files?q=")
-    ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
-                    help="who makes the small GETs (auto: wrk when installed)")
+    ap.add_argument("--client", choices=("best", "wrk", "python"), default="best",
+                    help="who makes the small GETs (best: both, the higher rate counts)")
     ap.add_argument("-o", "--output", default=None, help="write the figures as JSON")
     a = ap.parse_args(argv)
     return run_cli(a.quick, a.connections, a.port, a.output, None if a.no_listing else LISTING, a.client)
 
 
-def run_cli(quick=False, connections=8, port=None, output=None, listing=LISTING, client="auto"):
+def run_cli(quick=False, connections=8, port=None, output=None, listing=LISTING, client="best"):
     try:
         if port is None:
             r = linux_figures(quick, connections, client=client)
