@@ -41,6 +41,10 @@ class Lying(http.server.BaseHTTPRequestHandler):
         else:
             body = netbench.file_bytes(int(self.path.rsplit("/", 1)[1]))
             etag = netbench.etag_of(body)
+            with self.server.lock:          # the first answers are right: every one must be checked
+                self.server.honest -= 1
+                if self.server.honest >= 0:
+                    mode = "ok"
         if mode == "etag":
             etag = '"%08x"' % (zlib.crc32(body) ^ 1)
         elif mode == "length":
@@ -68,7 +72,7 @@ class Quiet(http.server.ThreadingHTTPServer):
 def liar():
     srv = Quiet(("127.0.0.1", 0), Lying)
     srv.daemon_threads = True
-    srv.mode = "ok"
+    srv.mode, srv.honest, srv.lock = "ok", 3, threading.Lock()
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     yield srv
