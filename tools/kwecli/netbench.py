@@ -588,10 +588,13 @@ def initramfs(mods, params=None):
               f"{bb} usleep 100000; i=$((i + 1)); done",
               f"{bb} ip addr add 10.0.2.15/24 dev eth0", f"{bb} ip link set eth0 up",
               f"{bb} ip route add default via 10.0.2.2",
+              "i=0", "while [ \"$(cat /sys/class/net/eth0/carrier 2>/dev/null)\" != 1 ] && [ $i -lt 100 ]; do "
+              f"{bb} usleep 50000; i=$((i + 1)); done",
               # QEMU's user network learns the guest's MAC only from the guest's own
               # frames: until then it drops its first SYN to a forwarded port and
-              # resends it ~6 s later.  One ping to the gateway teaches it.
-              f"{bb} ping -c 1 -W 2 10.0.2.2 >/dev/null || echo 'NETBENCH note: no answer from 10.0.2.2'",
+              # resends it ~6 s later.  One ARP request for the gateway teaches it
+              # (once the link is up: a frame sent before is lost).
+              f"{bb} arping -c 1 -w 2 -I eth0 10.0.2.2 >/dev/null || echo 'NETBENCH note: no ARP answer from 10.0.2.2'",
               f"/linux_httpd {GUEST_PORT} || echo 'NETBENCH error: linux_httpd ended'", f"{bb} poweroff -f", ""]
     entry, d, exe = linuxref.cpio_entry, stat.S_IFDIR | 0o755, stat.S_IFREG | 0o755
     parts = [entry("dev", d), entry("proc", d), entry("sys", d), entry("bin", d), entry("lib", d),
