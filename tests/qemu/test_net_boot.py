@@ -1,11 +1,13 @@
 """The stack in the booted kernel, from outside.  Over -netdev dgram
 (127.0.0.1 both ends) a test plays the other host with scapy: ARP, ping,
 UDP echo, and malformed frames dropped and counted while the kernel keeps
-serving.  Over QEMU user networking (restrict=on, forwards from 127.0.0.1
-only) a plain Python UDP client talks to udpecho.  Nothing leaves this host."""
+serving; tshark reads the session's capture.  (UDP cannot be tested through
+QEMU's user networking: with restrict=on, libslirp drops every UDP datagram
+the guest sends, DHCP and TFTP aside -- docs/net.md.)  Nothing leaves this host."""
 import logging
 import re
 import socket
+import subprocess
 import time
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
@@ -64,14 +66,28 @@ def is_udp_from(port):
     return lambda f: UDP in f and f[UDP].sport == port
 
 
-def serve(wire, datagrams):
-    """A kernel whose init is udpecho, ending after `datagrams` datagrams."""
-    return qemu.Session(f"run=init init=udpecho args=7,{datagrams}", net=wire.net())
+def serve(wire, datagrams, capture):
+    """A kernel whose init is udpecho, ending after `datagrams` datagrams;
+    everything on the wire is captured to `capture` (pcap)."""
+    net = wire.net() + ["-object", f"filter-dump,id=cap,netdev=n0,file={capture}"]
+    return qemu.Session(f"run=init init=udpecho args=7,{datagrams}", net=net)
 
 
-def test_arp_ping_udp_echo_and_malformed_frames_over_a_raw_link():
+def tshark_problems(capture, mac):
+    """Frames from mac that tshark, checksums checked, calls malformed or in error."""
+    out = subprocess.run(["tshark", "-r", str(capture), "-o", "ip.check_checksum:TRUE",
+                          "-o", "udp.check_checksum:TRUE", "-Y",
+                          f"eth.src == {mac} && (_ws.malformed || _ws.expert.severity == error)",
+                          "-T", "fields", "-e", "frame.number"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_arp_ping_udp_echo_and_malformed_frames_over_a_raw_link(tmp_path):
     wire = Wire()
-    with serve(wire, 3) as s:
+    capture = tmp_path / "session.pcap"
+    with serve(wire, 3, capture) as s:
         s.wait_for("udpecho: listening on UDP port 7", timeout=60)
         peer = Peer(wire)
         a = peer.ask(Ether(src=PEER_MAC, dst="ff:ff:ff:ff:ff:ff") /
@@ -114,25 +130,7 @@ def test_arp_ping_udp_echo_and_malformed_frames_over_a_raw_link():
     for name in bad:
         assert counted.get(name, 0) >= 1, (name, counted)
     assert counted["ip-checksum"] + counted["ip-header"] >= 3, counted
-
-
-def test_udp_echo_through_qemu_user_networking_from_127_0_0_1():
-    port = qemu.free_port()
-    net = ["-netdev", f"user,id=n0,restrict=on,hostfwd=udp:{LOOPBACK}:{port}-:7",
-           "-device", f"e1000,netdev=n0,mac={MAC}"]
-    with qemu.Session("run=init init=udpecho args=7,2", net=net) as s:
-        s.wait_for("udpecho: listening on UDP port 7", timeout=60)
-        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        c.settimeout(3)
-        got = []
-        for msg in (b"hello KWE", bytes(range(256)) * 5):
-            for _ in range(10):                                # the card takes a moment to start receiving
-                c.sendto(msg, (LOOPBACK, port))
-                try:
-                    got.append(c.recv(4096))
-                    break
-                except socket.timeout:
-                    continue
-        b = s.finish(timeout=60)
-    assert got == [b"hello KWE", bytes(range(256)) * 5], b.log
-    assert b.ok and "udpecho: served 2 datagrams" in b.log, b.log
+    # tshark, a dissector nobody here wrote, finds nothing wrong in what KWE
+    # sent -- and does find the test's own broken frames, so it was looking
+    assert tshark_problems(capture, MAC) == []
+    assert len(tshark_problems(capture, PEER_MAC)) >= 3
