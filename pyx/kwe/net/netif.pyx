@@ -6,7 +6,7 @@ from kwe.common cimport netnames
 from kwe.base.console cimport kprintf
 from kwe.dev cimport pit
 from kwe.mm cimport heap
-from kwe.net cimport inet, ether, arp
+from kwe.net cimport inet, ether, arp, tcp
 
 cdef enum:
     DEFAULT_IP = 0x0A00020F         # 10.0.2.15: QEMU user networking's guest
@@ -113,6 +113,7 @@ cdef uint32_t poll(uint32_t budget) noexcept nogil:
         input(rx_buf, <uint32_t>n)
         taken += 1
     arp.tick(now_ms())
+    tcp.tick(now_ms())
     return taken
 
 cdef void input(const uint8_t* frame, uint32_t n) noexcept nogil:
