@@ -403,8 +403,139 @@ class Disk(Target):
             pass
 
 
+def inet_sum(b):
+    """The Internet checksum (RFC 1071) of b."""
+    if len(b) % 2:
+        b = bytes(b) + b"\0"
+    s = sum(memoryview(bytes(b)).cast("H"))        # native order: swapped back below
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return struct.pack("=H", ~s & 0xFFFF)
+
+
+def fix_checksums(frame):
+    """An Ethernet/IPv4/TCP frame with its IP and TCP checksums right again,
+    as far as its lengths allow: a mutation that only broke a checksum would
+    reach nothing past it."""
+    f = bytearray(frame)
+    if len(f) < 34 or f[12:14] != b"\x08\x00":
+        return bytes(f)
+    ihl = (f[14] & 15) * 4
+    if ihl < 20 or 14 + ihl > len(f):
+        return bytes(f)
+    f[24:26] = b"\0\0"
+    f[24:26] = inet_sum(f[14:14 + ihl])
+    end = min(len(f), 14 + int.from_bytes(f[16:18], "big"))
+    if f[23] == 6 and end - 14 - ihl >= 18:
+        seg = f[14 + ihl:end]
+        seg[16:18] = b"\0\0"
+        f[14 + ihl + 16:14 + ihl + 18] = inet_sum(f[26:34] + b"\0\x06" + len(seg).to_bytes(2, "big") + seg)
+    return bytes(f)
+
+
+class Tcp(Target):
+    """Whole Ethernet frames into the network stack (kwe.net.netif.py_input),
+    with a listener, an established connection with data in flight both ways
+    and a connection being opened there to reach.  Half the mutated frames get
+    their checksums made right again, so the mutations reach TCP's state
+    machine; timers run and the application reads and writes between frames;
+    the connection table must stay consistent (tcp.check)."""
+    RECYCLE = 512                           # a fresh stack before every connection is reset
+    ME, PEER = bytes([10, 0, 2, 15]), bytes([10, 0, 2, 2])
+    ETH = bytes.fromhex("525400123456" "52550a000202" "0800")
+
+    def __init__(self):
+        super().__init__()
+        self.limit, self.n = 1514, 0
+        self.seeds = self.setup()
+
+    def tcp(self, sport, dport, seq, ack, flags, data=b"", options=b"", wnd=65535):
+        return self.wrap(struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                                     ((20 + len(options)) // 4) << 4, flags, wnd, 0, 0) + options + data)
+
+    def wrap(self, segment):
+        """A TCP segment (as it is) from the peer to us, in a frame with right checksums."""
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(segment), 1, 0x4000, 64, 6, 0, self.PEER, self.ME)
+        return fix_checksums(self.ETH + ip + segment)
+
+    def setup(self):
+        """A fresh machine and stack in a known state; the frames that reach it."""
+        from kwecli.hosted import fresh
+        from kwe.base import cmdline
+        from kwe.dev import pit
+        from kwe.net import netif, socket, tcp
+        self.pit, self.netif, self.socket, self.tcpm = pit, netif, socket, tcp
+        cmdline.py_set_line(b"tcp_rcvbuf=4096 tcp_sndbuf=4096 tcp_msl=300 tcp_retries=3 "
+                            b"tcp_syn_retries=2 tcp_synack_retries=1 arp_ttl=1000000000")
+        fresh()
+        pit.py_init(100)
+        netif.py_init()
+        socket.py_init(False)
+        cmdline.py_set_line(b"")
+        tcp.py_seed(7)
+        netif.py_input(bytes.fromhex("ffffffffffff52550a0002020806" "0001080006040001" "52550a000202") +
+                       self.PEER + bytes(6) + self.ME)
+        self.l = socket.py_open(1, 2)
+        socket.py_bind(1, self.l, 80)
+        socket.py_listen(1, self.l, 4)
+        netif.py_sent()
+        netif.py_input(self.tcp(40000, 80, 1000, 0, 0x02, options=b"\x02\x04\x05\xb4"))
+        iss = struct.unpack("!I", netif.py_sent()[-1][38:42])[0]
+        netif.py_input(self.tcp(40000, 80, 1001, iss + 1, 0x10))
+        self.k = socket.py_accept(1, self.l)[0]
+        socket.py_tcp_send(1, self.k, b"s" * 3000)
+        self.out = socket.py_open(1, 2)
+        socket.py_connect(1, self.out, int.from_bytes(self.PEER, "big"), 7777)
+        syn = netif.py_sent()[-1]
+        oport, oiss = struct.unpack("!H", syn[34:36])[0], struct.unpack("!I", syn[38:42])[0]
+        a, t = iss + 1, self.tcp
+        return [t(40000, 80, 1001, a, 0x18, b"hello"), t(40000, 80, 1006, a + 1460, 0x10),
+                t(40000, 80, 1001, a, 0x10), t(40000, 80, 1100, a, 0x18, b"later"),
+                t(40000, 80, 1001, a, 0x11), t(40000, 80, 1001, a, 0x04), t(40000, 80, 1001, a, 0x10, wnd=0),
+                t(40001, 80, 5, 0, 0x02, options=b"\x01\x03\x03\x07\x02\x04\x02\x18"),
+                t(40000, 80, 999, a, 0x12), t(7777, oport, 9000, oiss + 1, 0x12, options=b"\x02\x04\x02\x00"),
+                t(7777, oport, 9000, oiss + 1, 0x14), t(5, 9, 1, 0, 0x02)]
+
+    def mutate(self, rng, data):
+        """A third as mutated, a third with the checksums made right, a third a
+        seed mutated only from its TCP header on (so the frame reaches TCP)."""
+        how = rng.randrange(3)
+        if how == 0:
+            return data
+        if how == 1:
+            return fix_checksums(data)
+        segments = [s[34:] for s in self.seeds]
+        return self.wrap(mutate(rng, rng.choice(segments), segments)[:1480])
+
+    def __call__(self, rng, data):
+        if self.n and self.n % self.RECYCLE == 0:
+            self.setup()
+        self.n += 1
+        self.netif.py_input(data)
+        act = rng.randrange(16)
+        if act == 0:
+            self.pit.py_tick()
+            self.netif.py_poll()
+        elif act == 1:
+            self.socket.py_tcp_recv(1, self.k, rng.choice([1, 100, 65536]))
+        elif act == 2:
+            self.socket.py_tcp_send(1, self.k, b"w" * rng.randrange(3000))
+        elif act == 3:
+            self.socket.py_accept(1, self.l)
+        self.netif.py_sent()
+        if self.n % 64 == 0:
+            assert self.tcpm.py_check() == 0, "the TCP connection table is inconsistent"
+
+    def done(self):
+        assert self.tcpm.py_check() == 0, "the TCP connection table is inconsistent"
+        self.socket.py_close_all(1)
+        for _ in range(100):
+            self.pit.py_tick()
+            self.netif.py_poll()
+
+
 TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "tag": Tag, "wflang": Wflang,
-           "disk": Disk}
+           "disk": Disk, "tcp": Tcp}
 
 
 def settle_and_drain(p, ticks=50):

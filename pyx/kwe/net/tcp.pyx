@@ -1281,6 +1281,14 @@ def py_states():
         n = n.next
     return {STATES[i]: counts[i] for i in range(STATE_COUNT) if counts[i]}
 
+def py_seed(uint64_t v):
+    """Fix the hash salt and the ISN secret (a fuzzer's seeds need known numbers)."""
+    global key_salt, isn_secret
+    if table.count:
+        raise ValueError("only before the first connection")
+    key_salt = mix(v)
+    isn_secret = mix(key_salt ^ v)
+
 def py_config():
     return {"sndbuf": cfg.sndbuf, "rcvbuf": cfg.rcvbuf, "rto_min": cfg.rto_min, "rto_max": cfg.rto_max,
             "rto_init": cfg.rto_init, "msl": cfg.msl, "fin_timeout": cfg.fin_timeout,
