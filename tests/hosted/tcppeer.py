@@ -103,13 +103,16 @@ class Conn:
 
     def __init__(self, stack, lport, pport, ip=PEER, isn=1000, win=65535):
         self.s, self.lport, self.pport, self.ip = stack, lport, pport, ip
-        self.seq = isn                      # next byte the peer sends
+        self.seq = isn                      # next byte the peer sends (modulo 2^32)
         self.ack = 0                        # next byte the peer expects from the stack
         self.win = win
 
+    seq = property(lambda self: self._seq, lambda self, v: setattr(self, "_seq", v & 0xFFFFFFFF))
+    ack = property(lambda self: self._ack, lambda self, v: setattr(self, "_ack", v & 0xFFFFFFFF))
+
     def send(self, flags="A", data=b"", seq=None, ack=None, win=None, options=None):
         t = TCP(sport=self.pport, dport=self.lport, flags=flags,
-                seq=self.seq if seq is None else seq, ack=self.ack if ack is None else ack,
+                seq=self.seq if seq is None else seq & 0xFFFFFFFF, ack=self.ack if ack is None else ack & 0xFFFFFFFF,
                 window=self.win if win is None else win, options=options or [])
         self.s.feed(IP(src=self.ip, dst=ME) / t / data)
         if seq is None:

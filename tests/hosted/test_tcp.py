@@ -173,8 +173,11 @@ def test_data_both_ways_exact_bytes_and_acks():
     assert c.got() == [] and s.tcp.py_check() == 0
 
 
-def test_a_mebibyte_out_through_a_small_window_the_peer_keeps():
+@pytest.mark.parametrize("isn", [None, 0xFFFFFFFF - 300000])
+def test_a_mebibyte_out_through_a_small_window_the_peer_keeps(isn):
     s = Stack()
+    if isn is not None:
+        s.tcp.py_force_isn(isn)                                 # our numbers wrap past 2^32 on the way
     l, k, c = accepted(s, win=8192)
     data = random.Random(1).randbytes(1 << 20)
     base, sent, got = c.ack, 0, bytearray()
@@ -189,7 +192,7 @@ def test_a_mebibyte_out_through_a_small_window_the_peer_keeps():
         for p in segs:
             off = (p[TCP].seq - base) & 0xFFFFFFFF
             assert off == len(got), "in order: nothing was lost"
-            assert off + len(payload(p)) <= (c.ack - base) + c.win, "past the peer's window"
+            assert off + len(payload(p)) <= ((c.ack - base) & 0xFFFFFFFF) + c.win, "past the peer's window"
             assert len(payload(p)) <= 1460
             got += payload(p)
         if segs:
@@ -202,9 +205,10 @@ def test_a_mebibyte_out_through_a_small_window_the_peer_keeps():
     assert bytes(got) == data
 
 
-def test_a_mebibyte_in_through_the_window_the_stack_advertises():
+@pytest.mark.parametrize("isn", [1000, 0xFFFFFFFF - 300000])
+def test_a_mebibyte_in_through_the_window_the_stack_advertises(isn):
     s = Stack()
-    l, k, c = accepted(s)
+    l, k, c = accepted(s, isn=isn)                              # the peer's wrap past 2^32
     data = random.Random(2).randbytes(1 << 20)
     sent, acked, wnd, out = 0, 0, 65535, bytearray()
     base = c.seq
@@ -438,7 +442,7 @@ def test_unsent_data_goes_before_the_fin_and_a_lost_fin_is_sent_again():
         segs = c.got()
         for p in segs:
             off = (p[TCP].seq - base) & 0xFFFFFFFF
-            assert off <= len(out) and off + len(payload(p)) <= (c.ack - base) + c.win
+            assert off <= len(out) and off + len(payload(p)) <= ((c.ack - base) & 0xFFFFFFFF) + c.win
             out[off:off + len(payload(p))] = payload(p)
             if "F" in flags(p):
                 assert off + len(payload(p)) == 3000
