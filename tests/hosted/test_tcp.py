@@ -492,6 +492,19 @@ def test_closing_with_unread_data_resets_and_a_closed_listener_resets_its_childr
     assert s.tcp.py_count() == 0 and heap_sound()
 
 
+def test_what_closed_sockets_leave_to_send_is_capped_past_that_they_are_reset():
+    s = Stack(b"tcp_orphan_mem=5000")
+    k1, c1 = connected(s, win=0)
+    assert s.socket.py_tcp_send(PID, k1, b"a" * 4000) == 4000
+    s.socket.py_close(PID, k1)
+    assert s.tcp.py_orphan_bytes() == 4000 and c1.got() == []   # kept: a zero window
+    k2, c2 = connected(s, port=7778, win=0)
+    assert s.socket.py_tcp_send(PID, k2, b"b" * 4000) == 4000
+    s.socket.py_close(PID, k2)
+    assert [flags(p) for p in c2.got()] == ["RA"]                # 8000 > 5000: reset
+    assert s.tcp.py_orphan_bytes() == 4000 and s.tcp.py_check() == 0
+
+
 def test_data_after_we_closed_is_answered_with_a_rst():
     s = Stack()
     k, c = connected(s)

@@ -27,6 +27,7 @@ cdef enum:
     DEFAULT_FIN_TIMEOUT = 60000
     DEFAULT_CONNS = 4096
     DEFAULT_SYNQ = 1024
+    DEFAULT_ORPHAN_MEM = 4 << 20
     DEFAULT_SYN_RETRIES = 6
     DEFAULT_SYNACK_RETRIES = 5
     DEFAULT_RETRIES = 15
@@ -50,6 +51,7 @@ cdef struct Config:
     uint32_t syn_retries
     uint32_t synack_retries
     uint32_t retries
+    uint32_t orphan_mem
 
 cdef struct Seg:                # a received segment, checked
     uint32_t seq
@@ -68,6 +70,7 @@ cdef List timed                 # Tcbs with a timer armed
 cdef List everyone
 cdef List time_wait             # oldest first: the first to go when the table is full
 cdef uint32_t half_open_total
+cdef uint64_t orphan_bytes      # unsent data the kernel holds for closed sockets
 cdef uint64_t key_salt          # so a peer cannot aim its keys at one bucket
 cdef uint64_t isn_secret
 cdef Notify notify
@@ -96,9 +99,10 @@ cdef void read_config() noexcept nogil:
     cfg.syn_retries = setting(b"tcp_syn_retries", DEFAULT_SYN_RETRIES, 0, RETRIES_MAX)
     cfg.synack_retries = setting(b"tcp_synack_retries", DEFAULT_SYNACK_RETRIES, 0, RETRIES_MAX)
     cfg.retries = setting(b"tcp_retries", DEFAULT_RETRIES, 1, RETRIES_MAX)
+    cfg.orphan_mem = setting(b"tcp_orphan_mem", DEFAULT_ORPHAN_MEM, 0, 1 << 30)
 
 cdef void init() noexcept nogil:
-    global half_open_total, key_salt, isn_secret, nwakes
+    global half_open_total, orphan_bytes, key_salt, isn_secret, nwakes
     read_config()
     memset(&table, 0, sizeof(table))        # a new machine: nothing to free
     hashmap.init(&table, 64)
@@ -106,6 +110,7 @@ cdef void init() noexcept nogil:
     lists.init(&everyone)
     lists.init(&time_wait)
     half_open_total = 0
+    orphan_bytes = 0
     nwakes = 0
     key_salt = mix(hal.rdtsc() ^ 0x5443504B4559U)
     isn_secret = mix(key_salt ^ hal.rdtsc())
@@ -246,7 +251,7 @@ cdef void free_tcb(Tcb* t) noexcept nogil:
     unqueue(t)
     lists.remove(&timed, &t.timed)
     lists.remove(&everyone, &t.every.node)
-    heap.kfree(t.snd.buf)
+    drop_send_buffer(t)
     heap.kfree(t.rcv.buf)
     if t.flags & T_CHARGED:
         account.give(t.account, account.RES_SOCKETS, 1)
@@ -263,9 +268,19 @@ cdef bint buffers(Tcb* t) noexcept nogil:
     t.snd.buf = t.rcv.buf = NULL
     return False
 
+cdef void drop_send_buffer(Tcb* t) noexcept nogil:
+    global orphan_bytes
+    if (t.flags & T_ORPHAN) and t.snd.buf != NULL:
+        orphan_bytes -= t.snd.cap
+    heap.kfree(t.snd.buf)
+    t.snd.buf = NULL
+    t.snd.len = t.snd.cap = t.snd.head = 0
+
 cdef bint rehome(Tcb* t) noexcept nogil:
-    """The application let go: what is left to send moves to kernel memory,
-    the receive buffer goes (nobody will read it)."""
+    """The application let go: what is left to send moves to kernel memory
+    (at most tcp_orphan_mem= over all such connections), the receive buffer
+    goes (nobody will read it).  False: no room, reset it."""
+    global orphan_bytes
     cdef uint8_t* copy = NULL
     heap.kfree(t.rcv.buf)
     t.rcv.buf = NULL
@@ -273,6 +288,8 @@ cdef bint rehome(Tcb* t) noexcept nogil:
     t.nooo = 0
     t.flags &= ~T_FIN_LATE
     if t.snd.len > 0:
+        if orphan_bytes + t.snd.len > cfg.orphan_mem:
+            return False
         copy = <uint8_t*>heap.kmalloc(t.snd.len)
         if copy == NULL:
             return False
@@ -282,6 +299,8 @@ cdef bint rehome(Tcb* t) noexcept nogil:
     t.snd.cap = t.snd.len
     t.snd.head = 0
     t.account = NULL
+    t.flags |= T_ORPHAN
+    orphan_bytes += t.snd.cap
     return True
 
 # ---- timers -----------------------------------------------------------------------------
@@ -961,9 +980,7 @@ cdef void fin_input(Tcb* t, uint64_t now) noexcept nogil:
 cdef void enter_time_wait(Tcb* t, uint64_t now) noexcept nogil:
     t.state = TIME_WAIT
     t.rexmt_at = t.persist_at = 0
-    heap.kfree(t.snd.buf)                   # everything was acknowledged
-    t.snd.buf = NULL
-    t.snd.len = t.snd.cap = t.snd.head = 0
+    drop_send_buffer(t)                     # everything was acknowledged
     t.timeout_at = now + 2 * <uint64_t>cfg.msl
     arm(t)
     unqueue(t)
@@ -1205,7 +1222,7 @@ cdef void release(Tcb* t) noexcept nogil:
         free_tcb(t)
     else:
         t.state = FIN_WAIT_1 if t.state == ESTABLISHED else LAST_ACK
-        t.flags |= T_FIN_QUEUED | T_ORPHAN
+        t.flags |= T_FIN_QUEUED
         if not rehome(t):
             send_rst(t)
             free_tcb(t)
@@ -1230,6 +1247,7 @@ cdef uint32_t count() noexcept nogil:
 cdef uint32_t check() noexcept nogil:
     cdef ListNode* n = everyone.head
     cdef uint32_t bad = 0, hashed = 0, half = 0
+    cdef uint64_t orphaned = 0
     cdef Tcb* t
     while n != NULL:
         t = linked(n)
@@ -1238,8 +1256,10 @@ cdef uint32_t check() noexcept nogil:
             hashed += 1
         if t.state == LISTEN:
             half += <uint32_t>t.half_open.count
+        if (t.flags & T_ORPHAN) and t.snd.buf != NULL:
+            orphaned += t.snd.cap
         n = n.next
-    bad += (hashed != table.count) + (half != half_open_total)
+    bad += (hashed != table.count) + (half != half_open_total) + (orphaned != orphan_bytes)
     return bad
 
 cdef uint32_t check_one(Tcb* t) noexcept nogil:
@@ -1304,7 +1324,11 @@ def py_config():
     return {"sndbuf": cfg.sndbuf, "rcvbuf": cfg.rcvbuf, "rto_min": cfg.rto_min, "rto_max": cfg.rto_max,
             "rto_init": cfg.rto_init, "msl": cfg.msl, "fin_timeout": cfg.fin_timeout,
             "conns": cfg.conns, "synq": cfg.synq, "syn_retries": cfg.syn_retries,
-            "synack_retries": cfg.synack_retries, "retries": cfg.retries}
+            "synack_retries": cfg.synack_retries, "retries": cfg.retries, "orphan_mem": cfg.orphan_mem,
+            "tcb_bytes": sizeof(Tcb)}
+
+def py_orphan_bytes():
+    return orphan_bytes
 
 STATES = ["CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
           "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"]
