@@ -505,6 +505,33 @@ def test_what_closed_sockets_leave_to_send_is_capped_past_that_they_are_reset():
     assert s.tcp.py_orphan_bytes() == 4000 and s.tcp.py_check() == 0
 
 
+def test_a_full_table_takes_the_oldest_time_wait_and_an_orphan_waits_in_fin_wait_2_only_so_long():
+    s = Stack(b"tcp_conns=3 tcp_fin_timeout=1000")
+    l = listener(s)
+    for port in (40001, 40002):
+        c = Conn(s, 80, port)
+        c.open_passive()
+        k = s.socket.py_accept(PID, l)[0]
+        s.socket.py_close(PID, k)
+        c.got()
+        c.ack += 1
+        c.send("FA")
+        c.got()
+    assert s.tcp.py_states() == {"LISTEN": 1, "TIME_WAIT": 2}
+    c3 = Conn(s, 80, 40003)
+    c3.open_passive()                                           # the table is full: 40001's TIME_WAIT goes
+    k3 = s.socket.py_accept(PID, l)[0]
+    assert s.tcp.py_states() == {"LISTEN": 1, "TIME_WAIT": 1, "ESTABLISHED": 1}
+    s.socket.py_close(PID, k3)
+    c3.ack += 1
+    c3.send("A")                                                # our FIN acknowledged; the peer's never comes
+    assert s.tcp.py_states() == {"LISTEN": 1, "TIME_WAIT": 1, "FIN_WAIT_2": 1}
+    s.tick(99)
+    assert "FIN_WAIT_2" in s.tcp.py_states()
+    s.tick(1)
+    assert s.tcp.py_states() == {"LISTEN": 1, "TIME_WAIT": 1}
+
+
 def test_data_after_we_closed_is_answered_with_a_rst():
     s = Stack()
     k, c = connected(s)
