@@ -12,6 +12,15 @@ cdef int close(uint64_t sock) noexcept nogil
 cdef int64_t send_to(uint64_t sock, uint32_t ip, uint16_t port, const void* data, uint32_t n) noexcept nogil
 # Wait for one datagram: its length (cut to cap), its sender in *ip and *port.
 cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uint16_t* port) noexcept nogil
+# TCP.  listen on a bound socket; accept waits for a connection (its
+# socket; its peer in *ip and *port); connect waits for the handshake.
+cdef int listen(uint64_t sock, uint32_t backlog) noexcept nogil
+cdef int64_t accept(uint64_t sock, uint32_t* ip, uint16_t* port) noexcept nogil
+cdef int connect(uint64_t sock, uint32_t ip, uint16_t port) noexcept nogil
+# All n bytes into the stream (the kernel takes them in pieces); n or an E_* code.
+cdef int64_t send(uint64_t sock, const void* data, uint32_t n) noexcept nogil
+# Wait for bytes: how many (at most cap), 0 at the end of the stream.
+cdef int64_t recv(uint64_t sock, void* buf, uint32_t cap) noexcept nogil
 cdef int stat(NetStat* out) noexcept nogil
 # "a.b.c.d" of ip into out (16 bytes).
 cdef void format_ip(uint32_t ip, char* out) noexcept nogil

@@ -39,6 +39,36 @@ cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uin
     port[0] = <uint16_t>r.value
     return r.length if r.length < cap else cap
 
+cdef int listen(uint64_t sock, uint32_t backlog) noexcept nogil:
+    return <int>value_or_status(ev(abi.OP_NET_LISTEN, sock, backlog))
+
+cdef int64_t accept(uint64_t sock, uint32_t* ip, uint16_t* port) noexcept nogil:
+    cdef EventSlot* e = ev(abi.OP_NET_ACCEPT, sock, 0)
+    cdef uint64_t peer = 0
+    cdef Completion r
+    sdk.set_output(e, &peer, sizeof(peer))
+    if sdk.call(e, &r) < 0:
+        return r.status
+    ip[0] = <uint32_t>(peer >> 16)
+    port[0] = <uint16_t>peer
+    return <int64_t>r.value
+
+cdef int connect(uint64_t sock, uint32_t ip, uint16_t port) noexcept nogil:
+    return <int>value_or_status(ev(abi.OP_NET_CONNECT, sock, (<uint64_t>ip << 16) | port))
+
+cdef int64_t send(uint64_t sock, const void* data, uint32_t n) noexcept nogil:
+    cdef EventSlot* e = ev(abi.OP_NET_SEND, sock, 0)
+    sdk.set_input(e, data, n)
+    return value_or_status(e)
+
+cdef int64_t recv(uint64_t sock, void* buf, uint32_t cap) noexcept nogil:
+    cdef EventSlot* e = ev(abi.OP_NET_RECV, sock, cap)
+    cdef Completion r
+    sdk.set_output(e, buf, cap)
+    if sdk.call(e, &r) < 0:
+        return r.status
+    return r.length if r.length < cap else cap
+
 cdef int stat(NetStat* out) noexcept nogil:
     cdef EventSlot* e = ev(abi.OP_NET_STAT, 0, 0)
     sdk.set_output(e, out, sizeof(NetStat))

@@ -120,3 +120,118 @@ def test_a_process_that_ends_gives_its_sockets_back():
     q = net_process()
     assert q.call(OP_NET_SOCKET, args=(SOCK_UDP,)).status == E_OK
     assert q.call(OP_NET_BIND, args=(1 << 16 | 1, 7)).status == E_BADF
+
+
+# ---- TCP through the deck ----------------------------------------------------------------------
+from tcppeer import Stack, Conn, TCP as TCP_, flags, payload      # noqa: E402
+
+
+class EngineStack(Stack):
+    """tcppeer's view of the stack the engine started (Stack() would reset it)."""
+
+    def __init__(self):
+        from kwe.dev import pit
+        from kwe.net import socket, tcp
+        self.pit, self.netif, self.socket, self.tcp = pit, netif, socket, tcp
+        self.ms, self.outbox = 0, []
+
+
+def tcp_listener(p, port=80):
+    s = p.call(OP_NET_SOCKET, args=(SOCK_TCP,)).value
+    assert p.call(OP_NET_BIND, args=(s, port)).value == port
+    assert p.call(OP_NET_LISTEN, args=(s, 8)).status == E_OK
+    return s
+
+
+def held(p, opcode, **kw):
+    eid = p.push(opcode, **kw)
+    assert p.submit() == 1
+    run()
+    return eid
+
+
+def answered(p, eid):
+    mine = [r for r in p.results() if r.event_id == eid]
+    return mine[0] if mine else None
+
+
+def test_tcp_accept_recv_and_a_send_bigger_than_the_window_as_events():
+    p = net_process()
+    st = EngineStack()
+    lsock = tcp_listener(p)
+    eid = held(p, OP_NET_ACCEPT, args=(lsock,))
+    assert answered(p, eid) is None                         # nobody connected yet
+    c = Conn(st, 80, 40001)
+    c.open_passive()
+    run()
+    r = answered(p, eid)
+    assert r.status == E_OK and r.value > 0
+    conn = r.value
+    c.send("PA", data=b"GET /files/1 HTTP/1.1\r\n\r\n")
+    run()
+    r = p.call(OP_NET_RECV, args=(conn, 4096))
+    assert (r.status, r.output, r.value) == (E_OK, b"GET /files/1 HTTP/1.1\r\n\r\n", 25)
+    body = bytes(range(256)) * 800                          # 200 KiB: the send buffer takes 64 KiB
+    eid = held(p, OP_NET_SEND, args=(conn,), input_ptr=(p.buffer(body), len(body)))
+    got = b""
+    for _ in range(2000):
+        segs = c.got()
+        for s in segs:
+            got += payload(s)
+        if segs:
+            c.ack = segs[-1][TCP_].seq + len(payload(segs[-1]))
+            c.send("A")
+        run()
+        r = answered(p, eid)
+        if r is not None:
+            break
+    assert r is not None and (r.status, r.value) == (E_OK, len(body))
+    while len(got) < len(body):                             # what was still in flight
+        segs = c.got()
+        if not segs:
+            st.tick(30)
+            continue
+        for s in segs:
+            got += payload(s)
+        c.ack = segs[-1][TCP_].seq + len(payload(segs[-1]))
+        c.send("A")
+    assert got[:len(body)] == body
+    assert p.call(OP_NET_CLOSE, args=(conn,)).status == E_OK
+    assert "F" in flags(c.got()[-1])
+
+
+def test_tcp_recv_waits_then_sees_the_end_of_the_stream():
+    p = net_process()
+    st = EngineStack()
+    lsock = tcp_listener(p)
+    c = Conn(st, 80, 40002)
+    c.open_passive()
+    run()
+    conn = p.call(OP_NET_ACCEPT, args=(lsock,)).value
+    eid = held(p, OP_NET_RECV, args=(conn, 100))
+    assert answered(p, eid) is None
+    c.send("FA")
+    run()
+    r = answered(p, eid)
+    assert (r.status, r.length, r.value) == (E_OK, 0, 0)    # the end: empty, value 0
+
+
+def test_tcp_connect_waits_for_the_handshake_and_a_refusal_is_named():
+    p = net_process()
+    st = EngineStack()
+    s = p.call(OP_NET_SOCKET, args=(SOCK_TCP,)).value
+    eid = held(p, OP_NET_CONNECT, args=(s, PEER << 16 | 8080))
+    (syn,) = [x for x in st.segments() if x[TCP_].dport == 8080]
+    assert flags(syn) == "S" and answered(p, eid) is None
+    c = Conn(st, syn[TCP_].sport, 8080, isn=777)
+    c.ack = syn[TCP_].seq + 1
+    c.send("SA", options=[("MSS", 1460)])
+    run()
+    assert answered(p, eid).status == E_OK
+    s2 = p.call(OP_NET_SOCKET, args=(SOCK_TCP,)).value
+    eid = held(p, OP_NET_CONNECT, args=(s2, PEER << 16 | 8081))
+    (syn,) = [x for x in st.segments() if x[TCP_].dport == 8081]
+    c2 = Conn(st, syn[TCP_].sport, 8081)
+    c2.send("RA", seq=0, ack=syn[TCP_].seq + 1)
+    run()
+    assert answered(p, eid).status == E_CONNREFUSED

@@ -134,3 +134,44 @@ def test_arp_ping_udp_echo_and_malformed_frames_over_a_raw_link(tmp_path):
     # sent -- and does find the test's own broken frames, so it was looking
     assert tshark_problems(capture, MAC) == []
     assert len(tshark_problems(capture, PEER_MAC)) >= 3
+
+
+def test_tcp_echo_through_qemu_user_networking_from_127_0_0_1():
+    """Python's socket (the host's TCP, through QEMU's user network) against
+    tcpecho: a MiB round trip checked by SHA-256, then a client that leaves
+    in the middle, then one more that must still be served."""
+    import hashlib
+    port = qemu.free_port()
+    net = ["-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:{LOOPBACK}:{port}-:7",
+           "-device", f"e1000,netdev=n0,mac={MAC}"]
+    data = hashlib.sha256(b"kwe").digest() * (1 << 15)       # 1 MiB
+    with qemu.Session("run=init init=tcpecho args=7,3", net=net) as s:
+        s.wait_for("tcpecho: listening on TCP port 7", timeout=60)
+        c = socket.create_connection((LOOPBACK, port), timeout=60)
+        back = bytearray()
+
+        def reader():
+            while len(back) < len(data):
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                back.extend(chunk)
+
+        import threading
+        t = threading.Thread(target=reader)
+        t.start()
+        c.sendall(data)
+        t.join(120)
+        c.close()
+        assert hashlib.sha256(back).digest() == hashlib.sha256(data).digest(), (len(back), s.log)
+        rude = socket.create_connection((LOOPBACK, port), timeout=60)
+        rude.sendall(bytes(200000))
+        rude.close()                                      # leaves with its echo unread
+        last = socket.create_connection((LOOPBACK, port), timeout=60)
+        last.sendall(b"still there?")
+        assert last.recv(100) == b"still there?"
+        last.close()
+        b = s.finish(timeout=60)
+    assert b.ok, b.log
+    assert f"tcpecho: connection 1: {len(data)} bytes" in b.log
+    assert "tcpecho: served 3 connections" in b.log

@@ -48,20 +48,82 @@ cdef int recv_udp(Event* e) noexcept nogil:
     e.value = (<uint64_t>ip << 16) | port       # the sender
     return guide.DECK_DONE
 
+cdef int recv_tcp(Event* e) noexcept nogil:
+    """What the stream has, up to arg[1] bytes; empty (value 0) at its end."""
+    cdef uint32_t sock = <uint32_t>e.h.arg[0]
+    cdef uint8_t* out
+    cdef int64_t r
+    if not socket.readable(sock):
+        return guide.DECK_HELD                  # kind() said it is the caller's
+    out = <uint8_t*>guide.alloc_for(e, e.h.arg[1])
+    if out == NULL:
+        e.status = abi.E_NOMEM
+        return guide.DECK_DONE
+    r = socket.tcp_recv(e.pid, sock, out, <uint32_t>e.h.arg[1])
+    guide.set_output(e, out, <uint32_t>r if r > 0 else 0)
+    if r == abi.E_AGAIN:
+        return guide.DECK_HELD
+    result(e, r)
+    return guide.DECK_DONE
+
 cdef int recv(Event* e) noexcept nogil:
+    cdef int k = socket.kind(e.pid, <uint32_t>e.h.arg[0])
     if e.h.arg[1] == 0 or e.h.arg[1] > RECV_MAX:
         e.status = abi.E_RANGE
         return guide.DECK_DONE
+    if k == abi.SOCK_TCP:
+        return recv_tcp(e)
     return recv_udp(e)
 
-cdef void send(Event* e) noexcept nogil:
+cdef int send_tcp(Event* e) noexcept nogil:
+    """The whole input goes into the stream, in as many pieces as the send
+    buffer takes: e.value counts what went so far (the result)."""
     cdef int64_t r
+    while e.value < e.input_len:
+        r = socket.tcp_send(e.pid, <uint32_t>e.h.arg[0], e.input + e.value,
+                            e.input_len - <uint32_t>e.value)
+        if r == abi.E_AGAIN:
+            return guide.DECK_HELD
+        if r < 0:
+            e.status = <int32_t>r
+            return guide.DECK_DONE
+        e.value += <uint64_t>r
+    return guide.DECK_DONE
+
+cdef int send(Event* e) noexcept nogil:
+    cdef int64_t r
+    if socket.kind(e.pid, <uint32_t>e.h.arg[0]) == abi.SOCK_TCP:
+        return send_tcp(e)
     if e.h.arg[1] >> 48:
         e.status = abi.E_RANGE
-        return
+        return guide.DECK_DONE
     r = socket.udp_send(e.pid, <uint32_t>e.h.arg[0], <uint32_t>(e.h.arg[1] >> 16),
                         <uint16_t>e.h.arg[1], e.input, e.input_len)
     result(e, r)
+    return guide.DECK_DONE
+
+cdef int accept(Event* e) noexcept nogil:
+    """value = the connection's socket; output = its peer (address << 16 | port, 8 bytes)."""
+    cdef uint32_t ip = 0
+    cdef uint16_t port = 0
+    cdef int64_t r = socket.accept(e.pid, <uint32_t>e.h.arg[0], &ip, &port)
+    if r == abi.E_AGAIN:
+        return guide.DECK_HELD
+    if r >= 0:
+        guide.set_value(e, (<uint64_t>ip << 16) | port, 8)
+    result(e, r)
+    return guide.DECK_DONE
+
+cdef int connect(Event* e) noexcept nogil:
+    cdef int64_t r
+    if e.h.arg[1] >> 48:
+        e.status = abi.E_RANGE
+        return guide.DECK_DONE
+    r = socket.connect(e.pid, <uint32_t>e.h.arg[0], <uint32_t>(e.h.arg[1] >> 16), <uint16_t>e.h.arg[1])
+    if r == abi.E_AGAIN:
+        return guide.DECK_HELD
+    result(e, r)
+    return guide.DECK_DONE
 
 cdef void result(Event* e, int64_t r) noexcept nogil:
     if r < 0:
@@ -97,8 +159,14 @@ cdef int serve(Event* e) noexcept nogil:
         result(e, socket.open(e.pid, e.account, <int>e.h.arg[0]) if e.h.arg[0] < 16 else abi.E_INVAL)
     elif op == abi.OP_NET_BIND:
         result(e, socket.bind(e.pid, sock, <uint16_t>e.h.arg[1]) if e.h.arg[1] <= 0xFFFF else abi.E_RANGE)
+    elif op == abi.OP_NET_LISTEN:
+        result(e, socket.listen(e.pid, sock, <uint32_t>e.h.arg[1]) if e.h.arg[1] <= 0xFFFFFFFFU else abi.E_RANGE)
+    elif op == abi.OP_NET_ACCEPT:
+        return accept(e)
+    elif op == abi.OP_NET_CONNECT:
+        return connect(e)
     elif op == abi.OP_NET_SEND:
-        send(e)
+        return send(e)
     elif op == abi.OP_NET_RECV:
         return recv(e)
     elif op == abi.OP_NET_CLOSE:
@@ -106,7 +174,7 @@ cdef int serve(Event* e) noexcept nogil:
     elif op == abi.OP_NET_STAT:
         stat(e)
     else:
-        e.status = abi.E_NOTSUP          # LISTEN, ACCEPT, CONNECT: TCP is not there yet
+        e.status = abi.E_BADOP
     return guide.DECK_DONE
 
 cdef void hold(Event* e) noexcept nogil:

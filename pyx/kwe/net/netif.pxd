@@ -86,7 +86,8 @@ cdef uint32_t poll(uint32_t budget) noexcept nogil
 cdef void input(const uint8_t* frame, uint32_t n) noexcept nogil
 # Give a whole frame to the card; counted in tx_* or as DROP_TX_FULL.
 cdef int transmit(const uint8_t* frame, uint32_t n) noexcept nogil
-# Let go of what the stack holds for nobody (packets waiting for ARP), so
+# Let go of what the stack holds for nobody (connections no socket holds,
+# reset; packets waiting for ARP), so
 # a check that every page came back after the processes ended can hold.
 cdef void quiesce() noexcept nogil
 cdef void drop(int reason) noexcept nogil

@@ -136,6 +136,7 @@ cdef int transmit(const uint8_t* frame, uint32_t n) noexcept nogil:
     return 0
 
 cdef void quiesce() noexcept nogil:
+    tcp.abort_unheld()
     arp.drop_waiting()
 
 cdef void drop(int reason) noexcept nogil:

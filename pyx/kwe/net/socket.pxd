@@ -53,6 +53,8 @@ cdef int64_t close(uint32_t pid, uint32_t sock) noexcept nogil
 # pid ended: every socket it held closes; returns how many.
 cdef uint32_t close_all(uint32_t pid) noexcept nogil
 cdef uint32_t count() noexcept nogil
+# abi.SOCK_UDP or SOCK_TCP for pid's socket, E_BADF if it is not pid's.
+cdef int kind(uint32_t pid, uint32_t sock) noexcept nogil
 # TCP.  E_BADF: not pid's socket; E_INVAL: not TCP, or the wrong state.
 # Listen on a bound TCP socket: at most `backlog` (1..1024; 0 is 1)
 # established connections wait for accept, 2 x backlog half-open.

@@ -62,6 +62,10 @@ cdef Socket* get(uint32_t pid, uint32_t id) noexcept nogil:
         return NULL
     return s
 
+cdef int kind(uint32_t pid, uint32_t sock) noexcept nogil:
+    cdef Socket* s = get(pid, sock)
+    return s.type if s != NULL else abi.E_BADF
+
 cdef Socket* lookup(uint32_t id) noexcept nogil:
     """Whoever holds it."""
     cdef uint32_t slot = (id & 0xFFFF) - 1

@@ -180,5 +180,8 @@ cdef bint writable(Tcb* t) noexcept nogil
 # connection; a listener's children are reset.  t must not be used after.
 cdef void release(Tcb* t) noexcept nogil
 cdef uint32_t count() noexcept nogil
+# Reset and free every connection no socket holds (orphans finishing their
+# FIN, TIME_WAITs); returns how many.  netif.quiesce, once no process is left.
+cdef uint32_t abort_unheld() noexcept nogil
 # Walk every Tcb and the tables; the number of inconsistencies found.
 cdef uint32_t check() noexcept nogil

@@ -1244,6 +1244,22 @@ cdef uint32_t count() noexcept nogil:
     return <uint32_t>everyone.count
 
 # ---- consistency --------------------------------------------------------------------------------
+cdef uint32_t abort_unheld() noexcept nogil:
+    cdef ListNode* n = everyone.head
+    cdef ListNode* next
+    cdef Tcb* t
+    cdef uint32_t gone = 0
+    while n != NULL:
+        next = n.next
+        t = linked(n)
+        if t.sock == 0 and t.listener == NULL:
+            if t.state != CLOSED and t.state != TIME_WAIT:
+                send_rst(t)
+            free_tcb(t)
+            gone += 1
+        n = next
+    return gone
+
 cdef uint32_t check() noexcept nogil:
     cdef ListNode* n = everyone.head
     cdef uint32_t bad = 0, hashed = 0, half = 0
