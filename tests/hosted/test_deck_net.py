@@ -235,3 +235,22 @@ def test_tcp_connect_waits_for_the_handshake_and_a_refusal_is_named():
     c2.send("RA", seq=0, ack=syn[TCP_].seq + 1)
     run()
     assert answered(p, eid).status == E_CONNREFUSED
+
+
+def test_privileged_ports_and_sending_out_are_capabilities():
+    from test_caps import without
+    from kwe.tasks import caps
+    p = net_process()
+    q = Local()
+    flags, files, *ops = struct.unpack("<QQ5QQ", caps.py_all())[:7]
+    no_system = struct.pack("<QQ5QQ", flags & ~CAP_SYSTEM, files, *ops, 0)
+    assert q.call(OP_CAPS_LIMIT, payload=without(OP_NET_CONNECT, no_system)).status == E_OK
+    s = q.call(OP_NET_SOCKET, args=(SOCK_UDP,)).value
+    assert q.call(OP_NET_BIND, args=(s, 80)).status == E_PERM               # below 1024
+    r = q.call(OP_NET_SEND, args=(s, PEER << 16 | 53), payload=b"out")
+    assert r.status == E_PERM                                              # unbound: connecting out
+    assert q.call(OP_NET_BIND, args=(s, 5353)).value == 5353
+    assert q.call(OP_NET_SEND, args=(s, PEER << 16 | 53), payload=b"reply").value == 5
+    t = q.call(OP_NET_SOCKET, args=(SOCK_TCP,)).value
+    assert q.call(OP_NET_CONNECT, args=(t, PEER << 16 | 80)).status == E_PERM   # the opcode itself
+    assert p.call(OP_NET_BIND, args=(p.call(OP_NET_SOCKET, args=(SOCK_UDP,)).value, 80)).value == 80

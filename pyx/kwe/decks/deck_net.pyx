@@ -6,9 +6,11 @@ from kwe.common.abi cimport NetStat
 from kwe.events cimport guide
 from kwe.events.guide cimport Event
 from kwe.tasks.proc cimport Process
+from kwe.tasks cimport proc, caps
 from kwe.net cimport netif, socket, udp
 
 cdef enum:
+    PRIVILEGED_PORTS = 1024     # binding below this needs CAP_SYSTEM (the system's services)
     POLL_BUDGET = 256           # frames one deferred-work pass takes (the rest wait for the next)
     RECV_MAX = 65536            # bytes one OP_NET_RECV returns at most
 
@@ -90,10 +92,20 @@ cdef int send_tcp(Event* e) noexcept nogil:
         e.value += <uint64_t>r
     return guide.DECK_DONE
 
+cdef bint may_send_out(Event* e) noexcept nogil:
+    """A datagram from a socket the caller never bound is connecting out:
+    it needs OP_NET_CONNECT (a bound one needed OP_NET_BIND)."""
+    cdef Process* p = proc.find(e.pid)
+    return socket.bound_port(e.pid, <uint32_t>e.h.arg[0]) != 0 or (
+        p != NULL and caps.op_allowed(&p.caps, abi.OP_NET_CONNECT))
+
 cdef int send(Event* e) noexcept nogil:
     cdef int64_t r
     if socket.kind(e.pid, <uint32_t>e.h.arg[0]) == abi.SOCK_TCP:
         return send_tcp(e)
+    if not may_send_out(e):
+        e.status = caps.deny(e.pid, abi.OP_NET_CONNECT, e.h.arg[1])
+        return guide.DECK_DONE
     if e.h.arg[1] >> 48:
         e.status = abi.E_RANGE
         return guide.DECK_DONE
@@ -158,7 +170,7 @@ cdef int serve(Event* e) noexcept nogil:
     elif op == abi.OP_NET_SOCKET:
         result(e, socket.open(e.pid, e.account, <int>e.h.arg[0]) if e.h.arg[0] < 16 else abi.E_INVAL)
     elif op == abi.OP_NET_BIND:
-        result(e, socket.bind(e.pid, sock, <uint16_t>e.h.arg[1]) if e.h.arg[1] <= 0xFFFF else abi.E_RANGE)
+        bind(e)
     elif op == abi.OP_NET_LISTEN:
         result(e, socket.listen(e.pid, sock, <uint32_t>e.h.arg[1]) if e.h.arg[1] <= 0xFFFFFFFFU else abi.E_RANGE)
     elif op == abi.OP_NET_ACCEPT:
@@ -176,6 +188,15 @@ cdef int serve(Event* e) noexcept nogil:
     else:
         e.status = abi.E_BADOP
     return guide.DECK_DONE
+
+cdef void bind(Event* e) noexcept nogil:
+    cdef Process* p = proc.find(e.pid)
+    if e.h.arg[1] > 0xFFFF:
+        e.status = abi.E_RANGE
+    elif 0 < e.h.arg[1] < PRIVILEGED_PORTS and (p == NULL or not caps.system(&p.caps)):
+        e.status = caps.deny(e.pid, e.h.opcode, e.h.arg[1])
+    else:
+        result(e, socket.bind(e.pid, <uint32_t>e.h.arg[0], <uint16_t>e.h.arg[1]))
 
 cdef void hold(Event* e) noexcept nogil:
     cdef Event** link = &waiting

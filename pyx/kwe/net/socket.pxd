@@ -55,6 +55,8 @@ cdef uint32_t close_all(uint32_t pid) noexcept nogil
 cdef uint32_t count() noexcept nogil
 # abi.SOCK_UDP or SOCK_TCP for pid's socket, E_BADF if it is not pid's.
 cdef int kind(uint32_t pid, uint32_t sock) noexcept nogil
+# The port pid's socket was bound to by bind() (0: none, or not pid's).
+cdef uint16_t bound_port(uint32_t pid, uint32_t sock) noexcept nogil
 # TCP.  E_BADF: not pid's socket; E_INVAL: not TCP, or the wrong state.
 # Listen on a bound TCP socket: at most `backlog` (1..1024; 0 is 1)
 # established connections wait for accept, 2 x backlog half-open.

@@ -21,6 +21,7 @@ cdef struct Socket:
     Account* account
     uint8_t type
     uint16_t port               # 0: not bound (an accepted connection's port is its Tcb's)
+    bint implicit               # port taken by a send or connect, not by bind()
     Datagram* head
     Datagram* tail
     uint64_t queued             # bytes waiting
@@ -65,6 +66,10 @@ cdef Socket* get(uint32_t pid, uint32_t id) noexcept nogil:
 cdef int kind(uint32_t pid, uint32_t sock) noexcept nogil:
     cdef Socket* s = get(pid, sock)
     return s.type if s != NULL else abi.E_BADF
+
+cdef uint16_t bound_port(uint32_t pid, uint32_t sock) noexcept nogil:
+    cdef Socket* s = get(pid, sock)
+    return s.port if s != NULL and not s.implicit else 0
 
 cdef Socket* lookup(uint32_t id) noexcept nogil:
     """Whoever holds it."""
@@ -172,6 +177,7 @@ cdef int64_t udp_send(uint32_t pid, uint32_t sock, uint32_t ip, uint16_t port,
         r = bind(pid, sock, 0)
         if r < 0:
             return r
+        s.implicit = True
     if udp.output(s.port, ip, port, data, n) != 0:
         return abi.E_AGAIN
     return n
@@ -325,6 +331,7 @@ cdef int64_t connect(uint32_t pid, uint32_t sock, uint32_t ip, uint16_t port) no
     if ip == netif.config().ip:
         return abi.E_NOTSUP                 # no loopback
     if s.port == 0:
+        s.implicit = True
         s.port = ephemeral_for(ip, port)
         if s.port == 0:
             return abi.E_BUSY
