@@ -254,3 +254,21 @@ def test_privileged_ports_and_sending_out_are_capabilities():
     t = q.call(OP_NET_SOCKET, args=(SOCK_TCP,)).value
     assert q.call(OP_NET_CONNECT, args=(t, PEER << 16 | 80)).status == E_PERM   # the opcode itself
     assert p.call(OP_NET_BIND, args=(p.call(OP_NET_SOCKET, args=(SOCK_UDP,)).value, 80)).value == 80
+
+
+def test_sockets_are_held_to_the_quota_and_used_only_as_their_kind():
+    p = net_process()
+    socks = [p.call(OP_NET_SOCKET, args=(SOCK_UDP,)) for _ in range(257)]
+    assert [r.status for r in socks[:256]] == [E_OK] * 256
+    assert socks[256].status == E_QUOTA                        # quota_sockets=256
+    assert p.call(OP_NET_CLOSE, args=(socks[0].value,)).status == E_OK
+    t = p.call(OP_NET_SOCKET, args=(SOCK_TCP,))
+    assert t.status == E_OK
+    u = socks[1].value
+    assert p.call(OP_NET_LISTEN, args=(u, 4)).status == E_INVAL   # a UDP socket
+    assert p.call(OP_NET_ACCEPT, args=(u,)).status == E_INVAL
+    assert p.call(OP_NET_CONNECT, args=(u, PEER << 16 | 80)).status == E_INVAL
+    assert p.call(OP_NET_ACCEPT, args=(t.value,)).status == E_INVAL   # not listening
+    assert p.call(OP_NET_RECV, args=(t.value, 10)).status == E_NOTCONN
+    assert p.call(OP_NET_SEND, args=(t.value,), payload=b"x").status == E_NOTCONN
+    assert p.call(0x040A).status == E_BADOP                        # past the deck's last opcode

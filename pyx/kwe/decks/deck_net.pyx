@@ -55,8 +55,13 @@ cdef int recv_tcp(Event* e) noexcept nogil:
     cdef uint32_t sock = <uint32_t>e.h.arg[0]
     cdef uint8_t* out
     cdef int64_t r
-    if not socket.readable(sock):
-        return guide.DECK_HELD                  # kind() said it is the caller's
+    cdef uint8_t probe
+    if not socket.readable(sock):               # nothing yet -- or never will be (E_NOTCONN)
+        r = socket.tcp_recv(e.pid, sock, &probe, 1)  # takes nothing: nothing is there
+        if r == abi.E_AGAIN:
+            return guide.DECK_HELD
+        result(e, r)
+        return guide.DECK_DONE
     out = <uint8_t*>guide.alloc_for(e, e.h.arg[1])
     if out == NULL:
         e.status = abi.E_NOMEM
