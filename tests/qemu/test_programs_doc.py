@@ -106,7 +106,7 @@ def test_the_gdb_steps_stop_in_the_program_and_read_it(built, monkeypatch):
     assert steps[0] == "add-symbol-file build/pyx/user/docgreet.elf" and len(steps) == 7, steps
     monkeypatch.chdir(ROOT)                  # the doc's paths are from the checkout, where tools/kwe gdb is run
     out = gdb.batch(steps, cmdline="run=init init=docgreet")
-    assert "Breakpoint 1, umain () at user/programs/docgreet.pyx" in out, out
+    assert "Temporary breakpoint 1, umain () at user/programs/docgreet.pyx" in out, out
     assert re.search(r"^\$1 = -?\d+$", out, re.M), out          # print __pyx_v_n: a local, read
     assert re.search(r"^#0 .*umain \(\) at user/programs/docgreet.pyx", out, re.M), out
     assert re.search(r"^\$2 = 1$", out, re.M), out              # the pid: init's, 1
