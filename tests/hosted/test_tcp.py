@@ -353,6 +353,17 @@ def test_segments_out_of_order_are_kept_and_delivered_in_order():
     assert s.socket.py_tcp_recv(PID, k) == b"helloworldxy!!"
 
 
+def test_bytes_a_peer_puts_past_its_own_fin_are_dropped():
+    """Found by the fuzzer: out-of-order bytes kept past where the FIN then came."""
+    s = Stack()
+    l, k, c = accepted(s)
+    start = c.seq
+    c.send("PA", b"zz", seq=start + 5)
+    c.send("FPA", b"abcd", seq=start)                           # its FIN takes start + 4
+    assert c.got()[-1][TCP].ack == start + 5 and s.tcp.py_check() == 0
+    assert s.socket.py_tcp_recv(PID, k) == b"abcd" and s.socket.py_tcp_recv(PID, k) == b""
+
+
 def test_out_of_window_old_duplicate_and_overlapping_segments():
     s = Stack()
     l, k, c = accepted(s)

@@ -966,6 +966,7 @@ cdef void fin_input(Tcb* t, uint64_t now) noexcept nogil:
     t.flags &= ~T_FIN_LATE
     t.flags |= T_FIN_IN
     t.rcv_nxt += 1
+    t.nooo = 0                              # bytes a peer put past its own FIN are nothing
     if t.state == ESTABLISHED:
         t.state = CLOSE_WAIT
     elif t.state == FIN_WAIT_1:
@@ -1308,6 +1309,21 @@ def py_count():
 
 def py_check():
     return check()
+
+def py_tcbs():
+    """Every Tcb's numbers and how many of check()'s tests it fails."""
+    cdef ListNode* n = everyone.head
+    cdef Tcb* t
+    out = []
+    while n != NULL:
+        t = linked(n)
+        out.append({"state": STATES[t.state % STATE_COUNT], "flags": t.flags, "bad": check_one(t),
+                    "lport": t.lport, "rport": t.rport, "snd_una": t.snd_una, "snd_nxt": t.snd_nxt,
+                    "snd_max": t.snd_max, "snd_len": t.snd.len, "snd_cap": t.snd.cap, "rcv_nxt": t.rcv_nxt,
+                    "rcv_len": t.rcv.len, "rcv_cap": t.rcv.cap, "ooo": [(t.ooo[i].start, t.ooo[i].end) for i in range(t.nooo % (OOO_MAX + 1))],
+                    "timers": (t.rexmt_at, t.persist_at, t.timeout_at), "sock": t.sock})
+        n = n.next
+    return out
 
 def py_half_open():
     return half_open_total
