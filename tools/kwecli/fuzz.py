@@ -434,20 +434,27 @@ def fix_checksums(frame):
 
 
 class Tcp(Target):
-    """Whole Ethernet frames into the network stack (kwe.net.netif.py_input),
-    with a listener, an established connection with data in flight both ways
-    and a connection being opened there to reach.  Half the mutated frames get
-    their checksums made right again, so the mutations reach TCP's state
-    machine; timers run and the application reads and writes between frames;
-    the connection table must stay consistent (tcp.check)."""
-    RECYCLE = 512                           # a fresh stack before every connection is reset
+    """Whole Ethernet frames into the network stack (kwe.net.netif.py_input).
+    One input is a script -- up to 16 frames, each with what happens after it
+    (a timer tick, 50 ticks, the application reading, writing or accepting) --
+    run on a fresh stack that has a listener, an established connection with
+    data in flight both ways and a connection being opened, so every input can
+    be made again alone.  A third of the mutated frames keep their checksums
+    right and a third are a seed mutated only from its TCP header on, so the
+    mutations reach TCP's state machine; after each frame the connection table
+    must be consistent (tcp.check)."""
+    scale = 0.25                            # an input is up to 16 frames on a fresh stack
+    FRAMES = 16
     ME, PEER = bytes([10, 0, 2, 15]), bytes([10, 0, 2, 2])
     ETH = bytes.fromhex("525400123456" "52550a000202" "0800")
 
     def __init__(self):
         super().__init__()
-        self.limit, self.n = 1514, 0
-        self.seeds = self.setup()
+        self.limit = 1514
+        self.frames = self.setup()
+        self.seeds = [self.script([(0, f)]) for f in self.frames]
+        self.seeds += [self.script([(4, self.frames[i]) for i in order])
+                       for order in ([0, 1, 4, 2], [3, 0, 1], [6, 2, 2, 2], [7, 8], [9, 1], [4, 2, 2], [3, 4, 0])]
 
     def tcp(self, sport, dport, seq, ack, flags, data=b"", options=b"", wnd=65535):
         return self.wrap(struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
@@ -457,6 +464,19 @@ class Tcp(Target):
         """A TCP segment (as it is) from the peer to us, in a frame with right checksums."""
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(segment), 1, 0x4000, 64, 6, 0, self.PEER, self.ME)
         return fix_checksums(self.ETH + ip + segment)
+
+    @staticmethod
+    def script(steps):
+        return b"".join(len(f).to_bytes(2, "big") + bytes([act]) + f for act, f in steps)
+
+    def steps(self, data):
+        """A script's (action, frame) steps, read leniently: any bytes are some script."""
+        out, i = [], 0
+        while i + 3 <= len(data) and len(out) < self.FRAMES:
+            n = int.from_bytes(data[i:i + 2], "big") % 1600
+            out.append((data[i + 2], data[i + 3:i + 3 + n]))
+            i += 3 + n
+        return out
 
     def setup(self):
         """A fresh machine and stack in a known state; the frames that reach it."""
@@ -497,41 +517,45 @@ class Tcp(Target):
                 t(7777, oport, 9000, oiss + 1, 0x14), t(5, 9, 1, 0, 0x02)]
 
     def mutate(self, rng, data):
-        """A third as mutated, a third with the checksums made right, a third a
-        seed mutated only from its TCP header on (so the frame reaches TCP)."""
-        how = rng.randrange(3)
-        if how == 0:
-            return data
-        if how == 1:
-            return fix_checksums(data)
-        segments = [s[34:] for s in self.seeds]
-        return self.wrap(mutate(rng, rng.choice(segments), segments)[:1480])
+        """Each frame of the script: as the generic mutation left it, its
+        checksums made right, or a seed frame mutated only from its TCP header on."""
+        out = []
+        segments = [f[34:] for f in self.frames]
+        for act, f in self.steps(data):
+            how = rng.randrange(4)
+            if how == 1:
+                f = fix_checksums(f)
+            elif how == 2:
+                f = self.wrap(mutate(rng, rng.choice(segments), segments)[:1480])
+            elif how == 3:
+                f = rng.choice(self.frames)
+            out.append((act, f))
+        return self.script(out)
 
     def __call__(self, rng, data):
-        if self.n and self.n % self.RECYCLE == 0:
-            self.setup()
-        self.n += 1
-        self.netif.py_input(data)
-        act = rng.randrange(16)
-        if act == 0:
-            self.pit.py_tick()
-            self.netif.py_poll()
-        elif act == 1:
-            self.socket.py_tcp_recv(1, self.k, rng.choice([1, 100, 65536]))
-        elif act == 2:
-            self.socket.py_tcp_send(1, self.k, b"w" * rng.randrange(3000))
-        elif act == 3:
-            self.socket.py_accept(1, self.l)
-        self.netif.py_sent()
-        if self.n % 64 == 0:
+        self.setup()
+        for act, frame in self.steps(data):
+            self.netif.py_input(frame)
+            self.act(rng, act % 16)
+            self.netif.py_sent()
             assert self.tcpm.py_check() == 0, "the TCP connection table is inconsistent"
-
-    def done(self):
-        assert self.tcpm.py_check() == 0, "the TCP connection table is inconsistent"
         self.socket.py_close_all(1)
-        for _ in range(100):
+        assert self.tcpm.py_check() == 0, "the TCP connection table is inconsistent"
+
+    def act(self, rng, act):
+        if act in (0, 1):
             self.pit.py_tick()
             self.netif.py_poll()
+        elif act == 2:
+            for _ in range(50):
+                self.pit.py_tick()
+                self.netif.py_poll()
+        elif act == 3:
+            self.socket.py_tcp_recv(1, self.k, rng.choice([1, 100, 65536]))
+        elif act == 4:
+            self.socket.py_tcp_send(1, self.k, b"w" * rng.randrange(3000))
+        elif act == 5:
+            self.socket.py_accept(1, self.l)
 
 
 TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "tag": Tag, "wflang": Wflang,
