@@ -5,6 +5,15 @@
 from libc.stdint cimport uint64_t
 from kwe.mm.account cimport Account
 
+# splitmix64's finaliser: sequential pids and ids spread over all buckets
+# (TCP seeds its keys and sequence numbers with it too).
+cdef inline uint64_t mix(uint64_t k) noexcept nogil:
+    k ^= k >> 30
+    k *= <uint64_t>0xBF58476D1CE4E5B9U
+    k ^= k >> 27
+    k *= <uint64_t>0x94D049BB133111EBU
+    return k ^ (k >> 31)
+
 cdef struct Entry:
     uint64_t key
     void* value

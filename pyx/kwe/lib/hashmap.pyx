@@ -3,14 +3,6 @@ from libc.stdint cimport uint64_t
 from kwe.mm cimport heap
 from kwe.mm.account cimport Account
 
-cdef inline uint64_t mix(uint64_t k) noexcept nogil:
-    # splitmix64's finaliser: sequential pids and ids spread over all buckets
-    k ^= k >> 30
-    k *= <uint64_t>0xBF58476D1CE4E5B9U
-    k ^= k >> 27
-    k *= <uint64_t>0x94D049BB133111EBU
-    return k ^ (k >> 31)
-
 cdef bint init_for(HashMap* m, uint64_t capacity, Account* owner) noexcept nogil:
     m.owner = owner
     return init(m, capacity)

@@ -112,19 +112,12 @@ cdef void init() noexcept nogil:
     half_open_total = 0
     orphan_bytes = 0
     nwakes = 0
-    key_salt = mix(hal.rdtsc() ^ 0x5443504B4559U)
-    isn_secret = mix(key_salt ^ hal.rdtsc())
+    key_salt = hashmap.mix(hal.rdtsc() ^ 0x5443504B4559U)
+    isn_secret = hashmap.mix(key_salt ^ hal.rdtsc())
 
 cdef void set_notify(Notify f) noexcept nogil:
     global notify
     notify = f
-
-cdef inline uint64_t mix(uint64_t k) noexcept nogil:
-    k ^= k >> 30
-    k *= <uint64_t>0xBF58476D1CE4E5B9U
-    k ^= k >> 27
-    k *= <uint64_t>0x94D049BB133111EBU
-    return k ^ (k >> 31)
 
 cdef inline uint64_t tuple_of(uint16_t lport, uint32_t rip, uint16_t rport) noexcept nogil:
     return (<uint64_t>lport << 48) | (<uint64_t>rport << 32) | rip
@@ -138,7 +131,7 @@ cdef uint32_t new_isn(uint16_t lport, uint32_t rip, uint16_t rport) noexcept nog
     if isn_forced:                          # hosted tests: the numbers across 2^32
         isn_forced = False
         return isn_value
-    return <uint32_t>mix(isn_secret ^ tuple_of(lport, rip, rport)) + <uint32_t>(netif.now_ms() * ISN_PER_MS)
+    return <uint32_t>hashmap.mix(isn_secret ^ tuple_of(lport, rip, rport)) + <uint32_t>(netif.now_ms() * ISN_PER_MS)
 
 # ---- wakes: after the segment or the timer, never in the middle of one ---------------
 cdef void wake_later(Tcb* t) noexcept nogil:
@@ -1344,8 +1337,8 @@ def py_seed(uint64_t v):
     global key_salt, isn_secret
     if table.count:
         raise ValueError("only before the first connection")
-    key_salt = mix(v)
-    isn_secret = mix(key_salt ^ v)
+    key_salt = hashmap.mix(v)
+    isn_secret = hashmap.mix(key_salt ^ v)
 
 def py_force_isn(uint32_t v):
     """The next connection's initial sequence number is v."""
