@@ -170,15 +170,21 @@ cdef int enqueue(Entry* e, const uint8_t* packet, uint32_t n) noexcept nogil:
     e.queued += 1
     return 0
 
+cdef bint fresh_entry(Entry* e, uint64_t now) noexcept nogil:
+    """e is resolved and not expired; it counts as used now."""
+    if e == NULL or e.state != RESOLVED or now >= e.expires:
+        return False
+    e.used = now
+    return True
+
 cdef int send_ipv4(uint32_t next_hop, const uint8_t* packet, uint32_t n) noexcept nogil:
-    cdef uint8_t mac[6]
     cdef uint64_t now = netif.now_ms()
     cdef Entry* e
     if netif.is_broadcast(next_hop):
         return ether.output(ether.broadcast_mac(), ether.TYPE_IPV4, packet, n)
-    if lookup(next_hop, mac):
-        return ether.output(mac, ether.TYPE_IPV4, packet, n)
     e = find(next_hop)
+    if fresh_entry(e, now):
+        return ether.output(e.mac, ether.TYPE_IPV4, packet, n)
     if e == NULL:
         e = take_slot(next_hop, now)
         if e == NULL:
@@ -192,10 +198,8 @@ cdef int send_ipv4(uint32_t next_hop, const uint8_t* packet, uint32_t n) noexcep
 
 cdef bint lookup(uint32_t ip, uint8_t* mac) noexcept nogil:
     cdef Entry* e = find(ip)
-    cdef uint64_t now = netif.now_ms()
-    if e == NULL or e.state != RESOLVED or now >= e.expires:
+    if not fresh_entry(e, netif.now_ms()):
         return False
-    e.used = now
     memcpy(mac, e.mac, 6)
     return True
 

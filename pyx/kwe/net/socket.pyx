@@ -348,23 +348,22 @@ cdef uint16_t ephemeral_for(uint32_t ip, uint16_t port) noexcept nogil:
             return p
     return 0
 
+cdef Tcb* connection(uint32_t pid, uint32_t id, int64_t* err) noexcept nogil:
+    """pid's TCP socket's Tcb, or NULL with E_BADF / E_INVAL / E_NOTCONN in *err."""
+    cdef Socket* s = tcp_socket(pid, id, err)
+    if s != NULL and s.tcb == NULL:
+        err[0] = abi.E_NOTCONN
+    return s.tcb if s != NULL else NULL
+
 cdef int64_t tcp_send(uint32_t pid, uint32_t sock, const uint8_t* data, uint32_t n) noexcept nogil:
     cdef int64_t err = 0
-    cdef Socket* s = tcp_socket(pid, sock, &err)
-    if s == NULL:
-        return err
-    if s.tcb == NULL:
-        return abi.E_NOTCONN
-    return tcp.send(s.tcb, data, n)
+    cdef Tcb* t = connection(pid, sock, &err)
+    return tcp.send(t, data, n) if t != NULL else err
 
 cdef int64_t tcp_recv(uint32_t pid, uint32_t sock, uint8_t* out, uint32_t cap) noexcept nogil:
     cdef int64_t err = 0
-    cdef Socket* s = tcp_socket(pid, sock, &err)
-    if s == NULL:
-        return err
-    if s.tcb == NULL:
-        return abi.E_NOTCONN
-    return tcp.recv(s.tcb, out, cap)
+    cdef Tcb* t = connection(pid, sock, &err)
+    return tcp.recv(t, out, cap) if t != NULL else err
 
 # ---- hosted ----------------------------------------------------------------
 cdef uint32_t woken[1024]
