@@ -240,15 +240,7 @@ cdef bint poll() noexcept nogil:
     return more
 
 cdef void drop_process(Process* p) noexcept nogil:
-    cdef Event** link = &waiting
-    cdef Event* e
-    while link[0] != NULL:
-        e = link[0]
-        if e.pid == p.pid:
-            link[0] = e.next
-            guide.release_of(e, p)
-        else:
-            link = &e.next
+    guide.release_held(&waiting, p)
     socket.close_all(p.pid)
 
 def py_poll():

@@ -155,15 +155,7 @@ cdef void give(Event* e) noexcept nogil:
 
 cdef void drop_process(Process* p) noexcept nogil:
     global console_owner
-    cdef Event** link = &readers
-    cdef Event* e
-    while link[0] != NULL:
-        e = link[0]
-        if e.pid == p.pid:
-            link[0] = e.next
-            guide.release_of(e, p)
-        else:
-            link = &e.next
+    guide.release_held(&readers, p)
     if console_owner == p.pid:
         console_owner = p.console_from if proc.find(p.console_from) != NULL else 0
         answer()

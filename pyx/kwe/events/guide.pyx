@@ -202,6 +202,16 @@ cdef void* alloc_for(Event* e, size_t n) noexcept nogil:
 cdef void release(Event* e) noexcept nogil:
     release_of(e, _proc.find(e.pid))
 
+cdef void release_held(Event** link, Process* p) noexcept nogil:
+    cdef Event* e
+    while link[0] != NULL:
+        e = link[0]
+        if e.pid == p.pid:
+            link[0] = e.next
+            release_of(e, p)
+        else:
+            link = &e.next
+
 cdef void release_of(Event* e, Process* owner) noexcept nogil:
     global nflight
     if traced():
