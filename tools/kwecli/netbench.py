@@ -204,11 +204,19 @@ class _Run:
     def fail(self, why):
         if self.error is None:
             self.error = why
+        self.abort_all()
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+    def abort_all(self):
         for c in self.conns:
             if c.transport:
                 c.transport.abort()
-        if not self.finished.done():
-            self.finished.set_result(None)
+
+    def check(self):
+        """Raise what went wrong, if anything did."""
+        if self.error:
+            raise BadResponse(self.error)
 
     def lost(self, conn, exc):
         if conn.busy and self.error is None:
@@ -284,11 +292,8 @@ async def small_run(port, expect, connections, warmup, duration, server_pid=None
         await asyncio.wait_for(asyncio.shield(run.finished), stall)
     finally:
         dog.cancel()
-        for c in run.conns:
-            if c.transport:
-                c.transport.abort()
-    if run.error:
-        raise BadResponse(run.error)
+        run.abort_all()
+    run.check()
     lat = sorted(run.latencies)
     if not lat:
         raise BadResponse(f"no answer to {expect.path} completed in {duration} s")
@@ -310,8 +315,7 @@ async def large_run(port, expect, warmup_gets, gets, server_pid=None, stall=30):
             run.conns[0].go()
             # the last warm-up answer closes the connection (stop()): measure on a fresh one
             await asyncio.wait_for(asyncio.shield(run.finished), stall * warmup_gets)
-            if run.error:
-                raise BadResponse(run.error)
+            run.check()
             run = _Run(stall)
             dog.cancel()
             dog = asyncio.ensure_future(run.watchdog())
@@ -323,11 +327,8 @@ async def large_run(port, expect, warmup_gets, gets, server_pid=None, stall=30):
         wall, cpu, srv = clock.read()
     finally:
         dog.cancel()
-        for c in run.conns:
-            if c.transport:
-                c.transport.abort()
-    if run.error:
-        raise BadResponse(run.error)
+        run.abort_all()
+    run.check()
     secs = run.latencies
     return {"path": expect.path, "bytes": expect.length, "gets": len(secs), "warmup_gets": warmup_gets,
             "seconds": [round(s, 4) for s in secs], "mb_per_s": expect.length * len(secs) / sum(secs) / MB,
@@ -343,11 +344,8 @@ async def one_get(port, expect, stall=30):
     try:
         await asyncio.wait_for(asyncio.shield(run.finished), stall)
     finally:
-        for c in run.conns:
-            if c.transport:
-                c.transport.abort()
-    if run.error:
-        raise BadResponse(run.error)
+        run.abort_all()
+    run.check()
 
 
 def durations(quick):
