@@ -5,56 +5,42 @@ from user cimport sdk
 from kwe.common cimport abi, kstr
 from kwe.common.abi cimport EventSlot, Completion, FileStat
 
-cdef EventSlot* ev(uint16_t op, uint64_t a0, uint64_t a1) noexcept nogil:
-    cdef EventSlot* e = sdk.event(op)
-    e.h.arg[0], e.h.arg[1] = a0, a1
-    return e
-
-cdef int64_t value_or_status(EventSlot* e) noexcept nogil:
-    cdef Completion r
-    if sdk.call(e, &r) < 0:
-        return r.status
-    return <int64_t>r.value
-
 cdef int64_t create(const char* tags) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_FS_CREATE, 0, 0)
+    cdef EventSlot* e = sdk.event_args(abi.OP_FS_CREATE, 0, 0)
     sdk.set_input(e, tags, <uint32_t>kstr.length(tags))
-    return value_or_status(e)
+    return sdk.call_value(e)
 
 cdef int64_t open(uint64_t id) noexcept nogil:
-    return value_or_status(ev(abi.OP_FS_OPEN, id, 0))
+    return sdk.call_value(sdk.event_args(abi.OP_FS_OPEN, id, 0))
 
 cdef int close(uint64_t fd) noexcept nogil:
-    return <int>value_or_status(ev(abi.OP_FS_CLOSE, fd, 0))
+    return <int>sdk.call_value(sdk.event_args(abi.OP_FS_CLOSE, fd, 0))
 
 cdef int64_t write(uint64_t fd, const void* data, uint32_t n, bint sync) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_FS_WRITE, fd, 0)
+    cdef EventSlot* e = sdk.event_args(abi.OP_FS_WRITE, fd, 0)
     sdk.set_input(e, data, n)
     if sync:
         e.h.flags |= abi.EVF_SYNC
-    return value_or_status(e)
+    return sdk.call_value(e)
 
 cdef int64_t read(uint64_t fd, void* buf, uint32_t n) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_FS_READ, fd, n)
-    cdef Completion r
+    cdef EventSlot* e = sdk.event_args(abi.OP_FS_READ, fd, n)
     sdk.set_output(e, buf, n)
-    if sdk.call(e, &r) < 0:
-        return r.status
-    return <int64_t>r.value
+    return sdk.call_value(e)
 
 cdef int64_t seek(uint64_t fd, uint64_t offset) noexcept nogil:
-    return value_or_status(ev(abi.OP_FS_SEEK, fd, offset))
+    return sdk.call_value(sdk.event_args(abi.OP_FS_SEEK, fd, offset))
 
 cdef int truncate(uint64_t id, uint64_t size) noexcept nogil:
-    return <int>value_or_status(ev(abi.OP_FS_TRUNCATE, id, size))
+    return <int>sdk.call_value(sdk.event_args(abi.OP_FS_TRUNCATE, id, size))
 
 cdef int delete(uint64_t id) noexcept nogil:
-    return <int>value_or_status(ev(abi.OP_FS_DELETE, id, 0))
+    return <int>sdk.call_value(sdk.event_args(abi.OP_FS_DELETE, id, 0))
 
 cdef int tag_op(uint16_t op, uint64_t id, const char* name) noexcept nogil:
-    cdef EventSlot* e = ev(op, id, 0)
+    cdef EventSlot* e = sdk.event_args(op, id, 0)
     sdk.set_input(e, name, <uint32_t>kstr.length(name))
-    return <int>value_or_status(e)
+    return <int>sdk.call_value(e)
 
 cdef int tag(uint64_t id, const char* name) noexcept nogil:
     return tag_op(abi.OP_FS_TAG, id, name)
@@ -63,16 +49,13 @@ cdef int untag(uint64_t id, const char* name) noexcept nogil:
     return tag_op(abi.OP_FS_UNTAG, id, name)
 
 cdef int64_t query(const char* q, uint64_t* ids, uint32_t cap) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_FS_QUERY, 0, 0)
-    cdef Completion r
+    cdef EventSlot* e = sdk.event_args(abi.OP_FS_QUERY, 0, 0)
     sdk.set_input(e, q, <uint32_t>kstr.length(q))
     sdk.set_output(e, ids, <uint64_t>cap * 8)
-    if sdk.call(e, &r) < 0:
-        return r.status
-    return <int64_t>r.value
+    return sdk.call_value(e)
 
 cdef int64_t tags(uint64_t id, char* buf, uint32_t cap) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_FS_TAGS, id, 0)
+    cdef EventSlot* e = sdk.event_args(abi.OP_FS_TAGS, id, 0)
     cdef Completion r
     sdk.set_output(e, buf, cap - 1 if cap else 0)
     if sdk.call(e, &r) < 0:
@@ -95,7 +78,7 @@ cdef int64_t tags_line(uint64_t id, char* buf, uint32_t cap) noexcept nogil:
     return n
 
 cdef int stat(uint64_t id, FileStat* out) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_FS_STAT, id, 0)
+    cdef EventSlot* e = sdk.event_args(abi.OP_FS_STAT, id, 0)
     cdef Completion r
     sdk.set_output(e, out, sizeof(FileStat))
     if sdk.call(e, &r) < 0:
@@ -103,4 +86,4 @@ cdef int stat(uint64_t id, FileStat* out) noexcept nogil:
     return 0
 
 cdef int sync() noexcept nogil:
-    return <int>value_or_status(ev(abi.OP_FS_SYNC, 0, 0))
+    return <int>sdk.call_value(sdk.event_args(abi.OP_FS_SYNC, 0, 0))

@@ -22,8 +22,7 @@ cdef int64_t send(uint64_t sock, const void* data, uint32_t n) noexcept nogil
 # Wait for bytes: how many (at most cap), 0 at the end of the stream.
 cdef int64_t recv(uint64_t sock, void* buf, uint32_t cap) noexcept nogil
 cdef int stat(NetStat* out) noexcept nogil
-# "a.b.c.d" of ip into out (16 bytes).
-cdef void format_ip(uint32_t ip, char* out) noexcept nogil
+# (Addresses as text: kwe.common.netnames.format_ip / parse_ip.)
 # The interface, its counters and every non-zero drop counter by name, on
 # the console (the shell's `net`); 0, or the E_* code OP_NET_STAT gave.
 cdef int show() noexcept nogil

@@ -4,33 +4,22 @@ from user cimport sdk
 from kwe.common cimport abi, netnames
 from kwe.common.abi cimport EventSlot, Completion, NetStat
 
-cdef EventSlot* ev(uint16_t op, uint64_t a0, uint64_t a1) noexcept nogil:
-    cdef EventSlot* e = sdk.event(op)
-    e.h.arg[0], e.h.arg[1] = a0, a1
-    return e
-
-cdef int64_t value_or_status(EventSlot* e) noexcept nogil:
-    cdef Completion r
-    if sdk.call(e, &r) < 0:
-        return r.status
-    return <int64_t>r.value
-
 cdef int64_t socket(int type) noexcept nogil:
-    return value_or_status(ev(abi.OP_NET_SOCKET, <uint64_t>type, 0))
+    return sdk.call_value(sdk.event_args(abi.OP_NET_SOCKET, <uint64_t>type, 0))
 
 cdef int64_t bind(uint64_t sock, uint16_t port) noexcept nogil:
-    return value_or_status(ev(abi.OP_NET_BIND, sock, port))
+    return sdk.call_value(sdk.event_args(abi.OP_NET_BIND, sock, port))
 
 cdef int close(uint64_t sock) noexcept nogil:
-    return <int>value_or_status(ev(abi.OP_NET_CLOSE, sock, 0))
+    return <int>sdk.call_value(sdk.event_args(abi.OP_NET_CLOSE, sock, 0))
 
 cdef int64_t send_to(uint64_t sock, uint32_t ip, uint16_t port, const void* data, uint32_t n) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_NET_SEND, sock, (<uint64_t>ip << 16) | port)
+    cdef EventSlot* e = sdk.event_args(abi.OP_NET_SEND, sock, (<uint64_t>ip << 16) | port)
     sdk.set_input(e, data, n)
-    return value_or_status(e)
+    return sdk.call_value(e)
 
 cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uint16_t* port) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_NET_RECV, sock, cap)
+    cdef EventSlot* e = sdk.event_args(abi.OP_NET_RECV, sock, cap)
     cdef Completion r
     sdk.set_output(e, buf, cap)
     if sdk.call(e, &r) < 0:
@@ -40,10 +29,10 @@ cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uin
     return r.length if r.length < cap else cap
 
 cdef int listen(uint64_t sock, uint32_t backlog) noexcept nogil:
-    return <int>value_or_status(ev(abi.OP_NET_LISTEN, sock, backlog))
+    return <int>sdk.call_value(sdk.event_args(abi.OP_NET_LISTEN, sock, backlog))
 
 cdef int64_t accept(uint64_t sock, uint32_t* ip, uint16_t* port) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_NET_ACCEPT, sock, 0)
+    cdef EventSlot* e = sdk.event_args(abi.OP_NET_ACCEPT, sock, 0)
     cdef uint64_t peer = 0
     cdef Completion r
     sdk.set_output(e, &peer, sizeof(peer))
@@ -54,15 +43,15 @@ cdef int64_t accept(uint64_t sock, uint32_t* ip, uint16_t* port) noexcept nogil:
     return <int64_t>r.value
 
 cdef int connect(uint64_t sock, uint32_t ip, uint16_t port) noexcept nogil:
-    return <int>value_or_status(ev(abi.OP_NET_CONNECT, sock, (<uint64_t>ip << 16) | port))
+    return <int>sdk.call_value(sdk.event_args(abi.OP_NET_CONNECT, sock, (<uint64_t>ip << 16) | port))
 
 cdef int64_t send(uint64_t sock, const void* data, uint32_t n) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_NET_SEND, sock, 0)
+    cdef EventSlot* e = sdk.event_args(abi.OP_NET_SEND, sock, 0)
     sdk.set_input(e, data, n)
-    return value_or_status(e)
+    return sdk.call_value(e)
 
 cdef int64_t recv(uint64_t sock, void* buf, uint32_t cap) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_NET_RECV, sock, cap)
+    cdef EventSlot* e = sdk.event_args(abi.OP_NET_RECV, sock, cap)
     cdef Completion r
     sdk.set_output(e, buf, cap)
     if sdk.call(e, &r) < 0:
@@ -70,29 +59,9 @@ cdef int64_t recv(uint64_t sock, void* buf, uint32_t cap) noexcept nogil:
     return r.length if r.length < cap else cap
 
 cdef int stat(NetStat* out) noexcept nogil:
-    cdef EventSlot* e = ev(abi.OP_NET_STAT, 0, 0)
+    cdef EventSlot* e = sdk.event_args(abi.OP_NET_STAT, 0, 0)
     sdk.set_output(e, out, sizeof(NetStat))
-    return <int>value_or_status(e)
-
-cdef void format_ip(uint32_t ip, char* out) noexcept nogil:
-    cdef int i, v
-    for i in range(4):
-        v = (ip >> (24 - 8 * i)) & 0xFF
-        if v >= 100:
-            out[0] = <char>(c'0' + v // 100)
-            out += 1
-        if v >= 10:
-            out[0] = <char>(c'0' + (v // 10) % 10)
-            out += 1
-        out[0] = <char>(c'0' + v % 10)
-        out[1] = c'.' if i < 3 else 0
-        out += 2
-
-cdef uint32_t prefix_length(uint32_t mask) noexcept nogil:
-    cdef uint32_t n = 0
-    while n < 32 and (mask << n) & 0x80000000U:
-        n += 1
-    return n
+    return <int>sdk.call_value(e)
 
 cdef int show() noexcept nogil:
     cdef NetStat s
@@ -104,11 +73,11 @@ cdef int show() noexcept nogil:
         return err
     if s.link_up:
         link = b"link up"
-    format_ip(s.ip, ip)
-    format_ip(s.gateway, gw)
+    netnames.format_ip(s.ip, ip)
+    netnames.format_ip(s.gateway, gw)
     sdk.printf(b"net: %02x:%02x:%02x:", s.mac[0], s.mac[1], s.mac[2])
     sdk.printf(b"%02x:%02x:%02x %s, ", s.mac[3], s.mac[4], s.mac[5], <uint64_t>link)
-    sdk.printf(b"%s/%u gateway %s, %u sockets\n", <uint64_t>ip, prefix_length(s.mask), <uint64_t>gw, s.sockets)
+    sdk.printf(b"%s/%u gateway %s, %u sockets\n", <uint64_t>ip, netnames.prefix_length(s.mask), <uint64_t>gw, s.sockets)
     sdk.printf(b"rx %u frames %u bytes; tx %u frames %u bytes\n", s.rx_frames, s.rx_bytes, s.tx_frames, s.tx_bytes)
     sdk.printf(b"in: arp %u ip %u icmp %u udp %u", s.arp_in, s.ip_in, s.icmp_in, s.udp_in)
     sdk.printf(b" tcp %u\ndropped:", s.tcp_in)

@@ -51,6 +51,10 @@ cdef void yield_cpu() noexcept nogil
 # program that lets more pile up unread is stopped with a message, never
 # silently short of one).  Returns the event's status.
 cdef int call(EventSlot* e, Completion* out) noexcept nogil
+# event(opcode) with arg[0] and arg[1] set.
+cdef EventSlot* event_args(uint16_t opcode, uint64_t a0, uint64_t a1) noexcept nogil
+# call(e) for a scalar answer: its value, or its (negative) status.
+cdef int64_t call_value(EventSlot* e) noexcept nogil
 ctypedef void (*ResultHandler)(Completion* r) noexcept nogil
 cdef void on_result(ResultHandler h) noexcept nogil
 # Hand a result that is not for you to the handler (or the stash).

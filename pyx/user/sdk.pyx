@@ -184,6 +184,17 @@ cdef int call(EventSlot* e, Completion* out) noexcept nogil:
         keep(out)
 
 # ---- conveniences ------------------------------------------------------------------
+cdef EventSlot* event_args(uint16_t opcode, uint64_t a0, uint64_t a1) noexcept nogil:
+    cdef EventSlot* e = event(opcode)
+    e.h.arg[0], e.h.arg[1] = a0, a1
+    return e
+
+cdef int64_t call_value(EventSlot* e) noexcept nogil:
+    cdef Completion r
+    if call(e, &r) < 0:
+        return r.status
+    return <int64_t>r.value
+
 cdef void write(const char* s, size_t n) noexcept nogil:
     cdef EventSlot* e
     cdef size_t take

@@ -4,7 +4,8 @@ import logging
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from scapy.all import Ether, ARP, IP, ICMP, UDP, TCP, Raw, raw      # noqa: E402
 from kwe.dev import pit                                              # noqa: E402
-from kwe.net import netif, socket, inet                              # noqa: E402
+from kwe.net import netif, socket                                     # noqa: E402
+from kwe.common import netnames                                      # noqa: E402
 from memory import fresh                                             # noqa: E402
 
 ME_MAC = "52:54:00:12:34:56"
@@ -14,7 +15,7 @@ PEER_IP = "10.0.2.2"
 
 
 def ip_int(s):
-    return inet.py_parse_ip(s.encode())
+    return netnames.py_parse_ip(s.encode())
 
 
 def stack():

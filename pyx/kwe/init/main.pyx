@@ -12,7 +12,8 @@ from kwe.mm cimport pmm, vmm, kstack, heap, account
 from kwe.dev cimport irq, pit, keyboard, input, ata, pci, e1000
 from kwe.tasks cimport programs
 from kwe.fs cimport rootfs
-from kwe.net cimport netif, inet
+from kwe.net cimport netif
+from kwe.common cimport netnames
 from kwe.debug cimport trace
 from kwe.base.console cimport kprintf, kputs
 from kwe.debug.panic cimport panic
@@ -103,8 +104,8 @@ cdef void attach_network() noexcept nogil:
         return
     e1000.mac(m)
     netif.attach(m, e1000.transmit, e1000.receive)
-    inet.format_ip(c.ip, ip)
-    inet.format_ip(c.gateway, gw)
+    netnames.format_ip(c.ip, ip)
+    netnames.format_ip(c.gateway, gw)
     kprintf(b"net: %s/%u gateway %s\n", <uint64_t>ip, netif.prefix_length(), <uint64_t>gw)
 
 cdef void report_network() noexcept nogil:

@@ -1,6 +1,7 @@
-# Network byte order, the Internet checksum (RFC 1071) and dotted-quad
-# addresses.  Addresses are kept in host order (10.0.2.15 is 0x0A00020F);
-# only the wire is big-endian, and only these functions touch it.
+# Network byte order and the Internet checksum (RFC 1071).  Addresses are
+# kept in host order (10.0.2.15 is 0x0A00020F); only the wire is
+# big-endian, and only these functions touch it.  (Addresses as text are
+# kwe.common.netnames': programs print them too.)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 
 cdef inline uint16_t get16(const uint8_t* p) noexcept nogil:
@@ -28,7 +29,3 @@ cdef uint16_t sum_fold(uint32_t acc) noexcept nogil
 cdef uint16_t checksum(const uint8_t* p, uint32_t n) noexcept nogil
 # The TCP/UDP pseudo-header's sum (RFC 768/793): addresses, protocol, length.
 cdef uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint32_t n) noexcept nogil
-# "a.b.c.d" (exactly four decimal parts 0..255, nothing after) into *out; False if not.
-cdef bint parse_ip(const char* s, uint32_t* out) noexcept nogil
-# ip as "a.b.c.d" with its NUL: out needs 16 bytes.
-cdef void format_ip(uint32_t ip, char* out) noexcept nogil

@@ -26,54 +26,5 @@ cdef uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint32_t n) 
     s += proto + (n >> 16) + (n & 0xFFFF)
     return <uint32_t>((s & 0xFFFFFFFFU) + (s >> 32))
 
-cdef bint parse_ip(const char* s, uint32_t* out) noexcept nogil:
-    cdef uint32_t ip = 0, part
-    cdef int parts = 0, digits
-    while parts < 4:
-        part = 0
-        digits = 0
-        while s[0] >= c'0' and s[0] <= c'9' and digits < 4:
-            part = part * 10 + <uint32_t>(s[0] - c'0')
-            digits += 1
-            s += 1
-        if digits == 0 or digits > 3 or part > 255:
-            return False
-        ip = (ip << 8) | part
-        parts += 1
-        if parts < 4:
-            if s[0] != c'.':
-                return False
-            s += 1
-    if s[0] != 0:
-        return False
-    out[0] = ip
-    return True
-
-cdef char* put_decimal(char* o, uint32_t v) noexcept nogil:
-    if v >= 100:
-        o[0] = <char>(c'0' + v // 100)
-        o += 1
-    if v >= 10:
-        o[0] = <char>(c'0' + (v // 10) % 10)
-        o += 1
-    o[0] = <char>(c'0' + v % 10)
-    return o + 1
-
-cdef void format_ip(uint32_t ip, char* out) noexcept nogil:
-    cdef int i
-    for i in range(4):
-        out = put_decimal(out, (ip >> (24 - 8 * i)) & 0xFF)
-        out[0] = c'.' if i < 3 else 0
-        out += 1
-
 def py_checksum(bytes data):
     return checksum(data, <uint32_t>len(data))
-
-def py_parse_ip(bytes s):
-    cdef uint32_t ip = 0
-    return ip if parse_ip(s, &ip) else None
-
-def py_format_ip(uint32_t ip):
-    cdef char out[16]
-    format_ip(ip, out)
-    return out.decode()

@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from kwe.base cimport cmdline
-from kwe.common cimport netnames
+from kwe.common cimport netnames, kstr
 from kwe.base.console cimport kprintf
 from kwe.dev cimport pit
 from kwe.mm cimport heap
@@ -29,20 +29,10 @@ cdef bint parse_address(const char* s, uint32_t* ip, uint32_t* prefix) noexcept 
         part[i] = s[i]
         i += 1
     part[i] = 0
-    if s[i] == c'/' and not kstr_u64(s + i + 1, &n):
+    if s[i] == c'/' and not kstr.parse_u64(s + i + 1, kstr.length(s + i + 1), &n):
         return False
     prefix[0] = <uint32_t>n
-    return n >= 1 and n <= 30 and inet.parse_ip(part, ip)
-
-cdef bint kstr_u64(const char* s, uint64_t* out) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef int digits = 0
-    while s[0] >= c'0' and s[0] <= c'9' and digits < 3:
-        v = v * 10 + <uint64_t>(s[0] - c'0')
-        s += 1
-        digits += 1
-    out[0] = v
-    return digits > 0 and s[0] == 0
+    return n >= 1 and n <= 30 and netnames.parse_ip(part, ip)
 
 cdef bint init() noexcept nogil:
     cdef char word[40]
@@ -53,7 +43,7 @@ cdef bint init() noexcept nogil:
     if cmdline.get(b"ip", word, sizeof(word)) >= 0 and not parse_address(word, &ip, &prefix):
         kprintf(b"net: ip=%s is not A.B.C.D/PREFIX (1..30); using 10.0.2.15/24\n", <uint64_t>word)
         ip, prefix, ok = DEFAULT_IP, DEFAULT_PREFIX, False
-    if cmdline.get(b"gw", word, sizeof(word)) >= 0 and not inet.parse_ip(word, &gw):
+    if cmdline.get(b"gw", word, sizeof(word)) >= 0 and not netnames.parse_ip(word, &gw):
         kprintf(b"net: gw=%s is not A.B.C.D; using 10.0.2.2\n", <uint64_t>word)
         gw, ok = DEFAULT_GATEWAY, False
     if not configure(ip, prefix, gw):
@@ -89,10 +79,7 @@ cdef NetConfig* config() noexcept nogil:
     return &cfg
 
 cdef uint32_t prefix_length() noexcept nogil:
-    cdef uint32_t n = 0
-    while n < 32 and (cfg.mask << n) & 0x80000000U:
-        n += 1
-    return n
+    return netnames.prefix_length(cfg.mask)
 
 cdef bint is_broadcast(uint32_t ip) noexcept nogil:
     return ip == 0xFFFFFFFFU or (cfg.mask != 0 and ip == (cfg.ip | ~cfg.mask))
@@ -204,8 +191,8 @@ def py_stats():
 
 def py_configure(str ip, uint32_t prefix, str gw):
     cdef uint32_t a = 0, g = 0
-    inet.parse_ip(ip.encode(), &a)
-    inet.parse_ip(gw.encode(), &g)
+    netnames.parse_ip(ip.encode(), &a)
+    netnames.parse_ip(gw.encode(), &g)
     return configure(a, prefix, g)
 
 def py_poll():
