@@ -277,6 +277,44 @@ class Wflang(WithProcess):
         assert self.workflow.py_validate(w.py_lower(data, [1] * len(nodes))) == 0, data
 
 
+class Http(Target):
+    """HTTP request heads (kwe.common.http, which httpd and the Operations
+    deck parse hostile bytes with): whatever parse answers stays inside the
+    buffer, and a head it takes parses alone to the same request."""
+    PIECES = [b"\r\n", b"\n", b"\r", b"\r\n\r\n", b":", b": ", b" ", b"\t", b",", b"?", b"%", b"/", b"\x00",
+              b"Content-Length: ", b"Transfer-Encoding: chunked", b"Connection: close", b"keep-alive",
+              b"Expect: 100-continue", b"HTTP/1.0", b"HTTP/1.1", b"HTTP/2.0", b"18446744073709551616", b"0"]
+
+    def __init__(self):
+        super().__init__()
+        from kwe.common import http
+        self.http = http
+        self.seeds = [b"GET /files/17 HTTP/1.1\r\nHost: 10.0.2.15\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+                      b"PUT /files?name=a+b%21 HTTP/1.1\r\nContent-Length: 2048\r\nExpect: 100-continue\r\n\r\n",
+                      b"\r\nHEAD / HTTP/1.0\nConnection: keep-alive, close\n\nGET / HTTP/1.1\r\n\r\n",
+                      b"DELETE /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"]
+        self.limit = 512
+
+    def mutate(self, rng, data):
+        """Header-ish bytes inserted or written over, where line and field breaks matter."""
+        for _ in range(rng.randrange(3)):
+            i, piece = rng.randrange(len(data) + 1), rng.choice(self.PIECES)
+            data = data[:i] + piece + data[i + (len(piece) if rng.randrange(2) else 0):]
+        return data
+
+    def __call__(self, rng, data):
+        if rng.randrange(8) == 0:
+            data = data * rng.randint(2, 40)          # past HEAD_MAX and HEADERS_MAX
+        r = self.http.py_parse(data)
+        if isinstance(r, dict):
+            assert 0 < r["head_len"] <= len(data), (data, r)
+            assert self.http.py_parse(data[:r["head_len"]]) == r, data
+            self.http.py_query_param(r["query"], b"name")
+            self.http.py_path_id(r["path"], b"/files/")
+        else:
+            assert -5 <= r <= 0, (data, r)
+
+
 class Disk(Target):
     """Damaged copies of real TagFS images whose every file's bytes and every
     query's answer are known (the oracle).  Accidental damage -- bit flips,
@@ -559,7 +597,7 @@ class Tcp(Target):
 
 
 TARGETS = {"rle": Rle, "elf": Elf, "graph": Graph, "event": Event, "query": Query, "tag": Tag, "wflang": Wflang,
-           "disk": Disk, "tcp": Tcp}
+           "disk": Disk, "tcp": Tcp, "http": Http}
 
 
 def settle_and_drain(p, ticks=50):
