@@ -107,7 +107,8 @@ cdef void release(Event* e) noexcept nogil
 # The same when the caller has already looked up e's owner (NULL: gone).
 cdef void release_of(Event* e, Process* owner) noexcept nogil
 # Unlink and release p's events from a deck's list of held events (linked
-# through Event.next): what a deck does for a process that ended.
+# through Event.next): what a deck does for a process that ended (its rings
+# are gone, so nothing is written to them).
 cdef void release_held(Event** list, Process* p) noexcept nogil
 # Release every event p still has in a deck queue or waiting on a timer
 # (it ended), and its queues; returns how many events.  Never allocates.

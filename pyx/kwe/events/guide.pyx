@@ -208,7 +208,7 @@ cdef void release_held(Event** link, Process* p) noexcept nogil:
         e = link[0]
         if e.pid == p.pid:
             link[0] = e.next
-            release_of(e, p)
+            release_of(e, NULL)             # p has ended: its ResultRing is unmapped already
         else:
             link = &e.next
 

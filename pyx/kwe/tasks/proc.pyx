@@ -412,12 +412,19 @@ cdef void free_local(Process* p) noexcept nogil:
 cdef ExitHook exit_hook = NULL
 
 cdef void orphan_children(uint32_t pid) noexcept nogil:
+    """The live ones, and the ended ones not reaped yet: a parent that kills
+    a child and ends before the scheduler frees it still hands its charge on."""
     cdef uint64_t cursor = 0
     cdef hashmap.Entry* e = hashmap.next_entry(&table, &cursor, NULL)
+    cdef Process* z = zombies
     while e != NULL:
         if (<Process*>e.value).parent == pid:
             orphan(<Process*>e.value)
         e = hashmap.next_entry(&table, &cursor, e)
+    while z != NULL:
+        if z.parent == pid:
+            orphan(z)
+        z = <Process*>z.run.node.next
 
 cdef void orphan(Process* c) noexcept nogil:
     """Its parent ended: its RES_PROCS charge moves to the orphans' account,
