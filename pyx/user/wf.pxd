@@ -35,6 +35,8 @@ cdef void input_data(Graph* g, int node, const void* p, uint32_t n) noexcept nog
 cdef void input_from(Graph* g, int node, int dep) noexcept nogil
 cdef void input_parents(Graph* g, int node) noexcept nogil
 cdef void args(Graph* g, int node, uint64_t a0, uint64_t a1) noexcept nogil
+# node's arg[0] is dep's value (a file id, an fd) when it runs: NODE_ARG_VALUE.
+cdef void arg_value(Graph* g, int node, int dep) noexcept nogil
 cdef void retry(Graph* g, int node, uint8_t max_retries, uint16_t backoff_ms) noexcept nogil
 cdef void emit(Graph* g, int node) noexcept nogil
 # Where an emitting node's output goes (else only its length is reported).

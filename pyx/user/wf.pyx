@@ -40,6 +40,18 @@ cdef void after(Graph* g, int node, int dep) noexcept nogil:
     g.nodes[node].deps[d.ndeps] = <uint16_t>dep
     d.ndeps += 1
 
+cdef void arg_value(Graph* g, int node, int dep) noexcept nogil:
+    cdef WfNode* w
+    cdef uint16_t k
+    after(g, node, dep)
+    if g.overflow:
+        return
+    w = &g.nodes[node]
+    for k in range(w.d.ndeps - 1, 0, -1):       # dep goes first: the kernel reads the first's value
+        w.deps[k] = w.deps[k - 1]
+    w.deps[0] = <uint16_t>dep
+    w.d.flags |= abi.NODE_ARG_VALUE
+
 cdef void input_data(Graph* g, int node, const void* p, uint32_t n) noexcept nogil:
     if not valid(g, node):
         return

@@ -272,3 +272,34 @@ def test_sockets_are_held_to_the_quota_and_used_only_as_their_kind():
     assert p.call(OP_NET_RECV, args=(t.value, 10)).status == E_NOTCONN
     assert p.call(OP_NET_SEND, args=(t.value,), payload=b"x").status == E_NOTCONN
     assert p.call(0x040A).status == E_BADOP                        # past the deck's last opcode
+
+
+def test_recv_all_gathers_exactly_the_bytes_asked_for_over_several_segments():
+    """RECV_ALL: a workflow node that must have a whole piece of a body
+    (httpd's PUT) waits over as many segments as it takes; the stream's end
+    first is E_CONNRESET, not a short piece."""
+    p = net_process()
+    st = EngineStack()
+    lsock = tcp_listener(p)
+    c = Conn(st, 80, 40007)
+    c.open_passive()
+    run()
+    conn = p.call(OP_NET_ACCEPT, args=(lsock,)).value
+    eid = held(p, OP_NET_RECV, args=(conn, 3000 | RECV_ALL))
+    for k in range(2):
+        c.send("PA", data=bytes([65 + k]) * 1000)
+        run()
+        assert answered(p, eid) is None                     # 1000, then 2000 of 3000
+    c.send("PA", data=b"C" * 1400)                          # 400 of it stays in the stream
+    run()
+    got = answered(p, eid)
+    assert (got.status, got.value, got.length) == (E_OK, 3000, 3000)
+    assert p.call(OP_NET_RECV, args=(conn, 4096)).output == b"C" * 400
+    eid = held(p, OP_NET_RECV, args=(conn, 100 | RECV_ALL))
+    c.send("PA", data=b"D" * 10)
+    c.send("FA")
+    run()
+    assert answered(p, eid).status == E_CONNRESET
+    udp = p.call(OP_NET_SOCKET, args=(SOCK_UDP,)).value
+    assert p.call(OP_NET_RECV, args=(udp, 10 | RECV_ALL)).status == E_INVAL
+    assert p.call(OP_NET_RECV, args=(conn, RECV_ALL)).status == E_RANGE

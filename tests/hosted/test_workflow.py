@@ -380,3 +380,29 @@ def test_a_run_registered_in_the_same_submit_reserves_at_start():
     assert [r.status for r in out].count(0) == 7             # register, 5 nodes, summary
     assert out[-1].event_id == run_id and out[-1].counts == (5, 0, 0)
     assert guide.py_reserved(p.pid) == (0, 0)
+
+
+# ---- a node's argument from a dependency's value -----------------------------------------
+def test_node_arg_value_takes_the_first_dependencys_value():
+    """NODE_ARG_VALUE: what one node found (a file id, an fd; here a CRC)
+    becomes the next one's arg[0], so a graph chains steps whose arguments
+    are only known at run time."""
+    p = start()
+    data = b"the key comes from the first node"
+    for flags, want in ((NODE_ARG_VALUE, zlib.crc32(data).to_bytes(4, "little") * 4), (0, bytes(16))):
+        va = p.buffer(bytes(16))
+        g = abi.Graph()
+        crc = g.add(OP_CRC32, input=data)
+        g.add(OP_XOR, after=[crc], input=bytes(16), args=(0, 4), flags=flags, out=(va, 16))
+        assert register(p, 7, g) == E_OK
+        summary, nodes = run(p, 7)
+        assert summary.status == E_OK and nodes[1].length == 16
+        assert p.read(va, 16) == want
+        assert p.call(OP_WF_UNREGISTER, workflow_id=7).status == E_OK
+
+
+def test_node_arg_value_without_a_dependency_is_refused():
+    p = start()
+    g = abi.Graph()
+    g.add(OP_XOR, input=b"x", args=(0, 1), flags=NODE_ARG_VALUE)
+    assert register(p, 8, g) == E_INVAL

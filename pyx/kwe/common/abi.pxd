@@ -15,7 +15,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 
 cdef enum:
-    ABI_VERSION = 4
+    ABI_VERSION = 5
 
     # kernel_notify flags (combinable; handled in this order)
     NOTIFY_SUBMIT = 1           # consume every event in the EventRing
@@ -82,6 +82,7 @@ cdef enum:
     OP_VEC_ADD_F32 = 0x0118
     OP_VEC_MUL_F32 = 0x0119
     OP_VEC_DOT_F32 = 0x011A     # value = dot product as float64 bits
+    OP_HTTP_HEAD = 0x0120       # input = parents (docs/net.md); arg[0] = status, arg[1] = HEAD_*; output = an HTTP response head
     OP_SLEEP = 0x0201           # complete after arg[0] milliseconds
     OP_TICKS = 0x0202           # value = timer ticks since boot
     OP_TSC = 0x0203             # value = TSC
@@ -106,6 +107,8 @@ cdef enum:
     OP_FS_STAT = 0x031C         # arg[0] = file id; output = FileStat
     OP_FS_SYNC = 0x031D         # completes when everything before it is committed
     OP_FS_GET = 0x031E          # arg[0] = file id, arg[1] = offset; output = the file from there
+    OP_FS_PWRITE = 0x031F       # arg[0] = file id, arg[1] = offset; input = data written there; value = bytes
+    OP_FS_LIST = 0x0320         # input = a query; output = "ID NAME TAGS\n" per readable match; value = count
     OP_NET_SOCKET = 0x0401      # arg[0] = SOCK_UDP or SOCK_TCP; value = socket id (docs/net.md)
     OP_NET_BIND = 0x0402        # arg[0] = socket, arg[1] = port (0: a free one); value = port
     OP_NET_LISTEN = 0x0403      # arg[0] = socket (TCP, bound), arg[1] = backlog
@@ -113,6 +116,7 @@ cdef enum:
     OP_NET_CONNECT = 0x0405     # arg[0] = socket, arg[1] = address << 16 | port; waits until connected
     OP_NET_SEND = 0x0406        # arg[0] = socket; input = data (UDP: arg[1] = address << 16 | port); value = bytes
     OP_NET_RECV = 0x0407        # arg[0] = socket, arg[1] = bytes at most; waits; output = data (TCP: empty at end; UDP: value = sender as in SEND)
+    RECV_ALL = 0x40000000       # OP_NET_RECV arg[1] | RECV_ALL: TCP, wait for exactly that many bytes
     OP_NET_CLOSE = 0x0408       # arg[0] = socket
     OP_NET_STAT = 0x0409        # output = NetStat
 
@@ -192,6 +196,7 @@ cdef enum:
 
     NODE_EMIT = 0x01            # post an RF_NODE result for this node
     NODE_OUTPUT_PTR = 0x02      # write its output to args[2] (capacity args[3])
+    NODE_ARG_VALUE = 0x04       # args[0] = the value of its first dependency (a file id, an fd ...)
 
 cdef extern from *:
     """
@@ -324,6 +329,12 @@ cdef enum:
     SOCK_UDP = 1                # OP_NET_SOCKET arg[0]
     SOCK_TCP = 2
     NET_DROP_SLOTS = 32         # NetStat.drops: by reason (docs/net.md lists them)
+    # OP_HTTP_HEAD arg[1]: what its input holds, in this order, and the head's options
+    HEAD_STAT = 0x01            # a FileStat: Content-Length = the file's size
+    HEAD_ETAG = 0x02            # a 4-byte CRC-32 (an OP_CRC32 node's output): ETag
+    HEAD_BODY = 0x04            # the rest is a text body, appended to the head (Content-Length = its length)
+    HEAD_ID = 0x08              # with HEAD_STAT: the body is the file's id and a newline, Location: /files/ID
+    HEAD_CLOSE = 0x10           # Connection: close
 
 cdef struct NetStat:            # OP_NET_STAT's output
     uint8_t mac[6]

@@ -54,6 +54,9 @@ cdef const char* op_entry(int i, uint16_t* code) noexcept nogil:
     if i == 23: code[0] = abi.OP_FS_UNTAG; return b"fs_untag"
     if i == 24: code[0] = abi.OP_FS_DELETE; return b"fs_delete"
     if i == 25: code[0] = abi.OP_FS_SYNC; return b"fs_sync"
+    if i == 26: code[0] = abi.OP_FS_PWRITE; return b"fs_pwrite"
+    if i == 27: code[0] = abi.OP_FS_LIST; return b"fs_list"
+    if i == 28: code[0] = abi.OP_HTTP_HEAD; return b"http_head"
     return NULL
 
 cdef int op_lookup(const uint8_t* s, size_t n) noexcept nogil:

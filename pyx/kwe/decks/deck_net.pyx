@@ -73,11 +73,40 @@ cdef int recv_tcp(Event* e) noexcept nogil:
     result(e, r)
     return guide.DECK_DONE
 
+cdef int recv_all(Event* e, uint32_t want) noexcept nogil:
+    """RECV_ALL: exactly `want` bytes, gathered over wakes in the event's
+    own output (its length is the progress); E_CONNRESET if the stream ends first."""
+    cdef uint32_t sock = <uint32_t>e.h.arg[0]
+    cdef uint8_t* out = e.output
+    cdef int64_t r
+    if out == NULL or out == <uint8_t*>&e.scalar:
+        out = <uint8_t*>guide.alloc_for(e, want)
+        if out == NULL:
+            e.status = abi.E_NOMEM
+            return guide.DECK_DONE
+        guide.set_output(e, out, 0)
+    while e.output_len < want:
+        r = socket.tcp_recv(e.pid, sock, out + e.output_len, want - e.output_len)
+        if r == abi.E_AGAIN:
+            return guide.DECK_HELD
+        if r <= 0:
+            e.status = <int32_t>r if r < 0 else abi.E_CONNRESET
+            return guide.DECK_DONE
+        e.output_len += <uint32_t>r
+    e.value = want
+    return guide.DECK_DONE
+
 cdef int recv(Event* e) noexcept nogil:
     cdef int k = socket.kind(e.pid, <uint32_t>e.h.arg[0])
-    if e.h.arg[1] == 0 or e.h.arg[1] > RECV_MAX:
+    cdef uint64_t want = e.h.arg[1] & ~(<uint64_t>abi.RECV_ALL)
+    if want == 0 or want > RECV_MAX:
         e.status = abi.E_RANGE
         return guide.DECK_DONE
+    if e.h.arg[1] & abi.RECV_ALL:
+        if k != abi.SOCK_TCP:
+            e.status = abi.E_INVAL if k > 0 else k
+            return guide.DECK_DONE
+        return recv_all(e, <uint32_t>want)
     if k == abi.SOCK_TCP:
         return recv_tcp(e)
     return recv_udp(e)

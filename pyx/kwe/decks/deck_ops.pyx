@@ -1,6 +1,8 @@
 # See deck_ops.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t, int32_t
-from kwe.common cimport abi, operations, crc_clmul
+from libc.string cimport memcpy
+from kwe.common cimport abi, operations, crc_clmul, http, kstr
+from kwe.common.abi cimport FileStat
 from kwe.events cimport guide
 from kwe.mm cimport heap
 from kwe.arch cimport fpu
@@ -121,6 +123,75 @@ cdef bint choose_crc(int mode) noexcept nogil:
 cdef uint32_t crc32(uint32_t crc, const uint8_t* p, size_t n) noexcept nogil:
     return crc_by(folding and n >= CLMUL_MIN, crc, p, n)
 
+# ---- OP_HTTP_HEAD: a response head from what the request's workflow found -----------------
+cdef enum:
+    HEAD_ROOM = 512             # the longest head format_head writes, and then some
+    HEAD_FLAGS = abi.HEAD_STAT | abi.HEAD_ETAG | abi.HEAD_BODY | abi.HEAD_ID | abi.HEAD_CLOSE
+
+cdef struct HeadIn:
+    uint64_t length             # Content-Length
+    uint64_t id                 # the file's (HEAD_STAT)
+    uint32_t etag
+    uint32_t hh                 # http.HH_*
+    const uint8_t* body         # appended after the head
+    uint32_t body_len
+
+cdef int head_fields(Event* e, uint64_t flags, HeadIn* h) noexcept nogil:
+    """Read the parents' outputs in HEAD_* order; E_INVAL if they are not that."""
+    cdef FileStat st
+    cdef uint32_t at = 0
+    if flags & ~(<uint64_t>HEAD_FLAGS) or ((flags & abi.HEAD_ID) and not (flags & abi.HEAD_STAT)):
+        return abi.E_INVAL
+    if flags & abi.HEAD_STAT:
+        if e.input_len < sizeof(FileStat):
+            return abi.E_INVAL
+        memcpy(&st, e.input, sizeof(FileStat))
+        h.length, h.id, at = st.size, st.id, sizeof(FileStat)
+    if flags & abi.HEAD_ETAG:
+        if e.input_len - at < 4:
+            return abi.E_INVAL
+        memcpy(&h.etag, e.input + at, 4)
+        h.hh |= http.HH_ETAG
+        at += 4
+    if flags & abi.HEAD_BODY:
+        h.body, h.body_len, h.length = e.input + at, e.input_len - at, e.input_len - at
+        h.hh |= http.HH_TEXT
+    elif at != e.input_len:
+        return abi.E_INVAL
+    return abi.E_OK
+
+cdef void http_head(Event* e) noexcept nogil:
+    cdef HeadIn h
+    cdef char idtext[21]
+    cdef char* out
+    cdef uint32_t n
+    if e.h.arg[0] < 100 or e.h.arg[0] > 599:
+        e.status = abi.E_RANGE
+        return
+    h.length, h.id, h.etag, h.hh, h.body, h.body_len = 0, 0, 0, 0, NULL, 0
+    e.status = head_fields(e, e.h.arg[1], &h)
+    if e.status != abi.E_OK:
+        return
+    if e.h.arg[1] & abi.HEAD_ID:                # the new file's id is the body
+        h.body_len = <uint32_t>kstr.format_u64(idtext, h.id)
+        idtext[h.body_len] = 10
+        h.body_len += 1
+        h.body, h.length = <const uint8_t*>idtext, h.body_len
+        h.hh |= http.HH_LOCATION | http.HH_TEXT
+    if e.h.arg[1] & abi.HEAD_CLOSE:
+        h.hh |= http.HH_CLOSE
+    out = <char*>out_buffer(e, HEAD_ROOM + h.body_len)
+    if out == NULL:
+        return
+    n = http.format_head(out, HEAD_ROOM, <uint32_t>e.h.arg[0], h.length, h.hh, h.etag, h.id)
+    if n == 0:
+        heap.kfree(out)
+        e.status = abi.E_RANGE
+        return
+    if h.body_len:
+        memcpy(out + n, h.body, h.body_len)
+    guide.set_output(e, <uint8_t*>out, n + h.body_len)
+
 cdef int handle(Event* e) noexcept nogil:
     cdef uint16_t op = e.h.opcode
     if guide.opcode_deck(op) != abi.DECK_OPERATIONS:
@@ -135,6 +206,8 @@ cdef int handle(Event* e) noexcept nogil:
         rle_decode(e)
     elif op == abi.OP_XOR:
         xor(e)
+    elif op == abi.OP_HTTP_HEAD:
+        http_head(e)
     else:
         vector(e, op)
     return guide.DECK_DONE

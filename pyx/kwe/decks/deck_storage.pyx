@@ -1,12 +1,13 @@
 # See deck_storage.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memset, memcmp
 from kwe.common cimport abi
 from kwe.events cimport guide
 from kwe.tasks cimport proc, fd, caps
 from kwe.mm cimport vmm, pmm, heap, account
 from kwe.lib cimport hashmap
 from kwe.base cimport cmdline
+from kwe.common cimport kstr
 from kwe.fs cimport rootfs, tagfs, tagquery
 from kwe.common.abi cimport FileStat
 from kwe.events.guide cimport Event
@@ -121,6 +122,87 @@ cdef void query(Event* e, Process* p, FS* fs) noexcept nogil:
     e.value = ids.n
     guide.set_output(e, <uint8_t*>ids.ids, <uint32_t>(ids.n * 8))      # taken over, freed with e
 
+cdef uint32_t name_of(const char* tags, uint64_t n, char* out) noexcept nogil:
+    """The value of the file's name= tag (tags are one per line) into out; its length."""
+    cdef uint64_t i = 0, k
+    while i + 5 <= n:
+        if memcmp(tags + i, b"name=", 5) == 0:
+            k = i + 5
+            while k < n and tags[k] != 10:
+                k += 1
+            memcpy(out, tags + i + 5, k - i - 5)
+            return <uint32_t>(k - i - 5)
+        while i < n and tags[i] != 10:
+            i += 1
+        i += 1
+    return 0
+
+cdef uint64_t list_bytes(FS* fs, tagquery.IdSet* ids) noexcept nogil:
+    """Room for every line: 20 digits, its name and its tags (each at most
+    all of its tags' bytes), two spaces and a newline."""
+    cdef char probe[1]
+    cdef uint64_t i, total = 0
+    cdef int64_t n
+    for i in range(ids.n):
+        n = tagfs.tags(fs, ids.ids[i], probe, 1)
+        total += 24 + 2 * <uint64_t>(n if n > 0 else 0)
+    return total
+
+cdef uint64_t list_line(FS* fs, uint64_t id, char* out, char* scratch, uint64_t cap) noexcept nogil:
+    """"ID NAME TAGS": NAME from its name= tag ("-" if none), TAGS space-separated."""
+    cdef int64_t got = tagfs.tags(fs, id, scratch, cap)
+    cdef uint64_t n = <uint64_t>got if got > 0 else 0, at = kstr.format_u64(out, id), k, name
+    if n >= cap:
+        n = cap - 1
+    out[at] = 32
+    name = name_of(scratch, n, out + at + 1)
+    if name == 0:
+        out[at + 1] = 45
+        name = 1
+    at += 1 + name
+    for k in range(n):
+        out[at + 1 + k] = 32 if scratch[k] == 10 else scratch[k]
+    if n and scratch[n - 1] == 10:
+        n -= 1                              # (the last tag's newline)
+    out[at] = 32
+    at += 1 + n
+    out[at] = 10
+    return at + 1
+
+cdef void list_files(Event* e, Process* p, FS* fs) noexcept nogil:
+    """OP_FS_LIST: the query's readable matches, a line "ID NAME" each."""
+    cdef char* q = input_string(e)
+    cdef tagquery.IdSet ids
+    cdef uint64_t need, i, at = 0
+    cdef char* out
+    cdef char* scratch
+    if q == NULL:
+        return
+    e.status = tagquery.run(fs, q, &ids, e.account)
+    heap.kfree(q)
+    if e.status != abi.E_OK:
+        return
+    readable_only(p, fs, &ids)
+    need = list_bytes(fs, &ids)
+    out = <char*>guide.alloc_for(e, need + 1) if need <= guide.output_limit() else NULL
+    scratch = <char*>guide.alloc_for(e, need + 1) if out != NULL else NULL
+    if scratch == NULL:
+        e.status = abi.E_TOOBIG if need > guide.output_limit() else abi.E_NOMEM
+    else:
+        for i in range(ids.n):
+            at += list_line(fs, ids.ids[i], out + at, scratch, need + 1)
+        e.value = ids.n
+        guide.set_output(e, <uint8_t*>out, <uint32_t>at)
+        out = NULL
+    heap.kfree(out)
+    heap.kfree(scratch)
+    tagquery.release(&ids)
+
+cdef void pwrite(Event* e, FS* fs) noexcept nogil:
+    e.status = tagfs.write(fs, e.h.arg[0], e.h.arg[1], e.input, e.input_len)
+    if e.status == abi.E_OK:
+        e.value = e.input_len
+
 cdef void tags(Event* e, FS* fs) noexcept nogil:
     cdef char probe[1]
     cdef int64_t n = tagfs.tags(fs, e.h.arg[0], probe, 1)
@@ -200,7 +282,7 @@ cdef int permitted(Event* e, Process* p, FS* fs, fd.OpenFile* of) noexcept nogil
         return file_right(e, p, fs, e.h.arg[0], abi.RIGHT_READ)
     if op == abi.OP_FS_WRITE:
         return file_right(e, p, fs, of.file_id, abi.RIGHT_WRITE)
-    if op == abi.OP_FS_TRUNCATE:
+    if op == abi.OP_FS_TRUNCATE or op == abi.OP_FS_PWRITE:
         return file_right(e, p, fs, e.h.arg[0], abi.RIGHT_WRITE)
     if op == abi.OP_FS_DELETE:
         return file_right(e, p, fs, e.h.arg[0], abi.RIGHT_DELETE)
@@ -267,6 +349,10 @@ cdef void file_op(Event* e, Process* p, FS* fs) noexcept nogil:
         e.status = tagfs.sync(fs)
     elif op == abi.OP_FS_GET:
         output_bytes(e, fs, e.h.arg[0], e.h.arg[1], max_read)
+    elif op == abi.OP_FS_PWRITE:
+        pwrite(e, fs)
+    elif op == abi.OP_FS_LIST:
+        list_files(e, p, fs)
 
 cdef int handle(Event* e) noexcept nogil:
     cdef Process* p

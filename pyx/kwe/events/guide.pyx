@@ -89,11 +89,11 @@ cdef int opcode_deck(uint16_t op) noexcept nogil:
     if op <= abi.OP_TRACE or abi.OP_WF_REGISTER <= op <= abi.OP_WF_UNREGISTER:
         return abi.DECK_EXECUTION
     if (abi.OP_CRC32 <= op <= abi.OP_XOR or abi.OP_VEC_ADD_I32 <= op <= abi.OP_VEC_DOT_I32
-            or abi.OP_VEC_ADD_F32 <= op <= abi.OP_VEC_DOT_F32):
+            or abi.OP_VEC_ADD_F32 <= op <= abi.OP_VEC_DOT_F32 or op == abi.OP_HTTP_HEAD):
         return abi.DECK_OPERATIONS
     if abi.OP_SLEEP <= op <= abi.OP_CONSOLE_GIVE:
         return abi.DECK_HARDWARE
-    if abi.OP_MEM_ALLOC <= op <= abi.OP_MEM_FREE or abi.OP_FS_CREATE <= op <= abi.OP_FS_GET:
+    if abi.OP_MEM_ALLOC <= op <= abi.OP_MEM_FREE or abi.OP_FS_CREATE <= op <= abi.OP_FS_LIST:
         return abi.DECK_STORAGE
     if abi.OP_NET_SOCKET <= op <= abi.OP_NET_STAT:
         return abi.DECK_NETWORK

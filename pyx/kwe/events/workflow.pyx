@@ -59,6 +59,7 @@ cdef struct Run:
     uint8_t** outputs           # kept for dependents: heap, or into scalars
     uint32_t* output_lens
     uint64_t* scalars           # small outputs, one word per node
+    uint64_t* values            # each done node's value, for NODE_ARG_VALUE dependents
     uint32_t ndone, nfailed, ncancelled
     int32_t first_error
     uint16_t error_node
@@ -123,6 +124,8 @@ cdef int check_node(NodeDesc* nd, uint32_t i, GraphHeader* g, uint16_t* deps) no
         return abi.E_INVAL
     if nd.max_retries > MAX_RETRIES:
         return abi.E_RANGE
+    if (nd.flags & abi.NODE_ARG_VALUE) and nd.ndeps == 0:
+        return abi.E_INVAL                  # an argument from a dependency it does not have
     for k in range(nd.deps_first, nd.deps_first + nd.ndeps):
         if deps[k] >= g.nnodes:
             return abi.E_NOENT              # a dependency on a node that does not exist
@@ -354,7 +357,7 @@ cdef void free_run(Run* r) noexcept nogil:
 
 cdef size_t run_bytes(uint32_t n) noexcept nogil:
     """A Run and its per-node arrays in one block, the 8-byte ones first."""
-    return sizeof(Run) + <size_t>n * (2 * sizeof(uint64_t) + 4 * sizeof(uint32_t) + 1)
+    return sizeof(Run) + <size_t>n * (3 * sizeof(uint64_t) + 4 * sizeof(uint32_t) + 1)
 
 cdef void lay_out(Run* r, Workflow* w) noexcept nogil:
     """A fresh run in r's block: every counter zero, every node PENDING."""
@@ -365,7 +368,8 @@ cdef void lay_out(Run* r, Workflow* w) noexcept nogil:
     r.owner = proc.find(w.pid)
     r.outputs = <uint8_t**>at
     r.scalars = <uint64_t*>(at + 8 * n)
-    r.remaining = <uint32_t*>(at + 16 * n)
+    r.values = <uint64_t*>(at + 16 * n)
+    r.remaining = <uint32_t*>(at + 24 * n)
     r.work = r.remaining + n
     r.ready = r.work + n
     r.output_lens = r.ready + n
@@ -450,6 +454,8 @@ cdef void dispatch_node(Run* r, uint32_t i) noexcept nogil:
     e.h.route_len = nd.route_len
     memcpy(e.h.route, nd.route, abi.ROUTE_MAX)
     memcpy(e.h.arg, nd.args, sizeof(nd.args))
+    if nd.flags & abi.NODE_ARG_VALUE:              # (check_node made sure it has a dependency)
+        e.h.arg[0] = r.values[r.wf.deps[nd.deps_first]]
     if nd.flags & abi.NODE_OUTPUT_PTR:
         e.h.flags |= abi.EVF_OUTPUT_PTR
     e.result_flags = abi.RF_NODE
@@ -631,6 +637,7 @@ cdef void node_finished(Event* e) noexcept nogil:
         e.fail_deck = abi.DECK_EXECUTION        # no timer left for the backoff: E_QUOTA
     post_node(r, e)
     status, deck = e.status, e.fail_deck
+    r.values[i] = e.value
     if status >= 0 and w.child_start[i] != w.child_start[i + 1]:
         keep_output(r, i, e)                    # for its dependents
     guide.release_of(e, r.owner)                # this node is finished before any dependent starts

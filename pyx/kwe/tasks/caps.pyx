@@ -36,9 +36,9 @@ cdef void intersect(CapSet* c, const CapSet* limit) noexcept nogil:
 cdef bint op_allowed(const CapSet* c, uint16_t opcode) noexcept nogil:
     cdef uint32_t deck = opcode >> 8, low = opcode & 0xFF
     if opcode == abi.OP_EXIT or opcode == abi.OP_CAPS_GET or opcode == abi.OP_CAPS_LIMIT:
-        return True
+        return True                     # ending, and knowing or giving up rights, are never refused
     if not checks.enabled():
-        return True                     # the bench's B side (kwe.base.checks)                     # ending, and knowing or giving up rights, are never refused
+        return True                     # the bench's B side (kwe.base.checks)
     if deck >= abi.DECK_COUNT or low >= 64:
         return False
     return (c.ops[deck] >> low) & 1
