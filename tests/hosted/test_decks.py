@@ -170,3 +170,45 @@ def test_nop_echoes_and_spawn_of_a_missing_program():
     p = start()
     assert p.call(OP_NOP, payload=b"echo").output == b"echo"
     assert p.call(OP_SPAWN, payload=b"no-such-program").status == E_NOENT
+
+
+# ---- the Operations deck's HTTP response head -------------------------------------------------
+def parsed_response(raw, body=True):
+    """What Python's http.client, a parser nobody here wrote, makes of it."""
+    import http.client
+    import io
+
+    class Sock:
+        def makefile(self, mode):
+            return io.BytesIO(raw)
+    r = http.client.HTTPResponse(Sock())
+    r.begin()
+    return r.status, dict(r.getheaders()), r.read() if body else None
+
+
+def test_http_head_from_a_stat_and_a_crc():
+    import struct
+    p = start()
+    stat = struct.pack("<QQQQIIII", 42, 123456, 0, 0, 1, 1, 0, 0)
+    crc = struct.pack("<I", 0xDEADBEEF)
+    r = p.call(OP_HTTP_HEAD, payload=stat + crc, args=(200, HEAD_STAT | HEAD_ETAG))
+    assert r.status == E_OK
+    status, headers, _ = parsed_response(r.output, body=False)           # (the body is another node's)
+    assert r.output.endswith(b"\r\n\r\n") and (status, headers["Content-Length"], headers["ETag"]) == (200, "123456", '"deadbeef"')
+    assert headers["Connection"] == "keep-alive"
+    r = p.call(OP_HTTP_HEAD, payload=stat, args=(201, HEAD_STAT | HEAD_ID | HEAD_CLOSE))
+    status, headers, body = parsed_response(r.output)
+    assert (status, body, headers["Location"], headers["Connection"]) == (201, b"42\n", "/files/42", "close")
+    r = p.call(OP_HTTP_HEAD, payload=b"1 - kind=note\n", args=(200, HEAD_BODY))
+    assert parsed_response(r.output)[2] == b"1 - kind=note\n"
+
+
+def test_http_head_refuses_input_that_is_not_what_its_flags_say():
+    p = start()
+    assert p.call(OP_HTTP_HEAD, payload=b"short", args=(200, HEAD_STAT)).status == E_INVAL
+    assert p.call(OP_HTTP_HEAD, payload=b"", args=(200, HEAD_ETAG)).status == E_INVAL
+    assert p.call(OP_HTTP_HEAD, payload=b"left over", args=(200, 0)).status == E_INVAL
+    assert p.call(OP_HTTP_HEAD, payload=b"", args=(200, HEAD_ID)).status == E_INVAL      # no stat to take it from
+    assert p.call(OP_HTTP_HEAD, payload=b"", args=(200, 0x80)).status == E_INVAL        # an unknown flag
+    assert p.call(OP_HTTP_HEAD, payload=b"", args=(99, 0)).status == E_RANGE
+    assert p.call(OP_HTTP_HEAD, payload=b"", args=(1 << 40, 0)).status == E_RANGE
