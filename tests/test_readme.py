@@ -77,6 +77,8 @@ CHECKS = {
     "tools/kwe test": Check(why="the suite this test is part of: running it here would recurse"),
     "tools/kwe": Check("tools/kwe", ("usage: tools/kwe",)),
     "tools/kwe run --demo": Check("tools/kwe run --demo", DEMO),
+    "tools/kwe run --net": Check(why="the services run until QEMU is stopped; tests/qemu/test_httpd.py "
+                                     "starts it, opens the URL it prints with curl and stops it"),
     "tools/kwe run --list": Check("tools/kwe run --list", ("scenarios (", "programs (")),
     'tools/kwe run --cmdline "run=selftest"': Check('tools/kwe run --cmdline "run=selftest"', ("KTAP version 1", "# failures: 0")),
     'tools/kwe run --cmdline "run=fault fault=pf"':

@@ -17,6 +17,7 @@ def cmd_build(a):
 
 
 SHELL_CMDLINE = "run=init args=shell"
+NET_CMDLINE = "run=init args=net"         # httpd and udpecho (then the shell, in a terminal)
 DEBUG_HELP = "the -Og build in build-debug/ (tools/kwe build --debug), whose locals gdb can read"
 
 
@@ -61,10 +62,13 @@ def cmd_run(a):
     if a.display and not interactive:
         sys.exit("kwe run: --display draws the VGA screen in this terminal; run it in one")
     cmdline = a.cmdline
+    if cmdline is None and a.net:
+        cmdline = NET_CMDLINE + (",shell" if interactive and not a.demo else "")
     if cmdline is None and interactive and not a.demo:
         cmdline = SHELL_CMDLINE
     m = qemu.Machine(image=image, snapshot=a.disk is None, cmdline=cmdline, kvm=kvm,
-                     display="curses" if a.display else "none", fw_files=input_record(a.input))
+                     display="curses" if a.display else "none", fw_files=input_record(a.input),
+                     net=network(a.net))
     log = build / "serial.log"
     cmd, how = console_command(m, interactive, a.display, log)
     kept = "the guest's writes are discarded" if a.disk is None else "the guest's writes stay in it"
@@ -78,6 +82,21 @@ def cmd_run(a):
           file=sys.stderr)
     print_crashes(log, build, same_kernel=a.disk is None or kernel_part(image) == kernel_part(image_of(build)))
     return status
+
+
+def network(wanted):
+    """--net: an e1000 on QEMU's user networking that reaches nothing outside
+    (restrict=on), the guest's HTTP port 80 forwarded from a free port on
+    127.0.0.1 only; the URL on stderr.  (restrict=on also drops the guest's
+    UDP, so udpecho answers only over a -netdev dgram link: docs/net.md.)"""
+    if not wanted:
+        return None
+    http = qemu.free_port()
+    print(f"kwe: httpd at http://{qemu.LOOPBACK}:{http}/files?q=QUERY (GET /files/ID, PUT /files?tags=...)",
+          file=sys.stderr)
+    print(f"kwe: try: curl -T FILE 'http://{qemu.LOOPBACK}:{http}/files?tags=kind%3Dnote'", file=sys.stderr)
+    return ["-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:{qemu.LOOPBACK}:{http}-:80",
+            "-device", "e1000,netdev=n0"]
 
 
 def print_crashes(log, build, same_kernel):
@@ -320,6 +339,9 @@ def main(argv=None):
                    help=f'kernel command line, e.g. "run=selftest" (default: "{SHELL_CMDLINE}" in a terminal, '
                         'else the demo)')
     p.add_argument("--demo", action="store_true", help="the demo even in a terminal")
+    p.add_argument("--net", action="store_true",
+                   help="an e1000 on QEMU user networking (restrict=on), httpd and udpecho started, "
+                        "httpd's port forwarded from 127.0.0.1 (the URL is printed)")
     p.add_argument("--input", metavar="FILE", default=None, help="the bytes run=crc32 checks")
     p.add_argument("--list", action="store_true", help="list the scenarios and programs, and exit")
     p.add_argument("--display", action="store_true",
