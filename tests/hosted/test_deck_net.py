@@ -303,3 +303,24 @@ def test_recv_all_gathers_exactly_the_bytes_asked_for_over_several_segments():
     udp = p.call(OP_NET_SOCKET, args=(SOCK_UDP,)).value
     assert p.call(OP_NET_RECV, args=(udp, 10 | RECV_ALL)).status == E_INVAL
     assert p.call(OP_NET_RECV, args=(conn, RECV_ALL)).status == E_RANGE
+
+
+def test_send_more_holds_a_short_piece_for_the_next_send():
+    """SEND_MORE (httpd's response head, then its body): the head waits in the
+    buffer and leaves with the body, one segment instead of two."""
+    p = net_process()
+    st = EngineStack()
+    lsock = tcp_listener(p)
+    c = Conn(st, 80, 40009)
+    c.open_passive()
+    run()
+    conn = p.call(OP_NET_ACCEPT, args=(lsock,)).value
+    assert p.call(OP_NET_SEND, args=(conn, SEND_MORE), payload=b"H" * 100).value == 100
+    assert [s for s in c.got() if payload(s)] == []
+    assert p.call(OP_NET_SEND, args=(conn, 0), payload=b"B" * 300).value == 300
+    segs = [s for s in c.got() if payload(s)]
+    assert [payload(s) for s in segs] == [b"H" * 100 + b"B" * 300]
+    assert p.call(OP_NET_SEND, args=(conn, SEND_MORE), payload=b"T" * 50).value == 50
+    assert p.call(OP_NET_CLOSE, args=(conn,)).status == E_OK      # the close takes what waits
+    last = [s for s in c.got() if payload(s)]
+    assert payload(last[-1]) == b"T" * 50 and "F" in flags(last[-1])

@@ -406,6 +406,33 @@ def goal_rows(b, g, unit, f, ref):
               ("met" if met else "NOT met") + (f"; {note}" if note else "") + f" ({unit})")
 
 
+def http_rows(b, timeout):
+    """KWE's httpd beside Linux's linux_httpd: the same client (kwecli.netbench),
+    the same bytes, the same QEMU/TCG, e1000, user network and pinning, one
+    boot of each, KWE first.  Wall-clock figures of two emulated machines."""
+    from . import netbench, linuxref
+    try:
+        ours = netbench.kwe_figures(b.quick)
+        ref = netbench.linux_figures(b.quick)
+    except (linuxref.Unavailable, netbench.BadResponse) as e:
+        return b.problem(f"no HTTP rows: {type(e).__name__}: {e}"[:2000])
+    g, linux = "HTTP vs Linux (same QEMU/TCG, e1000, user network)", f"linux_httpd.c on Linux {ref['kernel']}"
+    small, large = (ours["small"], ref["small"]), (ours["large"], ref["large"])
+    b.add(g, f"GET of 1 KiB, {small[0]['connections']} keep-alive connections", small[0]["requests_per_s"],
+          small[1]["requests_per_s"], "requests/s", linux, True,
+          f"each: the best of wrk and asyncio ({small[0]['client'].split(' (')[0]} for KWE, "
+          f"{small[1]['client'].split(' (')[0]} for Linux), every answer checked, "
+          f"{small[0]['duration_s']} s measured; QEMU CPU {small[0]['server_cpu']:.0%} / {small[1]['server_cpu']:.0%}")
+    b.add(g, "GET of 10 MiB, one connection", large[0]["mb_per_s"], large[1]["mb_per_s"], "MB/s", linux, True,
+          f"{large[0]['gets']} GETs each, SHA-256 checked, all bytes over all their time; QEMU CPU {large[0]['server_cpu']:.0%} / "
+          f"{large[1]['server_cpu']:.0%}")
+    for name, x in (("small GETs per second over Linux's", small[0]["requests_per_s"] / small[1]["requests_per_s"]),
+                    ("10 MiB GET throughput over Linux's", large[0]["mb_per_s"] / large[1]["mb_per_s"])):
+        b.add("goals (HTTP)", name, x, 1.0, "x", "the goal", True, "met" if x >= 1.0 else "NOT met")
+    for who, w in [("KWE", w) for w in ours["warnings"]] + [("Linux", w) for w in ref["warnings"]]:
+        print(f"kwe bench: HTTP ({who}): {w}", file=sys.stderr)
+
+
 def boot_time(b, timeout):
     """Wall time from starting QEMU to the first workflow result on the
     serial line, against QEMU + firmware alone: an MBR that exits at once."""
@@ -745,6 +772,9 @@ def main(quick=False, kvm=False, output=None, timeout=300):
     say("Linux under the same QEMU")
     if f:
         against_linux(b, f, timeout)
+    if not kvm:
+        say("HTTP: KWE's httpd, then Linux's, under the same QEMU")
+        http_rows(b, timeout)
     say("boot time")
     boot_time(b, timeout)
     say("TagFS queries")

@@ -633,7 +633,7 @@ def qemu_version():
 
 
 @dataclass
-class LinuxServer:
+class Server:                    # a kernel under QEMU serving HTTP on 127.0.0.1:port
     port: int                   # on 127.0.0.1
     session: qemu.Session
     version: str
@@ -663,7 +663,7 @@ def linux_server(timeout=180, params=None):
             raise Unavailable(f"linux_httpd did not come up under QEMU: {e}"[-2000:]) from None
         nic = (f"e1000 on -netdev user,restrict=on, hostfwd {HOST}:{port} -> guest :{GUEST_PORT}; modules: "
                + ", ".join(f"{n} {params.get(n, '')}".strip() for n, _ in mods))
-        yield LinuxServer(port, s, version, nic, time.perf_counter() - t)
+        yield Server(port, s, version, nic, time.perf_counter() - t)
         if s.proc.poll() is not None or "NETBENCH error" in s.log:
             raise Unavailable(f"the Linux guest failed during the run; serial tail:\n{s.log[-1500:]}")
 
@@ -694,6 +694,56 @@ def linux_figures(quick=False, connections=8, timeout=180, params=None, **measur
         "large": f"GET /files/2 ({FILES[2][1] >> 20} MiB) on one keep-alive connection, {wg} warm-up GET(s), "
                  f"then {r['large']['gets']} measured, each body's SHA-256 checked"}
     r["kernel"] = srv.version
+    return r
+
+
+# ---- KWE's httpd under the same QEMU --------------------------------------------------
+def upload(port, fid, stall=120):
+    """PUT FILES[fid]'s bytes to httpd (tagged `all` and bench=NAME); its id there."""
+    import http.client
+    name, _, _ = FILES[fid]
+    c = http.client.HTTPConnection(HOST, port, timeout=stall)
+    c.request("PUT", f"/files?tags=all%20bench%3D{name}", body=file_bytes(fid))
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    if r.status != 201:
+        raise BadResponse(f"PUT {name}: {r.status} {body[:200]!r}")
+    return int(body)
+
+
+@contextlib.contextmanager
+def kwe_server(timeout=180):
+    """KWE's httpd under QEMU/TCG with Linux's machine (the same e1000, user
+    network, memory, pinning), FILES stored through PUT: (server, {fid: KWE id})."""
+    port = qemu.free_port()
+    t = time.perf_counter()
+    with qemu.Session("run=init init=httpd", kvm=False, pin=QEMU_CPU, **machine_net(port)) as s:
+        try:
+            s.wait_for("httpd: listening", timeout=timeout)
+        except TimeoutError as e:
+            raise Unavailable(f"KWE's httpd did not come up: {e}"[-2000:]) from None
+        boot = time.perf_counter() - t
+        ids = {fid: upload(port, fid) for fid in FILES}
+        yield Server(port, s, "KWE", "e1000 on -netdev user,restrict=on (KWE's driver)", boot), ids
+        if s.proc.poll() is not None:
+            raise Unavailable(f"KWE ended during the run; serial tail:\n{s.log[-1500:]}")
+
+
+def kwe_figures(quick=False, connections=8, timeout=180, **measure_args):
+    """KWE's httpd measured as linux_figures measures Linux: the same client,
+    the same bytes (uploaded first, so the ids are KWE's), the same QEMU."""
+    with kwe_server(timeout) as (srv, ids):
+        listing = b"".join(b"%d - all bench=%s\n" % (ids[f], FILES[f][0].encode()) for f in sorted(FILES))
+        try:
+            r = measure(srv.port, quick, connections, cpu=CLIENT_CPU, server_pid=srv.session.proc.pid,
+                        small_id=ids[1], large_id=ids[2], listing=listing, **measure_args)
+        except BadResponse as e:
+            raise BadResponse(f"{e}; serial tail:\n{srv.session.log[-1500:]}") from None
+    r["conditions"] = {"server": "pyx/user/programs/httpd.pyx on KWE (each request one workflow)",
+                       "qemu": qemu_version(), "accelerator": "TCG", "memory": qemu.Machine.memory,
+                       "nic": srv.nic, "qemu_pinned_to": QEMU_CPU, "client_pinned_to": CLIENT_CPU,
+                       "boot_to_ready_s": round(srv.boot_s, 2)}
     return r
 
 

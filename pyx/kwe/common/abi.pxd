@@ -117,6 +117,7 @@ cdef enum:
     OP_NET_SEND = 0x0406        # arg[0] = socket; input = data (UDP: arg[1] = address << 16 | port); value = bytes
     OP_NET_RECV = 0x0407        # arg[0] = socket, arg[1] = bytes at most; waits; output = data (TCP: empty at end; UDP: value = sender as in SEND)
     RECV_ALL = 0x40000000       # OP_NET_RECV arg[1] | RECV_ALL: TCP, wait for exactly that many bytes
+    SEND_MORE = 1               # OP_NET_SEND arg[1] (TCP): more follows at once; a short piece waits for it
     OP_NET_CLOSE = 0x0408       # arg[0] = socket
     OP_NET_STAT = 0x0409        # output = NetStat
 

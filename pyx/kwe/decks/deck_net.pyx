@@ -117,7 +117,7 @@ cdef int send_tcp(Event* e) noexcept nogil:
     cdef int64_t r
     while e.value < e.input_len:
         r = socket.tcp_send(e.pid, <uint32_t>e.h.arg[0], e.input + e.value,
-                            e.input_len - <uint32_t>e.value)
+                            e.input_len - <uint32_t>e.value, (e.h.arg[1] & abi.SEND_MORE) != 0)
         if r == abi.E_AGAIN:
             return guide.DECK_HELD
         if r < 0:

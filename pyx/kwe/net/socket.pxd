@@ -73,7 +73,7 @@ cdef int64_t accept(uint32_t pid, uint32_t sock, uint32_t* peer_ip, uint16_t* pe
 cdef int64_t connect(uint32_t pid, uint32_t sock, uint32_t ip, uint16_t port) noexcept nogil
 # Bytes taken into the send buffer (may be < n), E_AGAIN if none fit (or
 # still connecting), E_NOTCONN, or the error that ended the connection.
-cdef int64_t tcp_send(uint32_t pid, uint32_t sock, const uint8_t* data, uint32_t n) noexcept nogil
+cdef int64_t tcp_send(uint32_t pid, uint32_t sock, const uint8_t* data, uint32_t n, bint more) noexcept nogil
 # Bytes read (at most cap), 0 at the end of the stream, E_AGAIN if nothing
 # yet, E_NOTCONN, or the error that ended the connection (after the data).
 cdef int64_t tcp_recv(uint32_t pid, uint32_t sock, uint8_t* out, uint32_t cap) noexcept nogil

@@ -355,10 +355,10 @@ cdef Tcb* connection(uint32_t pid, uint32_t id, int64_t* err) noexcept nogil:
         err[0] = abi.E_NOTCONN
     return s.tcb if s != NULL else NULL
 
-cdef int64_t tcp_send(uint32_t pid, uint32_t sock, const uint8_t* data, uint32_t n) noexcept nogil:
+cdef int64_t tcp_send(uint32_t pid, uint32_t sock, const uint8_t* data, uint32_t n, bint more) noexcept nogil:
     cdef int64_t err = 0
     cdef Tcb* t = connection(pid, sock, &err)
-    return tcp.send(t, data, n) if t != NULL else err
+    return tcp.send(t, data, n, more) if t != NULL else err
 
 cdef int64_t tcp_recv(uint32_t pid, uint32_t sock, uint8_t* out, uint32_t cap) noexcept nogil:
     cdef int64_t err = 0
@@ -440,7 +440,7 @@ def py_connect(uint32_t pid, uint32_t sock, uint32_t ip, uint16_t port):
     return connect(pid, sock, ip, port)
 
 def py_tcp_send(uint32_t pid, uint32_t sock, bytes data):
-    return tcp_send(pid, sock, data, <uint32_t>len(data))
+    return tcp_send(pid, sock, data, <uint32_t>len(data), False)
 
 def py_tcp_recv(uint32_t pid, uint32_t sock, uint32_t cap=65536):
     """bytes, or the error (0 is b"": the end of the stream)."""

@@ -171,7 +171,9 @@ cdef Tcb* accept(Tcb* l, uint32_t sock) noexcept nogil
 cdef bint pending(Tcb* l) noexcept nogil
 # 0 once established; E_AGAIN while connecting; the error if it failed.
 cdef int64_t connect_status(Tcb* t) noexcept nogil
-cdef int64_t send(Tcb* t, const uint8_t* data, uint32_t n) noexcept nogil
+# more: the caller sends more at once (a response's head, then its body):
+# less than a segment waits in the buffer for it, or for the close.
+cdef int64_t send(Tcb* t, const uint8_t* data, uint32_t n, bint more) noexcept nogil
 cdef int64_t recv(Tcb* t, uint8_t* out, uint32_t cap) noexcept nogil
 cdef bint readable(Tcb* t) noexcept nogil
 cdef bint writable(Tcb* t) noexcept nogil

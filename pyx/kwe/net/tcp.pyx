@@ -1147,7 +1147,7 @@ cdef int64_t connect_status(Tcb* t) noexcept nogil:
         return abi.E_NOTCONN
     return 0
 
-cdef int64_t send(Tcb* t, const uint8_t* data, uint32_t n) noexcept nogil:
+cdef int64_t send(Tcb* t, const uint8_t* data, uint32_t n, bint more) noexcept nogil:
     cdef uint32_t room, take
     if t.error:
         return t.error
@@ -1163,7 +1163,8 @@ cdef int64_t send(Tcb* t, const uint8_t* data, uint32_t n) noexcept nogil:
         return abi.E_AGAIN
     ring_write(&t.snd, t.snd.len, data, take)
     t.snd.len += take
-    output(t, netif.now_ms())
+    if not (more and take == n and t.snd.len < t.mss):
+        output(t, netif.now_ms())
     return take
 
 cdef int64_t recv(Tcb* t, uint8_t* out, uint32_t cap) noexcept nogil:

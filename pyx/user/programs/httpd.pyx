@@ -30,6 +30,7 @@ cdef enum:
     K_RUN = 3
     K_REPLY = 4
     K_DELETE = 5
+    K_REGISTER = 6              # only a failure comes back (EVF_NO_RESULT)
     # a connection's state
     C_FREE = 0
     C_READ = 1                  # a RECV for its next request head is out
@@ -46,6 +47,9 @@ cdef struct Conn:
     uint32_t used               # of them, the request being served (head and body part)
     uint16_t first_send         # the workflow's first send: a node before it failed -> answer the error
     uint64_t created            # a PUT's new file (0: none yet): deleted if the upload fails
+    bint registered             # its workflow (id slot + 1) is the kernel's
+    uint64_t key                # what that workflow answers, when a repeat may run it again (0: never)
+    int reg_err                 # its registration failed so
     char* buf                   # http.HEAD_MAX bytes
     char reply[REPLY_MAX]
 
@@ -109,13 +113,16 @@ cdef void open_conn(uint64_t sock) noexcept nogil:
     c = &conns[slot]
     c.sock, c.gen, c.have, c.used = sock, c.gen + 1, 0, 0
     c.close_after, c.put, c.created = False, False, 0
+    c.registered, c.key, c.reg_err = False, 0, 0
     live += 1
     post_recv(<uint32_t>slot)
 
 cdef void close_conn(uint32_t slot) noexcept nogil:
     global live
     cdef Conn* c = &conns[slot]
-    cdef EventSlot* e = sdk.event_args(abi.OP_NET_CLOSE, c.sock, 0)
+    cdef EventSlot* e
+    forget_workflow(slot)                       # (its graph names the socket)
+    e = sdk.event_args(abi.OP_NET_CLOSE, c.sock, 0)
     e.h.flags |= abi.EVF_NO_RESULT
     post(e)
     c.state = C_FREE
@@ -212,6 +219,7 @@ cdef void build_get(Conn* c, uint64_t id, bint with_body) noexcept nogil:
     sent = send_node(c.sock, head)
     c.first_send = <uint16_t>sent
     if with_body:
+        wf.args(&g, sent, c.sock, abi.SEND_MORE)    # head and a small body in one segment
         wf.after(&g, send_node(c.sock, get), sent)
 
 cdef void build_list(Conn* c, const char* query, uint32_t n) noexcept nogil:
@@ -266,23 +274,48 @@ cdef void build_put(Conn* c, const char* tags, uint32_t ntags, http.Request* r, 
     wf.input_from(&g, head, st)
     c.first_send = <uint16_t>send_node(c.sock, head)
 
-cdef void start_run(uint32_t slot) noexcept nogil:
-    """Register the built graph as the connection's workflow and run it."""
-    cdef Conn* c = &conns[slot]
-    cdef uint64_t n = wf.encode(&g, blob, blob_cap)
-    cdef int err
+cdef void forget_workflow(uint32_t slot) noexcept nogil:
     cdef EventSlot* e
-    if n == 0:
-        reply(slot, 413, b"too big for one workflow", True)
+    if not conns[slot].registered:
         return
-    err = wf.register(slot + 1, blob, n)
-    if err != abi.E_OK:
-        reply_error(slot, err)
-        return
+    e = sdk.event(abi.OP_WF_UNREGISTER)
+    e.h.workflow_id = slot + 1
+    e.h.flags |= abi.EVF_NO_RESULT
+    sdk.commit()
+    conns[slot].registered, conns[slot].key = False, 0
+
+cdef void flush() noexcept nogil:
+    """Until the kernel has taken every event: it copies a graph as it takes
+    its OP_WF_REGISTER, so the one buffer serves the next request."""
+    sdk.submit()
+    while sdk.unsent():
+        sdk.reap()
+        sdk.await_completion()
+
+cdef void start_run(uint32_t slot, uint64_t key) noexcept nogil:
+    """Run the connection's workflow: the registered one again when the
+    request is the same as the last (key), else the graph just built,
+    registered in the same submit (a prepared workflow, run per request)."""
+    cdef Conn* c = &conns[slot]
+    cdef uint64_t n
+    cdef EventSlot* e
+    if not (key != 0 and c.registered and c.key == key):
+        n = wf.encode(&g, blob, blob_cap)
+        if n == 0:
+            reply(slot, 413, b"too big for one workflow", True)
+            return
+        forget_workflow(slot)
+        e = event_for(abi.OP_WF_REGISTER, K_REGISTER, slot)
+        e.h.workflow_id = slot + 1
+        e.h.flags |= abi.EVF_NO_RESULT
+        sdk.set_input(e, blob, <uint32_t>n)
+        sdk.commit()
+        c.registered, c.key = True, key
     e = event_for(abi.OP_WF_RUN, K_RUN, slot)
     e.h.workflow_id = slot + 1
     c.state = C_RUN
-    post(e)
+    sdk.commit()
+    flush()
 
 # ---- requests -------------------------------------------------------------------------------------
 cdef void get_files(uint32_t slot, http.Request* r) noexcept nogil:
@@ -296,7 +329,7 @@ cdef void get_files(uint32_t slot, http.Request* r) noexcept nogil:
         reply(slot, 400, b"GET /files needs ?q=QUERY", False)
         return
     build_list(c, q, <uint32_t>n)
-    start_run(slot)
+    start_run(slot, 0)
 
 cdef void put_file(uint32_t slot, http.Request* r) noexcept nogil:
     cdef Conn* c = &conns[slot]
@@ -316,11 +349,16 @@ cdef void put_file(uint32_t slot, http.Request* r) noexcept nogil:
             part = <uint32_t>r.content_length
         c.used = r.head_len + part
         build_put(c, tags, <uint32_t>(n if n > 0 else 0), r, part)
-        start_run(slot)
+        start_run(slot, 0)
 
 cdef bint is_path(Conn* c, http.Request* r, const char* p) noexcept nogil:
     cdef uint32_t n = kstr.length(p)
     return r.path_len == n and kstr.starts_with(c.buf + r.path_off, p)
+
+cdef uint64_t get_key(uint64_t id, bint body, bint close) noexcept nogil:
+    """A GET or HEAD of one file: the same graph every time it is asked again
+    (ids are below 2^63, so the key is never 0 and never wraps)."""
+    return (id << 3) | (<uint64_t>body << 2) | (<uint64_t>close << 1) | 1
 
 cdef void route(uint32_t slot, http.Request* r) noexcept nogil:
     cdef Conn* c = &conns[slot]
@@ -334,7 +372,7 @@ cdef void route(uint32_t slot, http.Request* r) noexcept nogil:
         reply(slot, 501, b"GET, HEAD and PUT only", False)
     elif id >= 0 and r.method != http.HTTP_PUT:
         build_get(c, <uint64_t>id, r.method == http.HTTP_GET)
-        start_run(slot)
+        start_run(slot, get_key(<uint64_t>id, r.method == http.HTTP_GET, c.close_after))
     elif r.method == http.HTTP_GET and is_path(c, r, b"/files"):
         get_files(slot, r)
     elif id >= 0 or is_path(c, r, b"/files"):
@@ -373,13 +411,12 @@ cdef void ran(uint32_t slot, Completion* r) noexcept nogil:
         if r.opcode == abi.OP_FS_CREATE and r.status == abi.E_OK:
             c.created = r.value
         return
-    e = sdk.event(abi.OP_WF_UNREGISTER)
-    e.h.workflow_id = slot + 1
-    e.h.flags |= abi.EVF_NO_RESULT
-    post(e)
     if r.status == abi.E_OK:
         next_request(slot)
         return
+    if c.reg_err:                               # it never ran: its graph was refused
+        c.registered, c.key = False, 0
+        r.status, r.node, c.reg_err = c.reg_err, 0, 0
     if c.created:
         e = event_for(abi.OP_FS_DELETE, K_DELETE, slot)  # no half-uploaded file is left
         e.h.arg[0] = c.created
@@ -403,6 +440,8 @@ cdef void completed(Completion* r) noexcept nogil:
         received(slot, r)
     elif kind == K_RUN:
         ran(slot, r)
+    elif kind == K_REGISTER:
+        conns[slot].reg_err = r.status
     elif kind == K_REPLY:
         if r.status != abi.E_OK:
             conns[slot].close_after = True
