@@ -71,6 +71,14 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
     assert set(counted) == set(linux) and all(x["unit"].startswith("instructions") for x in counted.values())
     nop = counted["512 independent NOPs, one submit, every result read"]
     assert 100 < nop["ref"] < 5000 and nop["ours"] > 100, nop       # a NOP is hundreds of instructions
+    # HTTP: KWE's httpd and Linux's linux_httpd, both answering the same checked client
+    http = {name: x for (g, name), x in rows.items() if g == "HTTP vs Linux (same QEMU/TCG, e1000, user network)"}
+    assert set(http) == {"GET of 1 KiB, 8 keep-alive connections", "GET of 10 MiB, one connection"}, http
+    for x in http.values():
+        assert x["ours"] > 0 and x["ref"] > 0 and x["higher_is_better"] and "linux_httpd.c" in x["ref_name"], x
+        assert x["ratio"] == pytest.approx(x["ours"] / x["ref"])
+    http_goals = {name: x for (g, name), x in rows.items() if g == "goals (HTTP)"}
+    assert len(http_goals) == 2 and all(x["note"] in ("met", "NOT met") for x in http_goals.values())
     # throughputs orient the ratio the other way
     crc = rows[("operations (hosted)", "CRC32 slicing-by-8")]
     assert crc["higher_is_better"] and crc["ratio"] == pytest.approx(crc["ours"] / crc["ref"])
