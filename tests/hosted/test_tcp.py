@@ -159,8 +159,7 @@ def test_data_both_ways_exact_bytes_and_acks():
     l, k, c = accepted(s)
     start = c.seq
     c.send("PA", b"hello, stack")
-    a = c.got()
-    assert len(a) == 1 and flags(a[0]) == "A" and a[0][TCP].ack == start + 12 and payload(a[0]) == b""
+    assert c.got() == []                                        # the ACK waits for the answer (tcp_delack_ms)
     assert s.socket.py_readable(k) and k in s.socket.py_woken()
     assert s.socket.py_tcp_recv(PID, k, 5) == b"hello" and s.socket.py_tcp_recv(PID, k) == b", stack"
     assert s.socket.py_tcp_recv(PID, k) == E["E_AGAIN"] and not s.socket.py_readable(k)
@@ -171,6 +170,28 @@ def test_data_both_ways_exact_bytes_and_acks():
     c.ack += 11
     c.send("A")
     assert c.got() == [] and s.tcp.py_check() == 0
+
+
+def test_an_ack_waits_40_ms_for_an_answer_and_never_for_a_second_segment():
+    s = Stack()
+    l, k, c = accepted(s)
+    start = c.seq
+    c.send("PA", b"no answer comes")
+    assert c.got() == []
+    s.tick(3)                                                   # 30 ms
+    assert c.got() == []
+    s.tick(2)                                                   # 50 ms: past tcp_delack_ms=40
+    a = c.got()
+    assert len(a) == 1 and flags(a[0]) == "A" and a[0][TCP].ack == start + 15
+    c.send("PA", b"one")
+    c.send("PA", b"two")                                        # the second while one waits: at once
+    assert [p[TCP].ack for p in c.got()] == [start + 21]
+    s.tick(10)
+    assert c.got() == [] and s.tcp.py_check() == 0              # nothing owed any more
+    s2 = Stack(b"tcp_delack_ms=0")                              # off: every data segment at once
+    l, k, c = accepted(s2)
+    c.send("PA", b"x")
+    assert [p[TCP].ack for p in c.got()] == [c.seq]
 
 
 @pytest.mark.parametrize("isn", [None, 0xFFFFFFFF - 300000])
@@ -236,8 +257,8 @@ def test_a_full_receive_buffer_closes_the_window_and_reading_opens_it():
     syn_wnd = 4096
     for n in (1460, 1460, 1176):
         c.send("PA", b"x" * n)
-    acks = c.got()
-    assert [p[TCP].window for p in acks] == [syn_wnd - 1460, syn_wnd - 2920, 0]
+    acks = c.got()                                               # the first ACK waits, the second does not,
+    assert [p[TCP].window for p in acks] == [syn_wnd - 2920, 0]  # and a closed window is news at once
     c.send("PA", b"y")                                           # no room: not taken
     a = c.got()
     assert len(a) == 1 and a[0][TCP].ack == c.seq - 1 and a[0][TCP].window == 0
@@ -375,7 +396,9 @@ def test_out_of_window_old_duplicate_and_overlapping_segments():
     c.send("PA", b"hello", seq=start)
     c.send("PA", b"hello", seq=start)                           # a duplicate
     c.send("PA", b"llo, world", seq=start + 2)                  # overlaps
-    assert [p[TCP].ack for p in c.got()] == [start + 5, start + 5, start + 12]
+    # the first waits (delayed ACK), the duplicate is acknowledged at once
+    # (covering the first), and so is the overlap, which carried old bytes
+    assert [p[TCP].ack for p in c.got()] == [start + 5, start + 12]
     assert s.socket.py_tcp_recv(PID, k) == b"hello, world"
     c.send("A", ack=c.ack + 5000)                               # acknowledges what was never sent
     assert [p[TCP].ack for p in c.got()] == [start + 12]

@@ -128,6 +128,7 @@ cdef struct Tcb:
     uint64_t rexmt_at
     uint64_t persist_at
     uint64_t timeout_at         # TIME_WAIT's end, or an orphan's FIN_WAIT_2 limit
+    uint64_t delack_at          # a delayed ACK is due then (0: none waits)
     # a listener's children, and a child's listener
     Tcb* listener
     List half_open

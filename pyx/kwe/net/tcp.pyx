@@ -28,6 +28,7 @@ cdef enum:
     DEFAULT_CONNS = 4096
     DEFAULT_SYNQ = 1024
     DEFAULT_ORPHAN_MEM = 4 << 20
+    DEFAULT_DELACK_MS = 40      # an ACK for in-order data waits this long for an answer to ride on (Linux's least)
     DEFAULT_SYN_RETRIES = 6
     DEFAULT_SYNACK_RETRIES = 5
     DEFAULT_RETRIES = 15
@@ -52,6 +53,7 @@ cdef struct Config:
     uint32_t synack_retries
     uint32_t retries
     uint32_t orphan_mem
+    uint32_t delack_ms
 
 cdef struct Seg:                # a received segment, checked
     uint32_t seq
@@ -100,6 +102,7 @@ cdef void read_config() noexcept nogil:
     cfg.synack_retries = setting(b"tcp_synack_retries", DEFAULT_SYNACK_RETRIES, 0, RETRIES_MAX)
     cfg.retries = setting(b"tcp_retries", DEFAULT_RETRIES, 1, RETRIES_MAX)
     cfg.orphan_mem = setting(b"tcp_orphan_mem", DEFAULT_ORPHAN_MEM, 0, 1 << 30)
+    cfg.delack_ms = setting(b"tcp_delack_ms", DEFAULT_DELACK_MS, 0, 500)
 
 cdef void init() noexcept nogil:
     global half_open_total, orphan_bytes, key_salt, isn_secret, nwakes
@@ -381,6 +384,8 @@ cdef uint16_t advertise(Tcb* t) noexcept nogil:
 cdef void send_seg(Tcb* t, uint32_t seq, uint8_t flags, uint32_t off, uint32_t n) noexcept nogil:
     """A segment of the connection: n bytes at off in the send buffer."""
     cdef uint16_t wnd = advertise(t)
+    if flags & F_ACK:
+        t.delack_at = 0                     # this one acknowledges it all
     xmit(t.lport, t.rip, t.rport, seq, t.rcv_nxt if flags & F_ACK else 0, flags, wnd,
          ring_peek(&t.snd, off, n), n)
 
@@ -757,8 +762,19 @@ cdef void arrives(Tcb* t, Seg* s) noexcept nogil:
     r = text_input(t, s, now)
     if r < 0:
         return
-    if output(t, now) == 0 and (ack_now or r > 0):
+    if output(t, now) == 0 and (ack_now or r == 1 or (r == 2 and not delay_ack(t, now))):
         send_ack(t)
+
+cdef bint delay_ack(Tcb* t, uint64_t now) noexcept nogil:
+    """RFC 9293 3.8.6.3: the ACK of in-order data may wait (tcp_delack_ms) for
+    the answer it can ride on -- a request's response -- but not twice: the
+    second segment while one waits is acknowledged at once, and so is one that
+    leaves less room than a segment."""
+    if cfg.delack_ms == 0 or t.delack_at != 0 or rcv_room(t) < t.mss:
+        return False                        # (a window too small for a segment is news at once)
+    t.delack_at = now + cfg.delack_ms
+    arm(t)
+    return True
 
 cdef void rst_input(Tcb* t, Seg* s) noexcept nogil:
     """RFC 5961 3.2: only a RST exactly at rcv_nxt resets; one elsewhere in
@@ -884,7 +900,8 @@ cdef bint fin_acked(Tcb* t, uint64_t now) noexcept nogil:
     return True
 
 cdef int text_input(Tcb* t, Seg* s, uint64_t now) noexcept nogil:
-    """The data and the FIN: -1 if t is gone, 1 if they need an ACK."""
+    """The data and the FIN: -1 if t is gone, 1 if they need an ACK now, 2 if
+    it may wait (data in order, no FIN, no hole left)."""
     if s.len == 0 and not (s.flags & F_FIN):
         return 0
     if t.state != ESTABLISHED and t.state != FIN_WAIT_1 and t.state != FIN_WAIT_2:
@@ -902,6 +919,8 @@ cdef int text_input(Tcb* t, Seg* s, uint64_t now) noexcept nogil:
         keep_out_of_order(t, s)
     if (t.flags & T_FIN_LATE) and t.rcv_fin == t.rcv_nxt:
         fin_input(t, now)
+    if s.seq + s.len == t.rcv_nxt and not (s.flags & F_FIN) and t.nooo == 0:
+        return 2
     return 1
 
 cdef void append(Tcb* t, Seg* s) noexcept nogil:
@@ -988,7 +1007,7 @@ cdef void enter_closed(Tcb* t, int64_t err) noexcept nogil:
     t.state = CLOSED
     hash_out(t)
     unqueue(t)
-    t.rexmt_at = t.persist_at = t.timeout_at = 0
+    t.rexmt_at = t.persist_at = t.timeout_at = t.delack_at = 0
     lists.remove(&timed, &t.timed)
     if t.sock == 0:
         free_tcb(t)
@@ -1018,7 +1037,9 @@ cdef void run_timers(Tcb* t, uint64_t now) noexcept nogil:
         t.timeout_at = 0
         enter_closed(t, 0)                  # TIME_WAIT over, or an orphan's FIN_WAIT_2
         return
-    if t.rexmt_at == 0 and t.persist_at == 0 and t.timeout_at == 0:
+    if t.delack_at and now >= t.delack_at:
+        send_ack(t)                         # (clears delack_at)
+    if t.rexmt_at == 0 and t.persist_at == 0 and t.timeout_at == 0 and t.delack_at == 0:
         lists.remove(&timed, &t.timed)
 
 cdef bint on_rexmt(Tcb* t, uint64_t now) noexcept nogil:
@@ -1290,7 +1311,7 @@ cdef uint32_t check_one(Tcb* t) noexcept nogil:
         bad += seq_le(t.ooo[i].start, t.rcv_nxt) or seq_ge(t.ooo[i].start, t.ooo[i].end)
         bad += i > 0 and seq_ge(t.ooo[i - 1].end, t.ooo[i].start)
         bad += seq_gt(t.ooo[i].end, t.rcv_nxt + (t.rcv.cap - t.rcv.len))
-    bad += (t.rexmt_at + t.persist_at + t.timeout_at != 0) and not lists.is_linked(&timed, &t.timed)
+    bad += (t.rexmt_at + t.persist_at + t.timeout_at + t.delack_at != 0) and not lists.is_linked(&timed, &t.timed)
     if t.listener != NULL:
         bad += t.qlist != &t.listener.half_open and t.qlist != &t.listener.accepted
         bad += t.sock != 0
