@@ -79,6 +79,7 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path):
         assert x["ratio"] == pytest.approx(x["ours"] / x["ref"])
     http_goals = {name: x for (g, name), x in rows.items() if g == "goals (HTTP)"}
     assert len(http_goals) == 2 and all(x["note"] in ("met", "NOT met") for x in http_goals.values())
+    assert all("every boot: KWE " in x["note"] for x in http.values())
     # throughputs orient the ratio the other way
     crc = rows[("operations (hosted)", "CRC32 slicing-by-8")]
     assert crc["higher_is_better"] and crc["ratio"] == pytest.approx(crc["ours"] / crc["ref"])
