@@ -15,6 +15,8 @@ cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uin
 # TCP.  listen on a bound socket; accept waits for a connection (its
 # socket; its peer in *ip and *port); connect waits for the handshake.
 cdef int listen(uint64_t sock, uint32_t backlog) noexcept nogil
+# socket + bind + listen: the listening socket, or the E_* code of the step that failed.
+cdef int64_t tcp_listener(uint16_t port, uint32_t backlog) noexcept nogil
 cdef int64_t accept(uint64_t sock, uint32_t* ip, uint16_t* port) noexcept nogil
 cdef int connect(uint64_t sock, uint32_t ip, uint16_t port) noexcept nogil
 # All n bytes into the stream (the kernel takes them in pieces); n or an E_* code.

@@ -31,6 +31,16 @@ cdef int64_t recv_from(uint64_t sock, void* buf, uint32_t cap, uint32_t* ip, uin
 cdef int listen(uint64_t sock, uint32_t backlog) noexcept nogil:
     return <int>sdk.call_value(sdk.event_args(abi.OP_NET_LISTEN, sock, backlog))
 
+
+cdef int64_t tcp_listener(uint16_t port, uint32_t backlog) noexcept nogil:
+    cdef int64_t sock = socket(abi.SOCK_TCP)
+    cdef int64_t err = sock
+    if sock >= 0:
+        err = bind(<uint64_t>sock, port)
+    if err >= 0:
+        err = listen(<uint64_t>sock, backlog)
+    return sock if err >= 0 else err
+
 cdef int64_t accept(uint64_t sock, uint32_t* ip, uint16_t* port) noexcept nogil:
     cdef EventSlot* e = sdk.event_args(abi.OP_NET_ACCEPT, sock, 0)
     cdef uint64_t peer = 0

@@ -143,6 +143,16 @@ def tcp_listener(p, port=80):
     return s
 
 
+def accepted_connection(peer_port):
+    """A process whose listener on port 80 accepted the test's connection: (process, peer, socket)."""
+    p = net_process()
+    lsock = tcp_listener(p)
+    c = Conn(EngineStack(), 80, peer_port)
+    c.open_passive()
+    run()
+    return p, c, p.call(OP_NET_ACCEPT, args=(lsock,)).value
+
+
 def held(p, opcode, **kw):
     eid = p.push(opcode, **kw)
     assert p.submit() == 1
@@ -201,13 +211,7 @@ def test_tcp_accept_recv_and_a_send_bigger_than_the_window_as_events():
 
 
 def test_tcp_recv_waits_then_sees_the_end_of_the_stream():
-    p = net_process()
-    st = EngineStack()
-    lsock = tcp_listener(p)
-    c = Conn(st, 80, 40002)
-    c.open_passive()
-    run()
-    conn = p.call(OP_NET_ACCEPT, args=(lsock,)).value
+    p, c, conn = accepted_connection(40002)
     eid = held(p, OP_NET_RECV, args=(conn, 100))
     assert answered(p, eid) is None
     c.send("FA")
@@ -278,13 +282,7 @@ def test_recv_all_gathers_exactly_the_bytes_asked_for_over_several_segments():
     """RECV_ALL: a workflow node that must have a whole piece of a body
     (httpd's PUT) waits over as many segments as it takes; the stream's end
     first is E_CONNRESET, not a short piece."""
-    p = net_process()
-    st = EngineStack()
-    lsock = tcp_listener(p)
-    c = Conn(st, 80, 40007)
-    c.open_passive()
-    run()
-    conn = p.call(OP_NET_ACCEPT, args=(lsock,)).value
+    p, c, conn = accepted_connection(40007)
     eid = held(p, OP_NET_RECV, args=(conn, 3000 | RECV_ALL))
     for k in range(2):
         c.send("PA", data=bytes([65 + k]) * 1000)
@@ -308,13 +306,7 @@ def test_recv_all_gathers_exactly_the_bytes_asked_for_over_several_segments():
 def test_send_more_holds_a_short_piece_for_the_next_send():
     """SEND_MORE (httpd's response head, then its body): the head waits in the
     buffer and leaves with the body, one segment instead of two."""
-    p = net_process()
-    st = EngineStack()
-    lsock = tcp_listener(p)
-    c = Conn(st, 80, 40009)
-    c.open_passive()
-    run()
-    conn = p.call(OP_NET_ACCEPT, args=(lsock,)).value
+    p, c, conn = accepted_connection(40009)
     assert p.call(OP_NET_SEND, args=(conn, SEND_MORE), payload=b"H" * 100).value == 100
     assert [s for s in c.got() if payload(s)] == []
     assert p.call(OP_NET_SEND, args=(conn, 0), payload=b"B" * 300).value == 300

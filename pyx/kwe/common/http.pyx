@@ -27,17 +27,6 @@ cdef bint is_tchar(uint8_t c) noexcept nogil:
 cdef bint is_ows(char c) noexcept nogil:
     return c == c' ' or c == c'\t'
 
-cdef uint8_t lower(uint8_t c) noexcept nogil:
-    return c | 0x20 if c >= c'A' and c <= c'Z' else c
-
-# s[0:n] is word (given in lower case), ignoring case.
-cdef bint same_word(const char* s, uint32_t n, const char* word) noexcept nogil:
-    cdef uint32_t i
-    for i in range(n):
-        if word[i] == 0 or lower(<uint8_t>s[i]) != <uint8_t>word[i]:
-            return False
-    return word[n] == 0
-
 # The first c in s[at:end], or end.
 cdef uint32_t find(const char* s, uint32_t at, uint32_t end, char c) noexcept nogil:
     while at < end and s[at] != c:
@@ -157,21 +146,21 @@ cdef void connection(const char* v, uint32_t n, Fields* f) noexcept nogil:
             at += 1
         while e > at and is_ows(v[e - 1]):
             e -= 1
-        f.close |= same_word(v + at, e - at, b"close")
-        f.keep |= same_word(v + at, e - at, b"keep-alive")
+        f.close |= kstr.is_word(v + at, e - at, b"close")
+        f.keep |= kstr.is_word(v + at, e - at, b"keep-alive")
         at = end + 1
 
 # One field, its name and trimmed value, into r and f.
 cdef int field(const char* name, uint32_t nlen, const char* v, uint32_t n,
                Request* r, Fields* f) noexcept nogil:
-    if same_word(name, nlen, b"content-length"):
+    if kstr.is_word(name, nlen, b"content-length"):
         return content_length(v, n, r)
-    if same_word(name, nlen, b"transfer-encoding"):
+    if kstr.is_word(name, nlen, b"transfer-encoding"):
         f.chunked = True
-    elif same_word(name, nlen, b"connection"):
+    elif kstr.is_word(name, nlen, b"connection"):
         connection(v, n, f)
-    elif same_word(name, nlen, b"expect"):
-        f.expect |= same_word(v, n, b"100-continue")
+    elif kstr.is_word(name, nlen, b"expect"):
+        f.expect |= kstr.is_word(v, n, b"100-continue")
     return 0
 
 cdef int header_line(const char* buf, uint32_t at, uint32_t end, Request* r, Fields* f) noexcept nogil:

@@ -58,6 +58,16 @@ cdef bint parse_u64(const char* s, size_t n, uint64_t* out) noexcept nogil:
     out[0] = v
     return True
 
+cdef uint8_t lower(uint8_t c) noexcept nogil:
+    return c | 0x20 if c'A' <= c <= c'Z' else c
+
+cdef bint is_word(const char* s, size_t n, const char* lowercase) noexcept nogil:
+    cdef size_t i
+    for i in range(n):
+        if lowercase[i] == 0 or lower(<uint8_t>s[i]) != <uint8_t>lowercase[i]:
+            return False
+    return lowercase[n] == 0
+
 cdef size_t format_u64(char* out, uint64_t v) noexcept nogil:
     cdef char digits[20]
     cdef size_t n = 0, i

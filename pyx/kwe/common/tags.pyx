@@ -1,6 +1,7 @@
 # See tags.pxd.
 from libc.stdint cimport uint8_t, uint32_t
 from libc.string cimport memcmp
+from kwe.common cimport kstr
 
 # ---- characters ------------------------------------------------------------------------------
 cdef uint32_t shortest(size_t size) noexcept nogil:
@@ -136,23 +137,13 @@ cdef bint reserved(const char* s, size_t n) noexcept nogil:
             or (k == 5 and memcmp(s, b"crc32", 5) == 0))
 
 # ---- query words -------------------------------------------------------------------------------
-cdef uint8_t lower(uint8_t c) noexcept nogil:
-    return c | 0x20 if c'A' <= c <= c'Z' else c
-
-cdef bint is_word(const char* s, size_t n, const char* lowercase) noexcept nogil:
-    """s[:n] is `lowercase`, ignoring ASCII case."""
-    cdef size_t i
-    for i in range(n):
-        if lowercase[i] == 0 or lower(<uint8_t>s[i]) != <uint8_t>lowercase[i]:
-            return False
-    return lowercase[n] == 0
 
 cdef int operator(const char* s, size_t n) noexcept nogil:
-    if is_word(s, n, b"and"):
+    if kstr.is_word(s, n, b"and"):
         return OPER_AND
-    if is_word(s, n, b"or"):
+    if kstr.is_word(s, n, b"or"):
         return OPER_OR
-    if is_word(s, n, b"not"):
+    if kstr.is_word(s, n, b"not"):
         return OPER_NOT
     return OPER_NONE
 

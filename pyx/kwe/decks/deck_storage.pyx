@@ -109,16 +109,22 @@ cdef void readable_only(Process* p, FS* fs, tagquery.IdSet* ids) noexcept nogil:
             kept += 1
     ids.n = kept
 
-cdef void query(Event* e, Process* p, FS* fs) noexcept nogil:
+cdef bint matches(Event* e, Process* p, FS* fs, tagquery.IdSet* ids) noexcept nogil:
+    """The files the input's query matches that p may read; False with e.status set."""
     cdef char* q = input_string(e)
-    cdef tagquery.IdSet ids
     if q == NULL:
-        return
-    e.status = tagquery.run(fs, q, &ids, e.account)
+        return False
+    e.status = tagquery.run(fs, q, ids, e.account)
     heap.kfree(q)
     if e.status != abi.E_OK:
+        return False
+    readable_only(p, fs, ids)
+    return True
+
+cdef void query(Event* e, Process* p, FS* fs) noexcept nogil:
+    cdef tagquery.IdSet ids
+    if not matches(e, p, fs, &ids):
         return
-    readable_only(p, fs, &ids)
     e.value = ids.n
     guide.set_output(e, <uint8_t*>ids.ids, <uint32_t>(ids.n * 8))      # taken over, freed with e
 
@@ -170,19 +176,13 @@ cdef uint64_t list_line(FS* fs, uint64_t id, char* out, char* scratch, uint64_t 
     return at + 1
 
 cdef void list_files(Event* e, Process* p, FS* fs) noexcept nogil:
-    """OP_FS_LIST: the query's readable matches, a line "ID NAME" each."""
-    cdef char* q = input_string(e)
+    """OP_FS_LIST: the query's readable matches, a line "ID NAME TAGS" each."""
     cdef tagquery.IdSet ids
     cdef uint64_t need, i, at = 0
     cdef char* out
     cdef char* scratch
-    if q == NULL:
+    if not matches(e, p, fs, &ids):
         return
-    e.status = tagquery.run(fs, q, &ids, e.account)
-    heap.kfree(q)
-    if e.status != abi.E_OK:
-        return
-    readable_only(p, fs, &ids)
     need = list_bytes(fs, &ids)
     out = <char*>guide.alloc_for(e, need + 1) if need <= guide.output_limit() else NULL
     scratch = <char*>guide.alloc_for(e, need + 1) if out != NULL else NULL

@@ -470,15 +470,6 @@ cdef bint allocate() noexcept nogil:
         conns[i].buf = <char*>bufs + <uint64_t>i * http.HEAD_MAX
     return True
 
-cdef int64_t listen_on(uint16_t port) noexcept nogil:
-    cdef int64_t sock = net.socket(abi.SOCK_TCP)
-    cdef int64_t err = sock
-    if sock >= 0:
-        err = net.bind(sock, port)
-    if err >= 0:
-        err = net.listen(sock, BACKLOG)
-    return sock if err >= 0 else err
-
 cdef void give_up_rights() noexcept nogil:
     """The port is ours: no CAP_SYSTEM (no reserved tags from clients) and
     no system files; user files read, created, written, tagged."""
@@ -501,7 +492,7 @@ cdef public int umain() noexcept nogil:
     if not allocate():
         sdk.printf(b"httpd: no memory for %u connections\n", nconns)
         return 1
-    l = listen_on(port)
+    l = net.tcp_listener(port, BACKLOG)
     if l < 0:
         sdk.printf(b"httpd: cannot listen on TCP port %u: %e\n", port, <uint64_t>l)
         return 1

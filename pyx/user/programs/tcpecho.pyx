@@ -3,7 +3,6 @@
 # One connection at a time; with COUNT (tests), exits 0 after COUNT.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from user cimport sdk, net
-from kwe.common cimport abi
 
 cdef enum:
     CHUNK = 65536
@@ -22,19 +21,10 @@ cdef int64_t echo(int64_t conn) noexcept nogil:
             return sent
         total += n
 
-cdef int64_t listener(uint16_t port) noexcept nogil:
-    cdef int64_t sock = net.socket(abi.SOCK_TCP)
-    cdef int64_t err = sock
-    if sock >= 0:
-        err = net.bind(sock, port)
-    if err >= 0:
-        err = net.listen(sock, 16)
-    return sock if err >= 0 else err
-
 cdef public int umain() noexcept nogil:
     cdef uint16_t port = <uint16_t>sdk.arg_u64(0, 7)
     cdef uint64_t count = sdk.arg_u64(1, 0), served = 0
-    cdef int64_t l = listener(port), conn, r
+    cdef int64_t l = net.tcp_listener(port, 16), conn, r
     cdef uint32_t ip = 0
     cdef uint16_t from_port = 0
     if l < 0:
