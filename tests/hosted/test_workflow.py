@@ -406,3 +406,24 @@ def test_node_arg_value_without_a_dependency_is_refused():
     g = abi.Graph()
     g.add(OP_XOR, input=b"x", args=(0, 1), flags=NODE_ARG_VALUE)
     assert register(p, 8, g) == E_INVAL
+
+
+def test_an_output_goes_once_every_node_that_reads_it_has_finished():
+    """A pipeline holds what its unfinished nodes still need, not every
+    output until the run ends: 256 KiB through a NOP to a CRC, then a node
+    that waits -- while it waits, the 256 KiB are back in the heap."""
+    p = start()
+    big = bytes(range(256)) * 1024
+    g = abi.Graph()
+    a = g.add(OP_NOP, input=big, emit=False)
+    crc = g.add(OP_CRC32, input=a, emit=False)
+    g.add(OP_SLEEP, after=[crc], args=(1000,))
+    assert register(p, 9, g) == E_OK
+    before = heap.py_stats()["bytes_in_use"]
+    p.push(OP_WF_RUN, workflow_id=9)
+    p.submit()
+    guide.py_run()                                          # the NOP and the CRC; the sleep waits
+    assert guide.py_in_flight() == 1
+    assert heap.py_stats()["bytes_in_use"] - before < 64 * 1024     # the NOP's 256 KiB output went with the CRC
+    settle()
+    assert [r.status for r in p.results()] == [E_OK, E_OK]

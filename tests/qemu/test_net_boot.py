@@ -175,3 +175,46 @@ def test_tcp_echo_through_qemu_user_networking_from_127_0_0_1():
     assert b.ok, b.log
     assert f"tcpecho: connection 1: {len(data)} bytes" in b.log
     assert "tcpecho: served 3 connections" in b.log
+
+
+def test_tcp_over_a_raw_link_survives_a_syn_flood_and_bogus_segments():
+    """scapy as the other host: 300 SYNs that never complete (the listener's
+    half-open queue stays bounded, the excess dropped and counted), segments
+    with a bad checksum, impossible flags and a header past the packet
+    (dropped and counted), then a real handshake whose bytes are echoed."""
+    from scapy.all import TCP
+    wire = Wire()
+    with qemu.Session("run=init init=tcpecho args=7,1", net=wire.net()) as s:
+        s.wait_for("tcpecho: listening on TCP port 7", timeout=60)
+        peer = Peer(wire)
+        assert peer.ask(Ether(src=PEER_MAC, dst="ff:ff:ff:ff:ff:ff") /
+                        ARP(op=1, hwsrc=PEER_MAC, psrc=PEER_IP, pdst=ME), is_arp_reply) is not None
+        for i in range(300):
+            wire.send(raw(peer.ip(TCP(sport=20000 + i, dport=7, flags="S", seq=i))))
+        good = raw(peer.ip(TCP(sport=5555, dport=7, flags="S", seq=1)))
+        bogus = {"checksum": good[:50] + b"\xde\xad" + good[52:],
+                 "syn-fin": raw(peer.ip(TCP(sport=5556, dport=7, flags="SF", seq=1))),
+                 "offset": good[:46] + b"\xf0" + good[47:]}           # a 60-byte header in 20
+        for name, frame in bogus.items():
+            assert [f for f in peer.quiet(frame, 0.3) if TCP in f and f[TCP].dport in (5555, 5556)] == [], name
+        mine = lambda f: TCP in f and f[TCP].dport == 40000           # noqa: E731
+        sa = peer.ask(peer.ip(TCP(sport=40000, dport=7, flags="S", seq=1000, options=[("MSS", 1460)])),
+                      lambda f: mine(f) and f[TCP].flags == "SA")
+        assert sa is not None and sa[TCP].ack == 1001, s.log
+        ack = sa[TCP].seq + 1
+        wire.send(raw(peer.ip(TCP(sport=40000, dport=7, flags="A", seq=1001, ack=ack))))
+        data = b"through the flood " * 20
+        back = peer.ask(peer.ip(TCP(sport=40000, dport=7, flags="PA", seq=1001, ack=ack) / data),
+                        lambda f: mine(f) and Raw in f)
+        assert back is not None and back[Raw].load == data, s.log
+        fin = peer.ask(peer.ip(TCP(sport=40000, dport=7, flags="FA", seq=1001 + len(data), ack=ack + len(data))),
+                       lambda f: mine(f) and "F" in str(f[TCP].flags))
+        assert fin is not None, s.log
+        wire.send(raw(peer.ip(TCP(sport=40000, dport=7, flags="A", seq=1002 + len(data), ack=fin[TCP].seq + 1))))
+        b = s.finish(timeout=60)
+    wire.close()
+    assert b.ok, b.log
+    assert f"tcpecho: connection 1: {len(data)} bytes" in b.log
+    counted = dict((k, int(v)) for k, v in re.findall(r" ([a-z-]+) (\d+)",
+                                                     re.search(r"^net: rx .*$", b.log, re.M).group(0)))
+    assert counted.get("tcp-bad", 0) >= 3 and counted.get("tcp-full", 0) >= 1, counted

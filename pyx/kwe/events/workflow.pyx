@@ -52,6 +52,7 @@ cdef struct Run:
     uint32_t cq                 # ResultRing slots it holds: its emitting nodes' and the summary's
     uint8_t* state
     uint32_t* remaining         # dependencies not done yet
+    uint32_t* readers           # dependents not finished yet: at 0 its kept output goes
     uint32_t* work              # cancel_descendants' stack: each node is pushed at most once
     uint32_t* ready             # nodes whose dependencies are done, not yet dispatched (a FIFO)
     uint32_t ready_head, ready_count
@@ -357,7 +358,7 @@ cdef void free_run(Run* r) noexcept nogil:
 
 cdef size_t run_bytes(uint32_t n) noexcept nogil:
     """A Run and its per-node arrays in one block, the 8-byte ones first."""
-    return sizeof(Run) + <size_t>n * (3 * sizeof(uint64_t) + 4 * sizeof(uint32_t) + 1)
+    return sizeof(Run) + <size_t>n * (3 * sizeof(uint64_t) + 5 * sizeof(uint32_t) + 1)
 
 cdef void lay_out(Run* r, Workflow* w) noexcept nogil:
     """A fresh run in r's block: every counter zero, every node PENDING."""
@@ -373,12 +374,14 @@ cdef void lay_out(Run* r, Workflow* w) noexcept nogil:
     r.work = r.remaining + n
     r.ready = r.work + n
     r.output_lens = r.ready + n
-    r.state = <uint8_t*>(r.output_lens + n)
+    r.readers = r.output_lens + n
+    r.state = <uint8_t*>(r.readers + n)
     memset(r.outputs, 0, 8 * n)
     memset(r.output_lens, 0, 4 * n)
     memset(r.state, 0, n)
     for i in range(n):
         r.remaining[i] = w.nodes[i].ndeps
+        r.readers[i] = w.child_start[i + 1] - w.child_start[i]
 
 cdef Run* new_run(Workflow* w) noexcept nogil:
     global next_run
@@ -615,6 +618,19 @@ cdef void keep_output(Run* r, uint32_t i, Event* e) noexcept nogil:
         r.scalars[i] = e.scalar
         r.outputs[i] = <uint8_t*>&r.scalars[i]
 
+cdef void drop_read_outputs(Run* r, NodeDesc* nd) noexcept nogil:
+    """A node is finished: the outputs it was the last to need go now, so a
+    long pipeline (httpd's upload: recv -> write, piece by piece) holds a
+    piece or two at a time, not all of them until the run ends."""
+    cdef uint32_t k, d
+    for k in range(nd.deps_first, nd.deps_first + nd.ndeps):
+        d = r.wf.deps[k]
+        r.readers[d] -= 1
+        if r.readers[d] == 0 and r.outputs[d] != <uint8_t*>&r.scalars[d]:
+            heap.kfree(r.outputs[d])
+            r.outputs[d] = NULL
+            r.output_lens[d] = 0
+
 cdef void node_finished(Event* e) noexcept nogil:
     cdef Run* r = <Run*>hashmap.get(&runs, e.run_id)
     cdef NodeDesc* nd
@@ -642,6 +658,7 @@ cdef void node_finished(Event* e) noexcept nogil:
         keep_output(r, i, e)                    # for its dependents
     guide.release_of(e, r.owner)                # this node is finished before any dependent starts
     r.inflight -= 1
+    drop_read_outputs(r, nd)
     if status < 0:
         fail_node(r, i, status, deck if deck != guide.NO_DECK else abi.DECK_EXECUTION)
     else:
