@@ -117,3 +117,16 @@ def test_gdb_debug_builds_and_attaches_to_build_debug(monkeypatch):
     assert calls == [("build", True), ("gdb", paths.BUILD_DEBUG)]
     assert gdb.init_commands(1234, paths.BUILD_DEBUG)[2] == f"file {paths.BUILD_DEBUG / 'kernel.elf'}"
     assert build.setup_options(paths.BUILD_DEBUG) == ["-Doptimization=g"] and build.setup_options(paths.BUILD) == []
+
+
+def test_wf_lists_files_by_name_and_tags_through_fs_list(tmp_path):
+    """OP_FS_LIST as a workflow node: a line "ID NAME TAGS" per match, NAME
+    from the name= tag (httpd's listings can only show users' files, which
+    have none: this is where a name is read)."""
+    import re
+    f = tmp_path / "ls.wf"
+    f.write_text('node ls = fs_list data "type=program AND (name=hello OR name=tcpecho)"\n')
+    r = kwe("wf", str(f))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r'^  ls +E_OK +attempts 1 +\d+ ms  value 0x2  "\d+ hello type=program na"', r.stdout, re.M), \
+        r.stdout

@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from kwecli import qemu
+from kwecli import netbench, qemu
 
 LOOPBACK = qemu.LOOPBACK
 
@@ -22,9 +22,7 @@ LOOPBACK = qemu.LOOPBACK
 @pytest.fixture(scope="module")
 def server():
     port = qemu.free_port()
-    net = ["-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:{LOOPBACK}:{port}-:80",
-           "-device", "e1000,netdev=n0"]
-    s = qemu.Session("run=init args=net,shell", net=net)
+    s = qemu.Session("run=init args=net,shell", net=netbench.nic_args(port))
     s.wait_for("httpd: listening on TCP port 80", timeout=60)
     s.wait_for("kwe> ", timeout=30)
     s.port = port

@@ -89,14 +89,14 @@ def network(wanted):
     (restrict=on), the guest's HTTP port 80 forwarded from a free port on
     127.0.0.1 only; the URL on stderr.  (restrict=on also drops the guest's
     UDP, so udpecho answers only over a -netdev dgram link: docs/net.md.)"""
+    from .netbench import nic_args           # the bench's machine: the same NIC and forward
     if not wanted:
         return None
     http = qemu.free_port()
     print(f"kwe: httpd at http://{qemu.LOOPBACK}:{http}/files?q=QUERY (GET /files/ID, PUT /files?tags=...)",
           file=sys.stderr)
     print(f"kwe: try: curl -T FILE 'http://{qemu.LOOPBACK}:{http}/files?tags=kind%3Dnote'", file=sys.stderr)
-    return ["-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:{qemu.LOOPBACK}:{http}-:80",
-            "-device", "e1000,netdev=n0"]
+    return nic_args(http)
 
 
 def print_crashes(log, build, same_kernel):

@@ -11,5 +11,3 @@ cdef size_t copy(char* dst, const char* src, size_t cap) noexcept nogil
 cdef bint parse_u64(const char* s, size_t n, uint64_t* out) noexcept nogil
 # s[0:n] is `lowercase` (a C string), ignoring ASCII case.
 cdef bint is_word(const char* s, size_t n, const char* lowercase) noexcept nogil
-# v in decimal at out (at most 20 bytes, not terminated); how many bytes.
-cdef size_t format_u64(char* out, uint64_t v) noexcept nogil

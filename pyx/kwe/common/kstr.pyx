@@ -68,23 +68,6 @@ cdef bint is_word(const char* s, size_t n, const char* lowercase) noexcept nogil
             return False
     return lowercase[n] == 0
 
-cdef size_t format_u64(char* out, uint64_t v) noexcept nogil:
-    cdef char digits[20]
-    cdef size_t n = 0, i
-    while True:
-        digits[n] = <char>(48 + v % 10)
-        n += 1
-        v //= 10
-        if v == 0:
-            break
-    for i in range(n):
-        out[i] = digits[n - 1 - i]
-    return n
-
-def py_format_u64(uint64_t v):
-    cdef char out[20]
-    return out[:format_u64(out, v)]
-
 def py_parse_u64(bytes s):
     """Hosted helper: parse_u64 on a Python bytes; None when it refuses."""
     cdef uint64_t v = 0

@@ -1,7 +1,8 @@
 # See deck_ops.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t, int32_t
 from libc.string cimport memcpy
-from kwe.common cimport abi, operations, crc_clmul, http, kstr
+from kwe.common cimport abi, operations, crc_clmul, http
+from kwe.common.format cimport format_buf
 from kwe.common.abi cimport FileStat
 from kwe.events cimport guide
 from kwe.mm cimport heap
@@ -162,7 +163,7 @@ cdef int head_fields(Event* e, uint64_t flags, HeadIn* h) noexcept nogil:
 
 cdef void http_head(Event* e) noexcept nogil:
     cdef HeadIn h
-    cdef char idtext[21]
+    cdef char idtext[22]                        # 20 digits, the newline, format_buf's NUL
     cdef char* out
     cdef uint32_t n
     if e.h.arg[0] < 100 or e.h.arg[0] > 599:
@@ -173,7 +174,7 @@ cdef void http_head(Event* e) noexcept nogil:
     if e.status != abi.E_OK:
         return
     if e.h.arg[1] & abi.HEAD_ID:                # the new file's id is the body
-        h.body_len = <uint32_t>kstr.format_u64(idtext, h.id)
+        h.body_len = <uint32_t>format_buf(idtext, sizeof(idtext), b"%u", &h.id, 1)
         idtext[h.body_len] = 10
         h.body_len += 1
         h.body, h.length = <const uint8_t*>idtext, h.body_len

@@ -1,13 +1,14 @@
 # See deck_storage.pxd.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
-from libc.string cimport memcpy, memset, memcmp
+from libc.string cimport memcpy, memset
 from kwe.common cimport abi
 from kwe.events cimport guide
 from kwe.tasks cimport proc, fd, caps
 from kwe.mm cimport vmm, pmm, heap, account
 from kwe.lib cimport hashmap
 from kwe.base cimport cmdline
-from kwe.common cimport kstr
+from kwe.common.tags cimport value_of
+from kwe.common.format cimport format_buf
 from kwe.fs cimport rootfs, tagfs, tagquery
 from kwe.common.abi cimport FileStat
 from kwe.events.guide cimport Event
@@ -128,20 +129,17 @@ cdef void query(Event* e, Process* p, FS* fs) noexcept nogil:
     e.value = ids.n
     guide.set_output(e, <uint8_t*>ids.ids, <uint32_t>(ids.n * 8))      # taken over, freed with e
 
-cdef uint32_t name_of(const char* tags, uint64_t n, char* out) noexcept nogil:
-    """The value of the file's name= tag (tags are one per line) into out; its length."""
-    cdef uint64_t i = 0, k
-    while i + 5 <= n:
-        if memcmp(tags + i, b"name=", 5) == 0:
-            k = i + 5
-            while k < n and tags[k] != 10:
-                k += 1
-            memcpy(out, tags + i + 5, k - i - 5)
-            return <uint32_t>(k - i - 5)
-        while i < n and tags[i] != 10:
-            i += 1
-        i += 1
-    return 0
+cdef uint32_t name_of(const char* lines, uint64_t n, char* out) noexcept nogil:
+    """The value of the file's name= tag (its tags one per line) into out; its length."""
+    cdef long at = value_of(lines, n, b"name")
+    cdef uint64_t end
+    if at < 0:
+        return 0
+    end = <uint64_t>at
+    while end < n and lines[end] != 10:
+        end += 1
+    memcpy(out, lines + at, end - <uint64_t>at)
+    return <uint32_t>(end - <uint64_t>at)
 
 cdef uint64_t list_bytes(FS* fs, tagquery.IdSet* ids) noexcept nogil:
     """Room for every line: 20 digits, its name and its tags (each at most
@@ -157,7 +155,8 @@ cdef uint64_t list_bytes(FS* fs, tagquery.IdSet* ids) noexcept nogil:
 cdef uint64_t list_line(FS* fs, uint64_t id, char* out, char* scratch, uint64_t cap) noexcept nogil:
     """"ID NAME TAGS": NAME from its name= tag ("-" if none), TAGS space-separated."""
     cdef int64_t got = tagfs.tags(fs, id, scratch, cap)
-    cdef uint64_t n = <uint64_t>got if got > 0 else 0, at = kstr.format_u64(out, id), k, name
+    cdef uint64_t n = <uint64_t>got if got > 0 else 0, at, k, name
+    at = format_buf(out, 21, b"%u", &id, 1)                 # (its NUL is overwritten next)
     if n >= cap:
         n = cap - 1
     out[at] = 32

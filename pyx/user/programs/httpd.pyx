@@ -73,7 +73,8 @@ cdef EventSlot* event_for(uint16_t op, uint32_t kind, uint32_t slot) noexcept no
     e.h.event_id = tag(kind, slot)
     return e
 
-cdef void post(EventSlot* e) noexcept nogil:
+cdef void post() noexcept nogil:
+    """Publish the event just made and hand the ring to the kernel."""
     sdk.commit()
     sdk.submit()
 
@@ -85,7 +86,7 @@ cdef void post_accept() noexcept nogil:
     e = sdk.event_args(abi.OP_NET_ACCEPT, listener, 0)
     e.h.event_id = (<uint64_t>1 << 62) | (<uint64_t>K_ACCEPT << 48)
     accepting = True
-    post(e)
+    post()
 
 cdef void post_recv(uint32_t slot) noexcept nogil:
     cdef Conn* c = &conns[slot]
@@ -93,7 +94,7 @@ cdef void post_recv(uint32_t slot) noexcept nogil:
     e.h.arg[0], e.h.arg[1] = c.sock, http.HEAD_MAX - c.have
     sdk.set_output(e, c.buf + c.have, http.HEAD_MAX - c.have)
     c.state = C_READ
-    post(e)
+    post()
 
 # ---- connections ------------------------------------------------------------------------------
 cdef int free_slot() noexcept nogil:
@@ -124,7 +125,7 @@ cdef void close_conn(uint32_t slot) noexcept nogil:
     forget_workflow(slot)                       # (its graph names the socket)
     e = sdk.event_args(abi.OP_NET_CLOSE, c.sock, 0)
     e.h.flags |= abi.EVF_NO_RESULT
-    post(e)
+    post()
     c.state = C_FREE
     c.gen += 1                                  # its events still out are stale now
     live -= 1
@@ -174,7 +175,7 @@ cdef void reply(uint32_t slot, uint32_t status, const char* text, bint close) no
     e.h.arg[0] = c.sock
     sdk.set_input(e, c.reply, head + n + 1)
     c.state = C_REPLY
-    post(e)
+    post()
 
 cdef void reply_error(uint32_t slot, int err) noexcept nogil:
     cdef char text[96]
@@ -420,7 +421,7 @@ cdef void ran(uint32_t slot, Completion* r) noexcept nogil:
     if c.created:
         e = event_for(abi.OP_FS_DELETE, K_DELETE, slot)  # no half-uploaded file is left
         e.h.arg[0] = c.created
-        post(e)
+        post()
     if r.node < c.first_send:
         reply_error(slot, r.status)             # nothing sent yet: the client hears why
     else:
