@@ -117,3 +117,22 @@ def test_trees_filled_in_order_stay_dense():
     assert fewest <= details["tree_blocks"] <= 1.2 * fewest, (details["tree_blocks"], fewest)
     assert v.query("t1 AND t2") == sorted(i + 1 for i, f in enumerate(files) if {"t1", "t2"} <= set(f.split()))
     v.unmount()
+
+
+def test_scans_and_lookups_across_parents():
+    """A posting list longer than one parent's 340 leaves: merges read it
+    leaf after leaf through the parents, and looking into it jumps leaves
+    within a parent and past a parent's last child; the answers are the sets'."""
+    n = 200_000
+    files = ["big" + (" sparse" if i % 997 == 0 else "") + (" half" if i % 2 else "") for i in range(n)]
+    disk, v = new_volume(blocks=1 << 15, ram=512 << 20, journal_blocks=4096)
+    ids = v.create_many(files)
+    v.sync()
+    sparse = [f for f, t in zip(ids, files) if "sparse" in t]
+    half = [f for f, t in zip(ids, files) if "half" in t]
+    assert v.query("sparse AND big") == sparse              # looked into: a jump of ~2 leaves each
+    assert v.query("sparse AND NOT big") == []
+    assert v.query("big AND NOT half") == sorted(set(ids) - set(half))      # merged, both read in place
+    assert v.query("half OR sparse") == sorted(set(half) | set(sparse))
+    assert list(v.query_ids("big")) == ids == v.files()
+    assert_clean(v)

@@ -16,7 +16,7 @@
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from kwe.common.list cimport ListNode, List
 from kwe.dev.blockdev cimport BlockDev
-from kwe.lib.hashmap cimport HashMap
+from kwe.lib.hashmap cimport HashMap, Entry
 
 cdef enum:
     KIND_RAW = 0                # unchecked: anything goes (tests, unknown)
@@ -41,6 +41,8 @@ cdef struct CBlock:
     uint8_t kind                # what it is known to be (KIND_RAW: not checked yet)
     uint32_t tag
     uint64_t saved_op           # the operation whose undo already holds its old contents
+    uint64_t used               # Cache.uses when it last went to the LRU's front
+    Entry entry                 # its place in Cache.map: no allocation of its own
 
 cdef struct Undo:               # a block's state before the current operation
     uint64_t bno
@@ -70,6 +72,7 @@ cdef struct Cache:
                                 # stays the same, a pointer from get() still means what it did
     uint64_t faults             # failed checks (kind, tag, checksum or contents)
     uint64_t bad_bno            # the last block that failed one
+    uint64_t uses               # blocks put at the LRU's front so far
 
 cdef bint init(Cache* c, BlockDev* dev, uint64_t cap) noexcept nogil
 cdef void destroy(Cache* c) noexcept nogil          # drops everything, dirty or not

@@ -57,9 +57,9 @@ cdef CBlock* lookup(Cache* c, uint64_t bno, bint read_it) noexcept nogil:
     cdef CBlock* b = <CBlock*>hashmap.get(&c.map, bno)
     if b != NULL:
         c.hits += 1
-        if c.lru.head != &b.node:
+        if c.uses - b.used > c.cap / 2:
             lists.remove(&c.lru, &b.node)
-            lists.push_front(&c.lru, &b.node)
+            to_front(c, b)
         return b
     if bno >= c.dev.nblocks:
         return NULL
@@ -71,15 +71,24 @@ cdef CBlock* lookup(Cache* c, uint64_t bno, bint read_it) noexcept nogil:
         if b != NULL:
             heap.kfree(b)
         return NULL
-    if (read_it and blockdev.read(c.dev, bno, 1, b.data) != 0) or not hashmap.put(&c.map, bno, b):
+    if (read_it and blockdev.read(c.dev, bno, 1, b.data) != 0) or not hashmap.put_in(&c.map, bno, b, &b.entry):
         free_page(b.data)
         heap.kfree(b)
         return NULL
     if read_it:
         c.reads += 1
     b.bno = bno
-    lists.push_front(&c.lru, &b.node)
+    to_front(c, b)
     return b
+
+cdef void to_front(Cache* c, CBlock* b) noexcept nogil:
+    """A block just used goes to the LRU's front.  A hit on one that went
+    there less than cap/2 uses ago leaves it where it is: it is in the front
+    half, far from eviction, and the move would write two neighbours' links
+    (a scan of hot blocks then costs no writes)."""
+    lists.push_front(&c.lru, &b.node)
+    c.uses += 1
+    b.used = c.uses
 
 cdef void fault(Cache* c, uint64_t bno) noexcept nogil:
     c.faults += 1

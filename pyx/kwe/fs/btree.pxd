@@ -7,9 +7,11 @@
 # from the disk (node_valid: its tree, level, count, key order, children
 # inside the data area), and every descent checks that each node's level is
 # one below its parent's and its keys inside the parent's range.  Scans do
-# not follow sibling pointers (there are none): the next leaf is found by a
-# fresh descent to the current leaf's upper bound, which strictly grows, so
-# no damaged tree can make a scan loop or go back.
+# not follow sibling pointers (there are none): a leaf to the right is found
+# through the current leaf's parent, checked against the parent's keys as a
+# descent checks it, or, past the parent's last child, by a fresh descent;
+# either way to at least the current leaf's upper bound, which strictly
+# grows, so no damaged tree can make a scan loop or go back.
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from kwe.fs.bcache cimport Cache
 
@@ -66,6 +68,13 @@ cdef struct Cursor:
     uint64_t hi                 # every key of the leaf is below hi (if bounded)
     bint bounded                # False: the rightmost leaf
     int err                     # BT_OK, or why the scan stopped early
+    # The leaf's parent and its slot there: a leaf to the right under the same
+    # parent needs no descent while the tree keeps its shape (version, epoch).
+    uint64_t parent             # 0: not known
+    uint32_t slot
+    uint64_t parent_hi
+    bint parent_bounded
+    uint64_t version, epoch
 
 cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil
 cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept nogil
@@ -75,9 +84,12 @@ cdef int remove(Tree* t, uint64_t key) noexcept nogil
 # at the end or on an error (then cur.err is BT_IO).
 cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil
-# Up to cap keys below `end` from the cursor on, a leaf at a time, into out;
-# how many (cur.err says if the scan stopped early).
-cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint64_t cap) noexcept nogil
+# The keys from the cursor on that its leaf holds below `end`, stepping to
+# the next leaf when this one is done: how many (0: the range is done, or
+# cur.err says why the scan stopped), and in run[0] where they are -- in the
+# cache, good until the tree or the cache changes.  The caller moves cur.pos
+# past those it has used.  Scans read leaves in place, a run at a time.
+cdef uint32_t run_of(Tree* t, Cursor* cur, uint64_t end, const uint64_t** run) noexcept nogil
 # Move forward to the first key >= key (galloping within a leaf, a fresh
 # descent only past it); True if that key is `key` itself.  Keys asked for
 # must not go down.

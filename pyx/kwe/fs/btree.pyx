@@ -116,6 +116,10 @@ cdef struct Range:
     uint64_t lo, hi
     bint bounded
     int level                       # -1: any (the root)
+    uint64_t parent                 # a leaf's: its parent (0: not known) and its slot there,
+    uint32_t slot                   # and the parent's own upper bound
+    uint64_t parent_hi
+    bint parent_bounded
 
 cdef bint fits(const uint8_t* n, Range* r) noexcept nogil:
     """Is the node where its parent says: one level down, keys in range?"""
@@ -143,6 +147,7 @@ cdef uint64_t hinted_leaf(Tree* t, uint64_t key, Range* r) noexcept nogil:
     if key < t.hint_lo or (t.hint_bounded and key >= t.hint_hi):
         return 0
     r.lo, r.hi, r.bounded, r.level = t.hint_lo, t.hint_hi, t.hint_bounded, 0
+    r.parent = 0
     return t.hint_leaf
 
 cdef void remember(Tree* t, uint64_t leaf, Range* r) noexcept nogil:
@@ -163,6 +168,7 @@ cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, 
     cdef const uint8_t* n
     cdef uint32_t i
     r.lo, r.hi, r.bounded, r.level = 0, 0, False, -1
+    r.parent = 0
     depth[0] = 0
     while True:
         n = read_node(t, bno)
@@ -179,6 +185,8 @@ cdef uint64_t find_leaf(Tree* t, uint64_t key, uint64_t* path, uint32_t* slots, 
             path[depth[0]] = bno
             slots[depth[0]] = i
         depth[0] += 1
+        if hdr(n).level == 1:
+            r.parent, r.slot, r.parent_hi, r.parent_bounded = bno, i, r.hi, r.bounded
         narrow(n, i, r)
         bno = (<const uint32_t*>(n + HEADER + 8 * INTERNAL_CAP))[i]
 
@@ -214,8 +222,46 @@ cdef int seek(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
         cur.leaf, cur.err = 0, BT_IO
         return BT_IO
     cur.pos = lower_bound(n, key)
-    cur.hi, cur.bounded = r.hi, r.bounded
+    at_leaf(t, cur, cur.leaf, &r)
     return BT_OK
+
+cdef void at_leaf(Tree* t, Cursor* cur, uint64_t leaf, Range* r) noexcept nogil:
+    """The cursor is in leaf, of range r (its parent's slot too, if r knows it)."""
+    cur.leaf, cur.hi, cur.bounded = leaf, r.hi, r.bounded
+    cur.parent, cur.slot, cur.parent_hi, cur.parent_bounded = r.parent, r.slot, r.parent_hi, r.parent_bounded
+    cur.version, cur.epoch = t.version, t.c.epoch
+
+cdef bint parent_covers(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
+    """Is key under the cursor's leaf's parent, as the cursor last knew it
+    (the tree's shape unchanged since)?"""
+    return (cur.parent != 0 and cur.version == t.version and cur.epoch == t.c.epoch
+            and (not cur.parent_bounded or key < cur.parent_hi))
+
+cdef void move_to(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
+    """To the first key >= key, which is at or past cur.hi: through the
+    leaf's parent when it covers key (a leaf to the right, one level
+    down, checked against the parent's keys as a descent checks it), else
+    by a fresh descent.  The new leaf's keys are all >= cur.hi, so a scan
+    only goes forward."""
+    cdef const uint8_t* p = read_node(t, cur.parent) if parent_covers(t, cur, key) else NULL
+    cdef const uint8_t* n
+    cdef uint64_t leaf
+    cdef Range r
+    if p == NULL:
+        seek(t, cur, key)
+        return
+    r.lo, r.hi, r.bounded, r.parent = cur.hi, cur.parent_hi, cur.parent_bounded, cur.parent
+    r.parent_hi, r.parent_bounded, r.slot = cur.parent_hi, cur.parent_bounded, child_index(p, key)
+    narrow(p, r.slot, &r)
+    leaf = (<const uint32_t*>(p + HEADER + 8 * INTERNAL_CAP))[r.slot]
+    n = read_node(t, leaf)
+    if n == NULL or not fits(n, &r):
+        if n != NULL:
+            bcache.fault(t.c, leaf)
+        cur.leaf, cur.err = 0, BT_IO
+        return
+    cur.pos = gallop(<const uint64_t*>(n + HEADER), 0, hdr(n).count, key)
+    at_leaf(t, cur, leaf, &r)
 
 cdef const uint8_t* at_entry(Tree* t, Cursor* cur) noexcept nogil:
     """The leaf holding the cursor's entry, stepping to the next leaf as needed;
@@ -231,7 +277,7 @@ cdef const uint8_t* at_entry(Tree* t, Cursor* cur) noexcept nogil:
         if not cur.bounded:
             cur.leaf = 0                        # the rightmost leaf is done
         else:
-            seek(t, cur, cur.hi)                # strictly beyond this leaf
+            move_to(t, cur, cur.hi)
     return NULL
 
 cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
@@ -244,29 +290,27 @@ cdef bint next(Tree* t, Cursor* cur, uint64_t* key, void* value) noexcept nogil:
     cur.pos += 1
     return True
 
-cdef uint64_t scan_keys(Tree* t, Cursor* cur, uint64_t end, uint64_t* out, uint64_t cap) noexcept nogil:
+cdef uint32_t run_of(Tree* t, Cursor* cur, uint64_t end, const uint64_t** run) noexcept nogil:
     cdef const uint8_t* n
     cdef const uint64_t* k
-    cdef uint64_t got = 0
-    while cur.leaf != 0 and got < cap:
+    cdef uint32_t count
+    while cur.leaf != 0:
         n = read_node(t, cur.leaf)
         if n == NULL:
             cur.leaf, cur.err = 0, BT_IO
-            break
-        k = <const uint64_t*>(n + HEADER)
-        while cur.pos < hdr(n).count and got < cap and k[cur.pos] < end:
-            out[got] = k[cur.pos]
-            got += 1
-            cur.pos += 1
-        if cur.pos < hdr(n).count:
+            return 0
+        k, count = <const uint64_t*>(n + HEADER), hdr(n).count
+        if cur.pos < count:
             if k[cur.pos] >= end:
                 cur.leaf = 0                    # the range is done
-            break                               # or out is full
+                return 0
+            run[0] = k + cur.pos
+            return (count if k[count - 1] < end else first_at_least(k, cur.pos, count, end)) - cur.pos
         if not cur.bounded or cur.hi >= end:
             cur.leaf = 0                        # no leaf to the right holds keys below end
-            break
-        seek(t, cur, cur.hi)
-    return got
+            return 0
+        move_to(t, cur, cur.hi)
+    return 0
 
 cdef uint32_t gallop(const uint64_t* k, uint32_t i, uint32_t count, uint64_t key) noexcept nogil:
     """The first index >= i with k[index] >= key.  A near one is found a cache
@@ -292,7 +336,7 @@ cdef bint advance(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
     cdef const uint64_t* k
     while cur.leaf != 0:
         if cur.bounded and key >= cur.hi:
-            seek(t, cur, key)                   # past this leaf: descend again
+            move_to(t, cur, key)                # past this leaf
             continue
         n = read_node(t, cur.leaf)
         if n == NULL:
@@ -305,7 +349,7 @@ cdef bint advance(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
         if not cur.bounded:
             cur.leaf = 0
             return False
-        seek(t, cur, cur.hi)                    # the answer is in a leaf to the right
+        move_to(t, cur, cur.hi)                 # the answer is in a leaf to the right
     return False
 
 # ---- insertion ----------------------------------------------------------------------------------

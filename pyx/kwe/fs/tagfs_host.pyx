@@ -11,8 +11,12 @@ from kwe.fs cimport tagfs, tagquery, fsck, btree
 from kwe.fs.tagfs cimport FS, FileRec
 from kwe.fs.btree cimport Cursor
 from kwe.dev.blockdev cimport BlockDev
+from cpython cimport array as carray
 
 from kwe.base import hal as _hal
+import array
+
+cdef carray.array ID_ARRAY = array.array("Q")      # what query_ids() clones
 
 cdef uint64_t clock_value = 0
 
@@ -163,12 +167,15 @@ cdef class Volume:
 
     def query_ids(self, str q):
         """query(), the answer as an array('Q') of ids (one copy, no Python int per id)."""
-        from array import array
         cdef tagquery.IdSet s
+        cdef carray.array out
         b = q.encode()
         self.call(tagquery.run(&self.fs, b, &s, NULL), f"query {q!r}")
         try:
-            return array("Q", (<char*>s.ids)[:s.n * 8] if s.n else b"")
+            out = carray.clone(ID_ARRAY, s.n, zero=False)
+            if s.n:
+                memcpy(out.data.as_voidptr, s.ids, s.n * 8)
+            return out
         finally:
             tagquery.release(&s)
 

@@ -11,7 +11,9 @@
 # read only when it must be.  ANDed (or AND NOTed) with a smaller set, a tag
 # is looked into instead, one cursor moving forward through its postings and
 # galloping within a leaf, so an intersection costs about its smaller side;
-# OR reads both and merges.  Only a query whose answer is a complement
+# otherwise the two sides are merged as they are, a tag's postings read in
+# place from the index's leaves, never copied out first.  Only a query whose
+# answer is a complement
 # ("NOT a", "NOT a OR NOT b") has to scan the list of all files.
 from libc.stdint cimport uint64_t, int64_t
 from kwe.fs.tagfs cimport FS

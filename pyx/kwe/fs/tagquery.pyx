@@ -6,7 +6,7 @@ from kwe.mm cimport heap
 from kwe.mm.account cimport Account
 from kwe.fs cimport btree, tagfs
 from kwe.fs.tagfs cimport FS, TREE_POSTINGS, TREE_FILES
-from kwe.fs.btree cimport Cursor
+from kwe.fs.btree cimport Cursor, Tree
 
 cdef Account* charged = NULL     # whose query runs now (one at a time: one CPU, no sleeping)
 
@@ -51,92 +51,132 @@ cdef bint reserve(IdSet* s, uint64_t n) noexcept nogil:
     return True
 
 
-cdef uint64_t copy_rest(const uint64_t* a, uint64_t i, uint64_t na, uint64_t* out, uint64_t n) noexcept nogil:
-    """a[i:na] onto out at n; the new length (an empty set's ids may be NULL)."""
-    if na > i:
-        memcpy(out + n, a + i, (na - i) * 8)
-    return n + na - i
+# ---- merging sorted streams ------------------------------------------------------------------
+# A sorted source of ids, a run at a time: a tag's postings read in place
+# from the index's leaves (no copy: a query's passes over memory are what it
+# costs at a million files), a tree's keys, or an IdSet (one run).
+cdef struct Stream:
+    Tree* t                     # NULL: an IdSet's ids, one run
+    Cursor cur
+    uint64_t end                # the keys below it
+    uint64_t mask               # a key's id bits
+    const uint64_t* k           # the current run
+    uint64_t n, i               # its length, and how far it is used
+    uint64_t expect             # how many ids it should give (the disk says; a guess)
 
-cdef uint64_t intersect(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
-                        uint64_t* out) noexcept nogil:
-    """Both sorted; out has room for the smaller.  Branch-free steps: which
-    side moves is data, not a jump the CPU must guess."""
-    cdef uint64_t i = 0, j = 0, n = 0, x, y
+cdef void from_set(Stream* s, IdSet* set) noexcept nogil:
+    memset(s, 0, sizeof(Stream))
+    s.k, s.n, s.expect, s.mask = set.ids, set.n, set.n, <uint64_t>0xFFFFFFFFFFFFFFFFU
+
+cdef void from_tree(Stream* s, FS* fs, int tree, uint64_t first, uint64_t end, uint64_t mask,
+                    uint64_t expect) noexcept nogil:
+    memset(s, 0, sizeof(Stream))
+    s.t, s.end, s.mask = &fs.trees[tree], end, mask
+    s.expect = expect if expect < FIRST_ROOM else FIRST_ROOM    # a damaged count costs regrowth only
+    btree.seek(s.t, &s.cur, first)
+
+cdef void from_tag(Stream* s, FS* fs, uint32_t tag_id, uint32_t nfiles) noexcept nogil:
+    from_tree(s, fs, TREE_POSTINGS, <uint64_t>tag_id << 40, (<uint64_t>tag_id + 1) << 40,
+              (<uint64_t>1 << 40) - 1, nfiles)
+
+cdef bint more(Stream* s) noexcept nogil:
+    """Is there an id at s.k[s.i]?  The next run when this one is used up."""
+    if s.i < s.n:
+        return True
+    if s.t == NULL:
+        return False
+    s.cur.pos += <uint32_t>s.n
+    s.n, s.i = btree.run_of(s.t, &s.cur, s.end, &s.k), 0
+    return s.n != 0
+
+cdef uint64_t left(Stream* s) noexcept nogil:
+    return s.n - s.i
+
+cdef inline uint64_t merge_runs(Stream* a, Stream* b, uint64_t* out, int mode) noexcept nogil:
+    """One step of a merge (mode: merge_streams'): the two current runs until
+    either ends; the ids written.  Branch-free: which side moves is data, not
+    a jump the CPU must guess (each call site's mode is a constant, so the
+    compiler makes each loop its own)."""
+    cdef const uint64_t* ka = a.k
+    cdef const uint64_t* kb = b.k
+    cdef uint64_t i = a.i, j = b.i, na = a.n, nb = b.n, ma = a.mask, mb = b.mask, n = 0, x, y
     while i < na and j < nb:
-        x, y = a[i], b[j]
-        out[n] = x
-        n += x == y
+        x, y = ka[i] & ma, kb[j] & mb
+        out[n] = y if mode == 1 and y < x else x
+        n += <uint64_t>1 if mode == 1 else (<uint64_t>(x == y) if mode == 0 else <uint64_t>(x < y))
         i += x <= y
         j += y <= x
+    a.i, b.i = i, j
     return n
 
-cdef uint64_t subtract(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
-                       uint64_t* out) noexcept nogil:
-    """a - b, both sorted; out has room for a."""
-    cdef uint64_t i = 0, j = 0, n = 0, x, y
-    while i < na and j < nb:
-        x, y = a[i], b[j]
-        out[n] = x
-        n += x < y
-        i += x <= y
-        j += y <= x
-    return copy_rest(a, i, na, out, n)
+cdef bint room(IdSet* out, uint64_t need, uint64_t expect) noexcept nogil:
+    """Room for need more ids.  Growing, room for all that is expected or,
+    past that, twice what there is: a long stream regrows a few times, not
+    once a run."""
+    if out.cap - out.n >= need:
+        return True
+    return reserve(out, expect - out.n if expect > out.n + need else out.n + need)
 
-cdef uint64_t unite(const uint64_t* a, uint64_t na, const uint64_t* b, uint64_t nb,
-                    uint64_t* out) noexcept nogil:
-    """a | b, both sorted; out has room for both."""
-    cdef uint64_t i = 0, j = 0, n = 0, x, y
-    while i < na and j < nb:
-        x, y = a[i], b[j]
-        out[n] = x if x <= y else y
-        n += 1
-        i += x <= y
-        j += y <= x
-    return copy_rest(b, j, nb, out, copy_rest(a, i, na, out, n))
+cdef int drain(Stream* s, IdSet* out) noexcept nogil:
+    """The rest of s onto out."""
+    cdef uint64_t i
+    while more(s):
+        if not room(out, left(s), s.expect):
+            return abi.E_NOMEM
+        for i in range(s.i, s.n):
+            out.ids[out.n + i - s.i] = s.k[i] & s.mask
+        out.n += left(s)
+        s.i = s.n
+    return abi.E_OK if s.cur.err == btree.BT_OK else abi.E_IO
 
-cdef int merge(IdSet* a, IdSet* b, IdSet* out, int mode) noexcept nogil:
-    """mode 0: a AND b, 1: a OR b, 2: a AND NOT b (all sorted).  The answer's
-    room is taken once, for the most it can hold."""
-    memset(out, 0, sizeof(IdSet))
-    if not reserve(out, (a.n if a.n < b.n else b.n) if mode == 0 else (a.n + b.n if mode == 1 else a.n)):
-        return abi.E_NOMEM
+cdef uint64_t most(uint64_t na, uint64_t nb, int mode) noexcept nogil:
+    """The most ids a merge (mode: merge_streams') of na and nb ids gives."""
     if mode == 0:
-        out.n = intersect(a.ids, a.n, b.ids, b.n, out.ids)
-    elif mode == 1:
-        out.n = unite(a.ids, a.n, b.ids, b.n, out.ids)
-    else:
-        out.n = subtract(a.ids, a.n, b.ids, b.n, out.ids)
-    return abi.E_OK
+        return na if na < nb else nb
+    return na + nb if mode == 1 else na
+
+cdef int merge_streams(Stream* a, Stream* b, IdSet* out, int mode) noexcept nogil:
+    """mode 0: a AND b, 1: a OR b, 2: a AND NOT b, into out (empty)."""
+    cdef uint64_t expect = most(a.expect, b.expect, mode)
+    cdef int err = abi.E_OK
+    memset(out, 0, sizeof(IdSet))
+    while more(a) and more(b):
+        if not room(out, most(left(a), left(b), mode), expect):
+            return abi.E_NOMEM
+        if mode == 0:
+            out.n += merge_runs(a, b, out.ids + out.n, 0)
+        elif mode == 1:
+            out.n += merge_runs(a, b, out.ids + out.n, 1)
+        else:
+            out.n += merge_runs(a, b, out.ids + out.n, 2)
+    if a.cur.err != btree.BT_OK or b.cur.err != btree.BT_OK:
+        return abi.E_IO
+    if mode != 0:
+        err = drain(a, out)
+    if mode == 1 and err == abi.E_OK:
+        err = drain(b, out)
+    return err
+
+cdef int subtract(IdSet* a, IdSet* b, IdSet* out) noexcept nogil:
+    """out = a - b."""
+    cdef Stream sa, sb
+    from_set(&sa, a)
+    from_set(&sb, b)
+    return merge_streams(&sa, &sb, out, 2)
 
 # ---- reading the index ---------------------------------------------------------------------
-cdef int keys_into(FS* fs, int tree, uint64_t first, uint64_t end, uint64_t expect, uint64_t mask,
-                   IdSet* out) noexcept nogil:
-    """The keys of tree in [first, end), masked, read a leaf at a time straight
-    into out.  expect: how many the disk's counts say there are -- believed up
-    to FIRST_ROOM ids, so a damaged count costs regrowth, never a huge request."""
-    cdef Cursor cur
-    cdef uint64_t i, got
-    if expect > FIRST_ROOM:
-        expect = FIRST_ROOM
-    btree.seek(&fs.trees[tree], &cur, first)
-    while cur.leaf != 0:
-        if out.cap - out.n < 64 and not reserve(out, (expect if expect > out.n else out.n) + 64):
-            return abi.E_NOMEM
-        got = btree.scan_keys(&fs.trees[tree], &cur, end, out.ids + out.n, out.cap - out.n)
-        for i in range(out.n, out.n + got):
-            out.ids[i] &= mask
-        out.n += got
-    return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
-
 cdef int postings(FS* fs, uint32_t tag_id, uint32_t nfiles, IdSet* out) noexcept nogil:
     """The tag's files, in order."""
-    return keys_into(fs, TREE_POSTINGS, <uint64_t>tag_id << 40, (<uint64_t>tag_id + 1) << 40, nfiles,
-                     (<uint64_t>1 << 40) - 1, out)
+    cdef Stream s
+    from_tag(&s, fs, tag_id, nfiles)
+    return drain(&s, out)
 
 cdef int all_files(FS* fs, IdSet* out) noexcept nogil:
     """Every file id, in order."""
+    cdef Stream s
     cdef uint64_t everything = <uint64_t>0xFFFFFFFFFFFFFFFFU
-    return keys_into(fs, TREE_FILES, 0, everything, fs.sb.nfiles, everything, out)
+    from_tree(&s, fs, TREE_FILES, 0, everything, everything, fs.sb.nfiles)
+    return drain(&s, out)
 
 # ---- the parser, evaluating as it goes ---------------------------------------------------------
 # What a word is, and which words are operators, is kwe.common.tags' to say.
@@ -206,6 +246,28 @@ cdef bint filter_by(Parser* ps, Value* a, Value* b, bint keep_found) noexcept no
     release(&b.s)
     return True
 
+cdef void open_value(Stream* s, FS* fs, Value* v) noexcept nogil:
+    """A value as a stream: a tag not read yet straight from the index."""
+    if v.lazy:
+        from_tag(s, fs, v.tag_id, v.nfiles)
+    else:
+        from_set(s, &v.s)
+
+cdef int merge_values(FS* fs, Value* a, Value* b, Value* r, bint is_and) noexcept nogil:
+    """r = a AND b (or a OR b), by De Morgan when a side is a complement: one
+    merge of the two sides as they are."""
+    cdef Stream x, y
+    cdef int mode = 2
+    cdef bint swap = False
+    r.neg = a.neg if a.neg == b.neg else not is_and
+    if a.neg == b.neg:
+        mode = 0 if is_and != a.neg else 1      # NOT a AND NOT b = NOT (a OR b), and so for OR
+    else:
+        swap = a.neg if is_and else b.neg       # x AND NOT y = x - y; x OR NOT y = NOT (y - x)
+    open_value(&x, fs, b if swap else a)
+    open_value(&y, fs, a if swap else b)
+    return merge_streams(&x, &y, &r.s, mode)
+
 cdef void combine(Parser* ps, Value* a, Value* b, bint is_and) noexcept nogil:
     """a = a AND b (or a OR b), with either side possibly a complement."""
     cdef Value r
@@ -218,33 +280,11 @@ cdef void combine(Parser* ps, Value* a, Value* b, bint is_and) noexcept nogil:
     if is_and and a.neg and not b.neg and filter_by(ps, b, a, False):
         a[0] = b[0]                             # NOT a AND b = b AND NOT a
         return
-    materialize(ps, a)
-    materialize(ps, b)
     memset(&r, 0, sizeof(Value))
+    if ps.err == abi.E_OK:
+        ps.err = merge_values(ps.fs, a, b, &r, is_and)
     if ps.err != abi.E_OK:
-        pass
-    elif is_and:
-        if not a.neg and not b.neg:
-            ps.err = merge(&a.s, &b.s, &r.s, 0)
-        elif not a.neg:
-            ps.err = merge(&a.s, &b.s, &r.s, 2)          # a - b
-        elif not b.neg:
-            ps.err = merge(&b.s, &a.s, &r.s, 2)          # b - a
-        else:
-            ps.err = merge(&a.s, &b.s, &r.s, 1)          # not (a or b)
-            r.neg = True
-    else:
-        if not a.neg and not b.neg:
-            ps.err = merge(&a.s, &b.s, &r.s, 1)
-        elif not a.neg:
-            ps.err = merge(&b.s, &a.s, &r.s, 2)          # not (b - a)
-            r.neg = True
-        elif not b.neg:
-            ps.err = merge(&a.s, &b.s, &r.s, 2)          # not (a - b)
-            r.neg = True
-        else:
-            ps.err = merge(&a.s, &b.s, &r.s, 0)          # not (a and b)
-            r.neg = True
+        release(&r.s)
     release(&a.s)
     release(&b.s)
     a[0] = r
@@ -401,7 +441,7 @@ cdef int evaluate_all(FS* fs, const char* query, IdSet* out) noexcept nogil:
         memset(&everything, 0, sizeof(IdSet))
         ps.err = all_files(fs, &everything)
         if ps.err == abi.E_OK:
-            ps.err = merge(&everything, &v.s, out, 2)
+            ps.err = subtract(&everything, &v.s, out)
         release(&everything)
         release(&v.s)
     elif ps.err == abi.E_OK:
