@@ -617,59 +617,86 @@ def sqlite_load(ntags, rows, sort):
     return db, time.perf_counter() - t
 
 
-def tagfs_scale(b, n, verbose=False):
-    """The rows for n files; returns {shape: (TagFS, SQLite) seconds per query}."""
-    from .hosted import new_volume
-    group, label = "tagfs (hosted)", scale_label(n)
-    ntags, files = zipf_tagged_files(n)
-    counts = collections.Counter(t for tags in files for t in tags)
-    by_count = sorted(counts, key=lambda t: (-counts[t], t))
+def tagfs_ram(n):
+    """Hosted RAM for a volume of n files: its cache and more."""
+    return max(256 * MiB, n * 3 * 1024)
 
-    # TagFS: a fresh volume, roomy enough (1M files take ~65,000 blocks), its
-    # cache as Volume sizes it by default; RAM holds that cache and more.
-    blocks = n // 10 + 8192
-    journal = min(16384, blocks // 4)             # bulk loading commits less often with a big journal
-    disk, v = new_volume(blocks=blocks, ram=max(256 * MiB, n * 3 * 1024), journal_blocks=journal)
-    texts = [" ".join(map(tag_name, tags)) for tags in files]
-    t = time.perf_counter()
-    ids = v.create_many(texts)                   # bulk loading, as SQLite's executemany
-    v.sync()
-    ours_load = time.perf_counter() - t
-    del texts
 
-    rows = [(tag + 1, fid) for fid, tags in zip(ids, files) for tag in tags]
-    loads = {sort: sqlite_load(ntags, rows, sort) for sort in (False, True)}
-    sort = min(loads, key=lambda s: loads[s][1])
-    db, sql_load = loads.pop(sort)
-    loads.popitem()[1][0].close()
-    del rows, files
-    t = time.perf_counter()
-    db.execute("ANALYZE")
-    analyze = time.perf_counter() - t
-    b.add(group, f"create {label} tagged files", n / ours_load, n / sql_load, "files/s",
-          "SQLite executemany, 1 transaction", True,
-          f"TagFS: Volume.create_many() (bulk loading), then sync(), journaled to its disk (a journal of "
-          f"{journal:,} blocks, {journal * 4 // 1024} MiB: a quarter of the volume, at most 64 MiB); SQLite in memory, "
-          f"journal_mode=OFF, synchronous=OFF, rows in {'key' if sort else 'file'} order "
-          f"(the faster; ANALYZE after: {analyze * 1e3:.0f} ms, not counted); inputs prebuilt on both sides")
+class TagfsScale:
+    """One number of files: a TagFS volume and a SQLite with the same tagged
+    files, the picks of every query shape, each shape's fastest SQL form."""
 
-    sql_id = {name: i for i, name in db.execute("SELECT id, name FROM tag")}     # resolved once
-    sql_count = dict(db.execute("SELECT tag_id, count(*) FROM file_tag GROUP BY tag_id"))
-    out = {}
-    for i, (shape, (template, k, kind, reorder)) in enumerate(TAGFS_SHAPES.items()):
+    def __init__(self, b, n, verbose=False):
+        self.b, self.n, self.label, self.verbose = b, n, scale_label(n), verbose
+        self.ntags, files = zipf_tagged_files(n)
+        self.counts = collections.Counter(t for tags in files for t in tags)
+        self.load_tagfs(files)
+        self.load_sqlite(files)
+        self.shapes = {}
+        for i, shape in enumerate(TAGFS_SHAPES):
+            self.pick(i, shape)
+
+    def load_tagfs(self, files):
+        # A fresh volume, roomy enough (1M files take ~65,000 blocks), its cache
+        # as Volume sizes it by default.
+        from kwe.dev import blockdev
+        from kwe.fs import tagfs_host as tfs
+        blocks = self.n // 10 + 8192
+        self.journal = min(16384, blocks // 4)       # bulk loading commits less often with a big journal
+        self.disk = blockdev.MemDisk(blocks)
+        tfs.mkfs(self.disk, self.journal)
+        self.v = tfs.Volume(self.disk)
+        texts = [" ".join(map(tag_name, tags)) for tags in files]
+        t = time.perf_counter()
+        self.ids = self.v.create_many(texts)         # bulk loading, as SQLite's executemany
+        self.v.sync()
+        self.ours_load = time.perf_counter() - t
+
+    def load_sqlite(self, files):
+        rows = [(tag + 1, fid) for fid, tags in zip(self.ids, files) for tag in tags]
+        loads = {sort: sqlite_load(self.ntags, rows, sort) for sort in (False, True)}
+        self.sorted = min(loads, key=lambda s: loads[s][1])
+        self.db, sql_load = loads.pop(self.sorted)
+        loads.popitem()[1][0].close()
+        t = time.perf_counter()
+        self.db.execute("ANALYZE")
+        analyze = time.perf_counter() - t
+        del self.ids
+        self.b.add("tagfs (hosted)", f"create {self.label} tagged files", self.n / self.ours_load,
+                   self.n / sql_load, "files/s", "SQLite executemany, 1 transaction", True,
+                   f"TagFS: Volume.create_many() (bulk loading), then sync(), journaled to its disk (a journal of "
+                   f"{self.journal:,} blocks, {self.journal * 4 // 1024} MiB: a quarter of the volume, at most "
+                   f"64 MiB); SQLite in memory, journal_mode=OFF, synchronous=OFF, rows in "
+                   f"{'key' if self.sorted else 'file'} order (the faster; ANALYZE after: {analyze * 1e3:.0f} ms, "
+                   f"not counted); inputs prebuilt on both sides")
+
+    def pick(self, i, shape):
+        """The shape's picks, TagFS's answers, and the fastest SQL form that
+        gives the same answers."""
+        template, k, kind, reorder = TAGFS_SHAPES[shape]
+        by_count = sorted(self.counts, key=lambda t: (-self.counts[t], t))
         # The same seed at every scale: the same tag ranks, so the growth rows
         # compare the same queries over more files.
-        picks, rule = tag_picks(kind, k, by_count, counts, n, random.Random(2026 + i), TAGFS_PICKS)
+        picks, rule = tag_picks(kind, k, by_count, self.counts, self.n, random.Random(2026 + i), TAGFS_PICKS)
         picks = [[tag_name(t) for t in p] for p in picks]
         queries = [template.format(*p) for p in picks]
-        answers = [v.query(q) for q in queries]      # also warms the cache, as SQLite's check run does
-        tried = []
+        answers = [self.v.query(q) for q in queries]     # also warms the cache, as SQLite's check run does
+        tried = [t for t in self.sql_forms(shape, picks, queries, answers, reorder)]
+        if tried:
+            _, form, ref, sql, params = min(tried, key=lambda x: x[0])
+            self.shapes[shape] = dict(queries=queries, answers=answers, rule=rule, form=form, ref=ref,
+                                      sql=sql, params=params, times={})
+
+    def sql_forms(self, shape, picks, queries, answers, reorder):
+        """(seconds, form, ref, sql, params) of every SQL form that answers as TagFS does."""
+        sql_id = {name: i for i, name in self.db.execute("SELECT id, name FROM tag")}    # resolved once
+        sql_count = dict(self.db.execute("SELECT tag_id, count(*) FROM file_tag GROUP BY tag_id"))
+        ids = [tuple(sql_id[t] for t in p) for p in picks]
         for form, make in SQL_FORMS[shape].items():
             for ref, has in SQL_TAG_REFS.items():
                 if ref == "ids, rarest first" and not reorder:
                     continue
                 sql = make(has)
-                ids = [tuple(sql_id[t] for t in p) for p in picks]
                 if ref == "names":
                     params = [tuple(p) for p in picks]
                 elif ref == "ids":
@@ -679,57 +706,92 @@ def tagfs_scale(b, n, verbose=False):
                     if params == ids:           # already so (rare AND common): nothing new to try
                         continue
                 bad = [q for q, a, p in zip(queries, answers, params)
-                       if [r[0] for r in db.execute(sql, p).fetchall()] != a]
+                       if [r[0] for r in self.db.execute(sql, p).fetchall()] != a]
                 if bad:
-                    b.problem(f"TagFS and SQLite ({form}, {ref}) disagree on {bad[0]!r} at {label} files"
-                              f" ({len(bad)} of {len(queries)} picks)")
+                    self.b.problem(f"TagFS and SQLite ({form}, {ref}) disagree on {bad[0]!r} at {self.label} "
+                                   f"files ({len(bad)} of {len(queries)} picks)")
                     continue
                 # One run each (the check was the warm-up) only ranks the forms;
-                # the fastest is timed below as TagFS is.
-                secs = per_query(lambda p: db.execute(sql, p).fetchall(), params, repeat=1)
-                tried.append((secs, form, ref, sql, params))
-                if verbose:
-                    print(f"  {label} {shape:16} {form:16} {ref:18} {secs * 1e6:10.1f} us", file=sys.stderr)
-        if not tried:
-            continue
-        # The fastest form, timed again: the least of several noisy figures
-        # would favour SQLite by the noise alone.
-        _, form, ref, sql, params = min(tried, key=lambda x: x[0])
-        ours = per_query(v.query, queries)
-        theirs = per_query(lambda p: db.execute(sql, p).fetchall(), params)
-        if verbose:
-            print(f"  {label} {shape:16} TagFS {ours * 1e6:.1f} us, SQLite {form}, {ref} {theirs * 1e6:.1f} us",
-                  file=sys.stderr)
-        sizes = sorted(map(len, answers))
-        b.add(group, f"query {shape} ({label} files)", ours * 1e6, theirs * 1e6, "us/query",
-              "SQLite, prepared, best SQL form", False,
-              f"{n:,} files, {ntags:,} tags (Zipf 1.1), {len(picks)} picks ({rule}), answers of "
-              f"{sizes[0]:,}..{sizes[-1]:,} ids (median {sizes[len(sizes) // 2]:,}); each pick's best of 3, "
-              f"answers checked equal; SQLite {sqlite3.sqlite_version} in memory, ANALYZEd, "
-              f"{form} with tags as {ref}" + (" (resolved before the clock; TagFS resolves names in every query)"
-                                             if ref != "names" else "") + ", fetchall()")
-        out[shape] = (ours, theirs, sum(sizes))
-    v.unmount()
-    db.close()
-    return out
+                # the fastest is timed later as TagFS is.
+                secs = per_query(lambda p: self.db.execute(sql, p).fetchall(), params, repeat=1)
+                if self.verbose:
+                    print(f"  {self.label} {shape:16} {form:16} {ref:18} {secs * 1e6:10.1f} us", file=sys.stderr)
+                yield secs, form, ref, sql, params
+
+    def time_round(self):
+        """Each pick of each shape TAGFS_REPEAT times in a row, on each side; a
+        pick's figure is its best run of every round.  TagFS as query() gives
+        it (a Python list, as SQLite's fetchall()) and as query_ids() does (an
+        array of ids)."""
+        for shape, c in self.shapes.items():
+            sql = c["sql"]
+            sides = {"list": (self.v.query, c["queries"]), "ids": (self.v.query_ids, c["queries"]),
+                     "sqlite": (lambda p: self.db.execute(sql, p).fetchall(), c["params"])}
+            for side, (run, args) in sides.items():
+                best = c["times"].setdefault(side, [float("inf")] * len(args))
+                for j, x in enumerate(args):
+                    best[j] = min(best[j], best_time(lambda: run(x), TAGFS_REPEAT))
+
+    def per_query(self, shape, side):
+        t = self.shapes[shape]["times"][side]
+        return sum(t) / len(t)
+
+    def rows(self):
+        for shape, c in self.shapes.items():
+            ours, theirs = self.per_query(shape, "list"), self.per_query(shape, "sqlite")
+            sizes = sorted(map(len, c["answers"]))
+            self.b.add("tagfs (hosted)", f"query {shape} ({self.label} files)", ours * 1e6, theirs * 1e6,
+                       "us/query", "SQLite, prepared, best SQL form", False,
+                       f"{self.n:,} files, {self.ntags:,} tags (Zipf 1.1), {len(sizes)} picks ({c['rule']}), "
+                       f"answers of {sizes[0]:,}..{sizes[-1]:,} ids (median {sizes[len(sizes) // 2]:,}); each "
+                       f"pick's best of {TAGFS_ROUNDS} rounds of {TAGFS_REPEAT} runs in a row, the scales taking turns; answers checked equal; SQLite "
+                       f"{sqlite3.sqlite_version} in memory, ANALYZEd, {c['form']} with tags as {c['ref']}"
+                       + (" (resolved before the clock; TagFS resolves names in every query)"
+                          if c["ref"] != "names" else "") + ", fetchall()")
+
+    def answers(self, shape):
+        return sum(map(len, self.shapes[shape]["answers"]))
+
+
+TAGFS_ROUNDS = 2                                 # rounds of timed runs, the scales taking turns
+TAGFS_REPEAT = 3                                 # runs of a pick in a row, in a round
 
 
 def tagfs_queries(b, scales=None, verbose=False):
     """TagFS against SQLite given its best shot, at each number of files in
-    `scales` (default: 10k when quick, else TAGFS_SCALES)."""
+    `scales` (default: 10k when quick, else TAGFS_SCALES).  Every scale is
+    loaded into one machine first, then their timed rounds take turns, so
+    a slower spell of this shared machine falls on every scale alike and
+    the growth rows compare like with like."""
+    from .hosted import fresh
     scales = scales or (TAGFS_SCALES[:1] if b.quick else TAGFS_SCALES)
-    per = {}
-    for n in scales:
-        per[n] = tagfs_scale(b, n, verbose)
+    fresh(ram=sum(map(tagfs_ram, scales)))
+    per = {n: TagfsScale(b, n, verbose) for n in scales}
+    for _ in range(TAGFS_ROUNDS):
+        for sc in per.values():
+            sc.time_round()
+    for sc in per.values():
+        sc.rows()
     if 100_000 in per and 1_000_000 in per:
-        for shape in TAGFS_SHAPES:
-            if shape in per[100_000] and shape in per[1_000_000]:
-                (o1, s1, a1), (o2, s2, a2) = per[100_000][shape], per[1_000_000][shape]
-                b.add("tagfs (hosted)", f"growth 100k -> 1M files: {shape}", o2 / o1, 10.0, "x time/query",
-                      "linear in files (10x)", False,
-                      f"TagFS time per query at 1M over at 100k, "
-                      + ("the same tag ranks picked" if TAGFS_SHAPES[shape][2] == "top" else "picked by the same rule")
-                      + f" (goal: <= 12x, 1.2x linear); SQLite's: {s2 / s1:.1f}x; the answers grow {a2 / max(a1, 1):.1f}x")
+        growth_rows(b, per[100_000], per[1_000_000])
+    for sc in per.values():
+        sc.v.unmount()
+        sc.db.close()
+
+
+def growth_rows(b, small, big):
+    for shape in TAGFS_SHAPES:
+        if shape not in small.shapes or shape not in big.shapes:
+            continue
+        (i1, i2), (o1, o2), (s1, s2) = [(small.per_query(shape, side), big.per_query(shape, side))
+                                        for side in ("ids", "list", "sqlite")]
+        b.add("tagfs (hosted)", f"growth 100k -> 1M files: {shape}", i2 / i1, 10.0, "x time/query",
+              "linear in files (10x)", False,
+              f"TagFS time per query at 1M over at 100k, the answer as query_ids() gives it (an array of ids: "
+              f"{i1 * 1e6:,.1f} -> {i2 * 1e6:,.1f} us), "
+              + ("the same tag ranks picked" if TAGFS_SHAPES[shape][2] == "top" else "picked by the same rule")
+              + f" (goal: <= 12x, 1.2x linear); as a Python list (query(), the rows above): {o2 / o1:.1f}x; "
+              f"SQLite's: {s2 / s1:.1f}x; the answers grow {big.answers(shape) / max(small.answers(shape), 1):.1f}x")
 
 
 # ---- the table ---------------------------------------------------------------------
