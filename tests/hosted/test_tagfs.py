@@ -199,3 +199,49 @@ def test_a_bad_tag_in_a_bulk_load_keeps_the_pieces_before_it():
     assert v.files() == list(range(1, e.value.made + 1))       # whole pieces, nothing of the failed one
     assert v.query("late") == []
     assert_clean(v)
+
+
+between = st.lists(st.one_of(
+    st.tuples(st.just("create"), st.sets(st.sampled_from("abcdef"), max_size=4)),
+    st.tuples(st.just("bulk"), st.lists(st.sets(st.sampled_from("abcdef"), max_size=4), max_size=30),
+              st.booleans()),
+    st.tuples(st.just("tag"), st.integers(0, 99), st.sampled_from("abcdef")),
+    st.tuples(st.just("untag"), st.integers(0, 99), st.sampled_from("abcdef")),
+    st.tuples(st.just("delete"), st.integers(0, 99))), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(between, st.integers(0, len(QUERIES) - 1))
+def test_queries_between_operations_agree_with_a_model(ops, first):
+    """Queries after every change, so what a query keeps between queries
+    (dense tags' bitmaps) must follow each change and each rolled-back bulk
+    load (a bad tag at the end of a piece undoes the piece's postings)."""
+    disk, v = new_volume(journal_blocks=64)
+    model = {}                                          # id -> set(tags)
+    for n, op in enumerate(ops):
+        ids = sorted(model)
+        if op[0] == "create":
+            model[v.create(" ".join(sorted(op[1])))] = set(op[1])
+        elif op[0] == "bulk":
+            lists = [" ".join(sorted(t)) for t in op[1]] + (["a x="] if op[2] else [])
+            before = set(v.files())
+            try:
+                v.create_many(lists)
+            except tfs.FSError:
+                assert op[2]
+            for f, t in zip(sorted(set(v.files()) - before), op[1]):
+                model[f] = set(t)
+        elif ids:
+            f = ids[op[1] % len(ids)]
+            if op[0] == "tag" and op[2] not in model[f]:
+                v.tag(f, op[2])
+                model[f].add(op[2])
+            elif op[0] == "untag" and op[2] in model[f]:
+                v.untag(f, op[2])
+                model[f].discard(op[2])
+            elif op[0] == "delete":
+                v.delete(f)
+                del model[f]
+        q = QUERIES[(first + n) % len(QUERIES)]
+        assert v.query(q) == model_query(q, {f: (b"", t) for f, t in model.items()}), (q, op)
+    assert_clean(v)

@@ -136,3 +136,22 @@ def test_scans_and_lookups_across_parents():
     assert v.query("half OR sparse") == sorted(set(half) | set(sparse))
     assert list(v.query_ids("big")) == ids == v.files()
     assert_clean(v)
+
+
+def test_dense_tags_bitmaps_follow_changes():
+    """A dense tag looked into gets a bitmap, kept for the next query and
+    remade after a change to any posting; the answers are the sets'."""
+    disk, v = new_volume(blocks=4096, ram=256 << 20)
+    ids = v.create_many(["d" + (" s" if i % 50 == 0 else "") for i in range(2000)])
+    v.untag(ids[100], "d")
+    want = [f for i, f in enumerate(ids) if i % 50 == 0 and i != 100]
+    assert v.query("s AND d") == want and v.info()["bitmaps"] == 1
+    assert v.query("s AND NOT d") == [ids[100]] and v.info()["bitmaps"] == 1     # the same one, kept
+    assert v.info()["bitmap_bytes"] == -(-(max(ids) + 1) // 64) * 8
+    v.tag(ids[100], "d")
+    assert v.query("s AND d") == sorted(want + [ids[100]])
+    assert v.query("s AND NOT d") == []
+    assert v.query("rare-tag-nowhere AND d") == []
+    assert v.info()["bitmaps"] == 1                    # the stale one went, a new one came
+    v.unmount()
+    assert v.info()["bitmaps"] == 0

@@ -58,6 +58,7 @@ cdef struct Tree:
     uint64_t hint_leaf, hint_lo, hint_hi, hint_version, hint_epoch
     bint hint_bounded
     uint64_t version
+    uint64_t changes            # inserts and removals tried (what a kwe.fs.tagbits bitmap was made of)
     uint64_t last_leaf          # where the last insert went: keys in order split
     uint32_t last_pos           # ... their leaf where they arrive (split_point)
     Near near[NEAR_NODES]       # read_node()'s pointers to nodes read recently

@@ -27,7 +27,7 @@ cdef inline NodeHeader* hdr(const uint8_t* n) noexcept nogil:
 
 cdef void init(Tree* t, Cache* c, uint16_t id, uint64_t root, uint32_t vsize, AllocFn alloc, void* ctx) noexcept nogil:
     t.c, t.id, t.root, t.vsize, t.alloc, t.alloc_ctx = c, id, root, vsize, alloc, ctx
-    t.hint_leaf = t.version = t.last_leaf = 0
+    t.hint_leaf = t.version = t.last_leaf = t.changes = 0
     t.last_pos = 0
     memset(t.near, 0, sizeof(t.near))
 
@@ -446,6 +446,7 @@ cdef int insert(Tree* t, uint64_t key, const void* value, bint replace) noexcept
     cdef uint32_t i
     cdef int depth = 0, err
     cdef Range r
+    t.changes += 1
     if t.root == 0:
         t.version += 1
         n = new_node(t, 0, &t.root)
@@ -519,6 +520,7 @@ cdef int remove(Tree* t, uint64_t key) noexcept nogil:
     cdef uint8_t* n
     cdef uint32_t i, count
     cdef Range r
+    t.changes += 1
     if t.root == 0:
         return BT_NOT_FOUND
     leaf = leaf_for(t, key, &r)

@@ -11,5 +11,5 @@ cdef int unmount() noexcept nogil        # commit, record a clean unmount (befor
 # Commit if the period has passed and something is pending (deferred work).
 cdef void maybe_commit() noexcept nogil
 cdef uint64_t commits() noexcept nogil
-# Commit everything and empty the block cache (before measuring memory).
+# Commit everything and empty the block cache and the bitmaps (before measuring memory).
 cdef int quiesce() noexcept nogil

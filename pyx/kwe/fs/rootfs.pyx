@@ -4,7 +4,7 @@ from kwe.common cimport abi
 from kwe.base cimport boot, cmdline
 from kwe.dev cimport blockdev, pit, rtc, ata
 from kwe.mm cimport pmm
-from kwe.fs cimport tagfs, bcache
+from kwe.fs cimport tagfs, bcache, tagbits
 from kwe.fs.tagfs cimport FS
 from kwe.dev.blockdev cimport BlockDev
 from kwe.base.console cimport kprintf
@@ -69,7 +69,12 @@ cdef void reclaim() noexcept nogil:
     """Memory is short (under 1/16 of what it was at mount): the cache gives
     back every clean block.  Run between operations, when no one holds a block."""
     if mounted and pmm.free_count() < low_water:
-        bcache.drop_clean(&root.cache)
+        give_back()
+
+cdef void give_back() noexcept nogil:
+    """The memory the volume holds for speed only: clean blocks, bitmaps."""
+    bcache.drop_clean(&root.cache)
+    tagbits.drop_all(&root.bits)
 
 cdef void maybe_commit() noexcept nogil:
     global last_commit, ncommits
@@ -85,7 +90,7 @@ cdef int quiesce() noexcept nogil:
     if not mounted:
         return abi.E_OK
     err = tagfs.sync(&root)
-    bcache.drop_clean(&root.cache)
+    give_back()
     return err
 
 cdef uint64_t commits() noexcept nogil:

@@ -24,6 +24,7 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from kwe.dev.blockdev cimport BlockDev
 from kwe.fs.bcache cimport Cache
 from kwe.fs.btree cimport Tree
+from kwe.fs.tagbits cimport BitCache
 
 cdef enum:
     VERSION = 2
@@ -40,6 +41,7 @@ cdef enum:
     WRITE_CHUNK_BLOCKS = 128    # blocks of file data per operation in large writes
     MIN_CACHE_BLOCKS = 256
     DEFAULT_CACHE_SHARE = 4     # an unsized cache may grow to 1/4 of the free memory at mount
+    BITS_SHARE = 8              # dense tags' bitmaps may take 1/8 of what the block cache may hold
     CHUNK_BLOCKS = 8            # file blocks a Chunk maps
     CHUNK_BITS = 20
     MAX_FILE_BLOCKS = CHUNK_BLOCKS << CHUNK_BITS     # 32 GiB
@@ -98,6 +100,7 @@ cdef struct FS:
     Cache cache
     Super sb
     Tree trees[NTREES]
+    BitCache bits               # dense tags' bitmaps, for queries (kwe.fs.tagbits)
     uint64_t alloc_hint
     Clock now
     uint32_t seed               # checksum.seed(sb.uuid)

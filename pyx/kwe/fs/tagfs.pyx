@@ -4,7 +4,7 @@ from libc.string cimport memcpy, memset, memcmp
 from kwe.common cimport abi, operations, kstr
 from kwe.common.tags cimport check as check_tag
 from kwe.dev cimport blockdev
-from kwe.fs cimport bcache, btree, journal, checksum
+from kwe.fs cimport bcache, btree, journal, checksum, tagbits
 from kwe.mm cimport heap, pmm
 from kwe.dev.blockdev cimport BlockDev, BLOCK
 from kwe.fs.btree cimport Tree, Cursor
@@ -320,6 +320,7 @@ cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t
     for i in range(NTREES):
         btree.init(&fs.trees[i], &fs.cache, <uint16_t>i, fs.sb.roots[i], value_size(i), alloc_block, fs)
     fs.alloc_hint = fs.sb.data_start
+    tagbits.init(&fs.bits, fs.cache.cap * BLOCK / BITS_SHARE)
     err = check_roots(fs)
     if err == abi.E_OK and not (fs.flags & MOUNT_RDONLY):
         err = record_state(fs, 0)               # not clean until unmount() says so again
@@ -338,6 +339,7 @@ cdef int unmount(FS* fs) noexcept nogil:
         if err == abi.E_OK:
             err = record_state(fs, SUPER_CLEAN)     # everything is home: no replay next time
     bcache.destroy(&fs.cache)
+    tagbits.drop_all(&fs.bits)
     fs.mounted = False
     return err
 
@@ -392,6 +394,7 @@ cdef void reload_super(FS* fs) noexcept nogil:
         memcpy(&fs.sb, cur, sizeof(Super))
     for i in range(NTREES):
         fs.trees[i].root = fs.sb.roots[i]
+        fs.trees[i].changes += 1                # what the rollback undid is changed back
 
 cdef int finish(FS* fs, int err) noexcept nogil:
     if err == abi.E_OK and not store_super(fs):

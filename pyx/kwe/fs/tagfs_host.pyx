@@ -7,7 +7,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from kwe.common cimport abi
 from kwe.common.format cimport format_buf
-from kwe.fs cimport tagfs, tagquery, fsck, btree
+from kwe.fs cimport tagfs, tagquery, fsck, btree, tagbits
 from kwe.fs.tagfs cimport FS, FileRec
 from kwe.fs.btree cimport Cursor
 from kwe.dev.blockdev cimport BlockDev
@@ -212,7 +212,12 @@ cdef class Volume:
                 "clean_at_mount": bool(self.fs.was_clean), "readonly": bool(self.fs.flags & 1),
                 "failed": self.fs.failed, "cache_blocks": self.fs.cache.cap,
                 "cache_reads": self.fs.cache.reads, "cache_hits": self.fs.cache.hits,
-                "cache_drops": self.fs.cache.drops}
+                "cache_drops": self.fs.cache.drops, "bitmaps": self.bitmaps(),
+                "bitmap_bytes": self.fs.bits.bytes, "bitmap_budget": self.fs.bits.budget}
+
+    def bitmaps(self):
+        """How many dense tags' bitmaps are kept (kwe.fs.tagbits)."""
+        return sum(1 for i in range(tagbits.BITS_SLOTS) if self.fs.bits.slot[i].words != NULL)
 
     def all_tags(self):
         """[(name, number of files)] for every tag, in TAGNAMES key order

@@ -4,7 +4,7 @@ from libc.string cimport memcpy, memset
 from kwe.common cimport abi, kstr, tags
 from kwe.mm cimport heap
 from kwe.mm.account cimport Account
-from kwe.fs cimport btree, tagfs
+from kwe.fs cimport btree, tagfs, tagbits
 from kwe.fs.tagfs cimport FS, TREE_POSTINGS, TREE_FILES
 from kwe.fs.btree cimport Cursor, Tree
 
@@ -13,6 +13,7 @@ cdef Account* charged = NULL     # whose query runs now (one at a time: one CPU,
 cdef enum:
     FIRST_ROOM = 1 << 20         # ids a list's first allocation holds at most (8 MiB)
     LOOK_RATIO = 4               # look into a tag for a's ids, not read it, if it is this much bigger
+    BUILD_RATIO = 64             # make a dense tag's bitmap for a set at least 1/64 of its size
     INLINE_LEVELS = 4            # parentheses nested this deep need no heap
 
 # A partial answer: `ids`, or everything but `ids` when neg.  A tag's posting
@@ -234,15 +235,39 @@ cdef int look_into(FS* fs, IdSet* a, uint32_t tag_id, bint keep_found) noexcept 
     a.n = kept
     return abi.E_OK if cur.err == btree.BT_OK else abi.E_IO
 
+cdef int keep_bits(IdSet* a, const tagbits.Bits* b, bint keep_found) noexcept nogil:
+    """Keep the ids of a whose bit in b is keep_found (no branch per id)."""
+    cdef uint64_t i, kept = 0
+    for i in range(a.n):
+        a.ids[kept] = a.ids[i]
+        kept += tagbits.has(b, a.ids[i]) == keep_found
+    a.n = kept
+    return abi.E_OK
+
+cdef const tagbits.Bits* bits_of(Parser* ps, Value* a, Value* b) noexcept nogil:
+    """b's bitmap when it is a dense tag (made now only if a is big enough
+    for the bitmap to pay: at least 1/BUILD_RATIO of b)."""
+    cdef int err = abi.E_OK
+    cdef const tagbits.Bits* bits = tagbits.of_tag(&ps.fs.bits, &ps.fs.trees[TREE_POSTINGS], b.tag_id, b.nfiles,
+                                                   ps.fs.sb.next_file_id, size(a) * BUILD_RATIO >= b.nfiles, &err)
+    if err != abi.E_OK:
+        ps.err = err
+    return bits
+
 cdef bint filter_by(Parser* ps, Value* a, Value* b, bint keep_found) noexcept nogil:
-    """a = a AND b (keep_found) or a AND NOT b by looking into b for a's ids,
-    when b is a tag not read yet and far bigger than a (combine() put the
-    smaller side of an AND in a).  False when reading b is the cheaper way."""
-    if not b.lazy or b.nfiles < LOOK_RATIO * size(a):
+    """a = a AND b (keep_found) or a AND NOT b without reading b's list, when
+    b is a tag not read yet: by its bitmap if it is dense, or by looking
+    into it if it is far bigger than a (combine() put the smaller side of an
+    AND in a).  False when reading b is the cheaper way."""
+    cdef const tagbits.Bits* bits
+    if not b.lazy:
+        return False
+    bits = bits_of(ps, a, b)
+    if bits == NULL and ps.err == abi.E_OK and b.nfiles < LOOK_RATIO * size(a):
         return False
     materialize(ps, a)
     if ps.err == abi.E_OK:
-        ps.err = look_into(ps.fs, &a.s, b.tag_id, keep_found)
+        ps.err = keep_bits(&a.s, bits, keep_found) if bits != NULL else look_into(ps.fs, &a.s, b.tag_id, keep_found)
     release(&b.s)
     return True
 
