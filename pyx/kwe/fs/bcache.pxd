@@ -83,6 +83,11 @@ cdef const uint8_t* get(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noex
 # not read, start zeroed, as this kind and tag.
 cdef uint8_t* modify(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil
 cdef uint8_t* fresh(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil
+# Ask the CPU for what a get() of bno will touch, a stage at a time, without
+# waiting for any of it: 0, its hash slot; 1, its record (the slot read);
+# 2, the block's first and last lines (the record read).  A scan calls the
+# stages for the leaves two, one and no steps before it needs them.
+cdef void warm(Cache* c, uint64_t bno, int stage) noexcept nogil
 cdef void retag(Cache* c, uint64_t bno, uint32_t tag) noexcept nogil     # its contents changed
 cdef void fault(Cache* c, uint64_t bno) noexcept nogil     # a caller found bno inconsistent
 cdef void begin_op(Cache* c) noexcept nogil

@@ -8,6 +8,10 @@ from kwe.mm cimport heap, pmm
 from kwe.fs cimport journal, checksum
 from kwe.base cimport hal, sanitize
 from kwe.dev.blockdev cimport BlockDev, BLOCK
+from kwe.lib.hashmap cimport Entry
+
+cdef extern from *:
+    void __builtin_prefetch(const void* p) nogil
 
 cdef bint init(Cache* c, BlockDev* dev, uint64_t cap) noexcept nogil:
     memset(c, 0, sizeof(Cache))
@@ -123,6 +127,23 @@ cdef CBlock* checked(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcep
 cdef const uint8_t* get(Cache* c, uint64_t bno, uint8_t kind, uint32_t tag) noexcept nogil:
     cdef CBlock* b = checked(c, bno, kind, tag)
     return b.data if b != NULL else NULL
+
+cdef void warm(Cache* c, uint64_t bno, int stage) noexcept nogil:
+    cdef Entry** slot
+    cdef CBlock* b
+    if c.map.nbuckets == 0:
+        return
+    slot = &c.map.buckets[hashmap.mix(bno) & (c.map.nbuckets - 1)]
+    if stage == 0:
+        __builtin_prefetch(slot)
+    elif slot[0] != NULL:
+        b = <CBlock*>slot[0].value
+        if stage == 1:
+            __builtin_prefetch(slot[0])
+            __builtin_prefetch(b)
+        elif slot[0].key == bno and b.data != NULL:
+            __builtin_prefetch(b.data)
+            __builtin_prefetch(b.data + BLOCK - 64)
 
 cdef void retag(Cache* c, uint64_t bno, uint32_t tag) noexcept nogil:
     cdef CBlock* b = <CBlock*>hashmap.get(&c.map, bno)

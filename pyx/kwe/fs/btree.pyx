@@ -262,6 +262,17 @@ cdef void move_to(Tree* t, Cursor* cur, uint64_t key) noexcept nogil:
         return
     cur.pos = gallop(<const uint64_t*>(n + HEADER), 0, hdr(n).count, key)
     at_leaf(t, cur, leaf, &r)
+    warm_ahead(t, p, r.slot)
+
+cdef void warm_ahead(Tree* t, const uint8_t* p, uint32_t slot) noexcept nogil:
+    """Leaves to the right come from memory a scan does not wait for: the
+    next one's lines, the one after's cache record, the third's hash slot
+    (kwe.fs.bcache.warm), each asked for a step before it is needed."""
+    cdef const uint32_t* ch = <const uint32_t*>(p + HEADER + 8 * INTERNAL_CAP)
+    cdef uint32_t i
+    for i in range(3):
+        if slot + 1 + i <= hdr(p).count:
+            bcache.warm(t.c, ch[slot + 1 + i], 2 - i)
 
 cdef const uint8_t* at_entry(Tree* t, Cursor* cur) noexcept nogil:
     """The leaf holding the cursor's entry, stepping to the next leaf as needed;
