@@ -8,13 +8,13 @@
 # kwe.common.tags'; a word that is not a valid tag is E_INVAL.
 #
 # Evaluation works on sorted posting lists from the index: a tag's list is
-# read only when it must be.  ANDed (or AND NOTed) with a smaller set, a tag
-# is looked into instead, one cursor moving forward through its postings and
-# galloping within a leaf, so an intersection costs about its smaller side;
-# otherwise the two sides are merged as they are, a tag's postings read in
-# place from the index's leaves, never copied out first.  Only a query whose
-# answer is a complement
-# ("NOT a", "NOT a OR NOT b") has to scan the list of all files.
+# read only when it must be.  ANDed (or AND NOTed) with a set, a dense tag is
+# looked into as its bitmap (kwe.fs.tagbits), any tag far bigger than the set
+# by one cursor moving forward through its postings, galloping within a
+# leaf: an intersection costs about its smaller side.  Otherwise the two
+# sides are merged as they are, a tag's postings read in place from the
+# index's leaves, never copied out first.  Only a query whose answer is a
+# complement ("NOT a", "NOT a OR NOT b") has to scan the list of all files.
 from libc.stdint cimport uint64_t, int64_t
 from kwe.fs.tagfs cimport FS
 from kwe.mm.account cimport Account
