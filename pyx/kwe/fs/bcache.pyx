@@ -133,7 +133,7 @@ cdef void warm(Cache* c, uint64_t bno, int stage) noexcept nogil:
     cdef CBlock* b
     if c.map.nbuckets == 0:
         return
-    slot = &c.map.buckets[hashmap.mix(bno) & (c.map.nbuckets - 1)]
+    slot = hashmap.bucket(&c.map, bno)
     if stage == 0:
         __builtin_prefetch(slot)
     elif slot[0] != NULL:

@@ -4,7 +4,7 @@ from libc.string cimport memset
 from kwe.common cimport abi
 from kwe.mm cimport heap
 from kwe.fs cimport bcache, btree, tagfs
-from kwe.fs.tagfs cimport FS, FileRec, Chunk, TagRec, CHUNK_BLOCKS, CHUNK_BITS, BITMAP_BITS
+from kwe.fs.tagfs cimport FS, FileRec, Chunk, TagRec, CHUNK_BLOCKS, CHUNK_BITS, BITMAP_BITS, FILE_ID_BITS, TAG_ID_BITS
 from kwe.fs.btree cimport Cursor, NodeHeader, NODE_HEADER, INTERNAL_CAP
 from kwe.common.format cimport format_buf
 
@@ -206,7 +206,7 @@ cdef void check_tag_names(Walk* w) noexcept nogil:
             problem(w.r, b"tag %u (key %x) is at or past the next tag id", t.tag_id, key)
         if btree.lookup(&w.fs.trees[tagfs.TREE_TAGIDS], t.tag_id, &k2) != btree.BT_OK or k2 != key:
             problem(w.r, b"tag %u is missing from the id index", t.tag_id)
-        n = count_range(w.fs, tagfs.TREE_POSTINGS, <uint64_t>t.tag_id << 40, 40)
+        n = count_range(w.fs, tagfs.TREE_POSTINGS, <uint64_t>t.tag_id << FILE_ID_BITS, FILE_ID_BITS)
         if n != t.nfiles or n == 0:
             problem(w.r, b"tag %u counts %u files, its postings hold %u", t.tag_id, t.nfiles, n)
     scan_ended(w, &cur, tagfs.TREE_TAGNAMES)
@@ -217,14 +217,14 @@ cdef void check_postings(Walk* w) noexcept nogil:
     cdef uint32_t tag_id
     btree.seek(&w.fs.trees[tagfs.TREE_POSTINGS], &cur, 0)
     while btree.next(&w.fs.trees[tagfs.TREE_POSTINGS], &cur, &key, NULL):
-        file_id, tag_id = key & ((<uint64_t>1 << 40) - 1), <uint32_t>(key >> 40)
+        file_id, tag_id = key & ((<uint64_t>1 << FILE_ID_BITS) - 1), <uint32_t>(key >> FILE_ID_BITS)
         if not tagfs.has_tag(w.fs, file_id, tag_id):
             problem(w.r, b"posting (tag %u, file %u) has no file-tag mirror", tag_id, file_id)
     scan_ended(w, &cur, tagfs.TREE_POSTINGS)
     btree.seek(&w.fs.trees[tagfs.TREE_FILETAGS], &cur, 0)
     while btree.next(&w.fs.trees[tagfs.TREE_FILETAGS], &cur, &key, NULL):
         file_id, tag_id = key >> 24, <uint32_t>(key & 0xFFFFFF)
-        if btree.lookup(&w.fs.trees[tagfs.TREE_POSTINGS], (<uint64_t>tag_id << 40) | file_id, NULL) != btree.BT_OK:
+        if btree.lookup(&w.fs.trees[tagfs.TREE_POSTINGS], (<uint64_t>tag_id << FILE_ID_BITS) | file_id, NULL) != btree.BT_OK:
             problem(w.r, b"file tag (file %u, tag %u) has no posting", file_id, tag_id)
     scan_ended(w, &cur, tagfs.TREE_FILETAGS)
 
@@ -235,7 +235,7 @@ cdef void check_files(Walk* w) noexcept nogil:
     btree.seek(&w.fs.trees[tagfs.TREE_FILES], &cur, 0)
     while btree.next(&w.fs.trees[tagfs.TREE_FILES], &cur, &key, &f):
         w.r.files += 1
-        n = count_range(w.fs, tagfs.TREE_FILETAGS, key << 24, 24)
+        n = count_range(w.fs, tagfs.TREE_FILETAGS, key << TAG_ID_BITS, TAG_ID_BITS)
         if n != f.ntags:
             problem(w.r, b"file %u counts %u tags, holds %u", key, f.ntags, n)
         if key == 0 or key >= w.fs.sb.next_file_id:

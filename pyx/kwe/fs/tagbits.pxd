@@ -30,8 +30,9 @@ cdef struct BitCache:
     uint64_t bytes              # held
     uint64_t budget             # held at most
     uint64_t clock
+    uint32_t id_bits            # a posting's key: tag id << id_bits | file id
 
-cdef void init(BitCache* bc, uint64_t budget) noexcept nogil
+cdef void init(BitCache* bc, uint64_t budget, uint32_t id_bits) noexcept nogil
 cdef void drop_all(BitCache* bc) noexcept nogil
 # The bitmap of the tag (tag_id, on nfiles files, of ids below universe),
 # made now if need be and `make` allows; NULL when the tag is not dense, has

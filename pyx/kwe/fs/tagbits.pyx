@@ -6,9 +6,9 @@ from kwe.mm cimport heap
 from kwe.fs cimport btree
 from kwe.fs.btree cimport Tree, Cursor
 
-cdef void init(BitCache* bc, uint64_t budget) noexcept nogil:
+cdef void init(BitCache* bc, uint64_t budget, uint32_t id_bits) noexcept nogil:
     memset(bc, 0, sizeof(BitCache))
-    bc.budget = budget
+    bc.budget, bc.id_bits = budget, id_bits
 
 cdef void free_slot(BitCache* bc, Bits* b) noexcept nogil:
     if b.words != NULL:
@@ -51,15 +51,15 @@ cdef Bits* room(BitCache* bc, uint64_t bytes) noexcept nogil:
             return NULL
         free_slot(bc, &bc.slot[oldest])
 
-cdef int fill(Bits* b, Tree* t) noexcept nogil:
+cdef int fill(Bits* b, Tree* t, uint32_t id_bits) noexcept nogil:
     """Set the bit of each of the tag's files: E_RANGE for an id past nbits."""
     cdef Cursor cur
     cdef const uint64_t* k
     cdef uint32_t n, i
-    cdef uint64_t base = <uint64_t>b.tag_id << 40, id
+    cdef uint64_t base = <uint64_t>b.tag_id << id_bits, id
     btree.seek(t, &cur, base)
     while True:
-        n = btree.run_of(t, &cur, base + (<uint64_t>1 << 40), &k)
+        n = btree.run_of(t, &cur, base + (<uint64_t>1 << id_bits), &k)
         if n == 0:
             return abi.E_IO if cur.err != btree.BT_OK else abi.E_OK
         for i in range(n):
@@ -80,7 +80,7 @@ cdef Bits* make(BitCache* bc, Tree* t, uint32_t tag_id, uint64_t universe, int* 
         return NULL
     b.nbits, b.tag_id, b.changes, b.root = universe, tag_id, t.changes, t.root
     bc.bytes += bytes
-    got = fill(b, t)
+    got = fill(b, t, bc.id_bits)
     if got != abi.E_OK:
         free_slot(bc, b)
         err[0] = abi.E_IO if got == abi.E_IO else abi.E_OK

@@ -32,9 +32,11 @@ cdef enum:
     TREE_CHUNKS = 1             # file id << 20 | n -> Chunk (file blocks n*8 .. n*8+7)
     TREE_TAGNAMES = 2           # hash(name) (+ probe) -> TagRec
     TREE_TAGIDS = 3             # tag id -> the TAGNAMES key
-    TREE_POSTINGS = 4           # tag id << 40 | file id
-    TREE_FILETAGS = 5           # file id << 24 | tag id
+    TREE_POSTINGS = 4           # tag id << FILE_ID_BITS | file id
+    TREE_FILETAGS = 5           # file id << TAG_ID_BITS | tag id
     NTREES = 6
+    FILE_ID_BITS = 40           # the key layouts of the two trees above
+    TAG_ID_BITS = 24
     TAG_MAX = 118
     DEFAULT_JOURNAL_BLOCKS = 2048   # at least; a sixteenth of a bigger volume, up to MAX_DEFAULT_JOURNAL
     MAX_DEFAULT_JOURNAL = 65536

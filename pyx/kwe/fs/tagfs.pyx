@@ -12,8 +12,6 @@ from kwe.common.format cimport format_buf
 
 cdef enum:
     TAG_PROBES = 64
-    FILE_ID_BITS = 40
-    TAG_ID_BITS = 24
     BITMAP_MAGIC = 0x4D42574B        # "KWBM", before a bitmap block's checksum
     BITMAP_SUM_FIELD = BLOCK - 4
     MIN_JOURNAL = 64
@@ -320,7 +318,7 @@ cdef int mount(FS* fs, BlockDev* dev, uint64_t cache_blocks, Clock now, uint32_t
     for i in range(NTREES):
         btree.init(&fs.trees[i], &fs.cache, <uint16_t>i, fs.sb.roots[i], value_size(i), alloc_block, fs)
     fs.alloc_hint = fs.sb.data_start
-    tagbits.init(&fs.bits, fs.cache.cap * BLOCK / BITS_SHARE)
+    tagbits.init(&fs.bits, fs.cache.cap * BLOCK / BITS_SHARE, FILE_ID_BITS)
     err = check_roots(fs)
     if err == abi.E_OK and not (fs.flags & MOUNT_RDONLY):
         err = record_state(fs, 0)               # not clean until unmount() says so again

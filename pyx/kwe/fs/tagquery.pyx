@@ -5,7 +5,7 @@ from kwe.common cimport abi, kstr, tags
 from kwe.mm cimport heap
 from kwe.mm.account cimport Account
 from kwe.fs cimport btree, tagfs, tagbits
-from kwe.fs.tagfs cimport FS, TREE_POSTINGS, TREE_FILES
+from kwe.fs.tagfs cimport FS, TREE_POSTINGS, TREE_FILES, FILE_ID_BITS
 from kwe.fs.btree cimport Cursor, Tree
 
 cdef Account* charged = NULL     # whose query runs now (one at a time: one CPU, no sleeping)
@@ -77,8 +77,8 @@ cdef void from_tree(Stream* s, FS* fs, int tree, uint64_t first, uint64_t end, u
     btree.seek(s.t, &s.cur, first)
 
 cdef void from_tag(Stream* s, FS* fs, uint32_t tag_id, uint32_t nfiles) noexcept nogil:
-    from_tree(s, fs, TREE_POSTINGS, <uint64_t>tag_id << 40, (<uint64_t>tag_id + 1) << 40,
-              (<uint64_t>1 << 40) - 1, nfiles)
+    from_tree(s, fs, TREE_POSTINGS, <uint64_t>tag_id << FILE_ID_BITS, (<uint64_t>tag_id + 1) << FILE_ID_BITS,
+              (<uint64_t>1 << FILE_ID_BITS) - 1, nfiles)
 
 cdef bint more(Stream* s) noexcept nogil:
     """Is there an id at s.k[s.i]?  The next run when this one is used up."""
@@ -222,7 +222,7 @@ cdef int look_into(FS* fs, IdSet* a, uint32_t tag_id, bint keep_found) noexcept 
     """Keep the ids of a that have the tag (keep_found) or lack it, by moving
     one cursor forward through the tag's postings: no list is read."""
     cdef Cursor cur
-    cdef uint64_t base = <uint64_t>tag_id << 40, i, kept = 0
+    cdef uint64_t base = <uint64_t>tag_id << FILE_ID_BITS, i, kept = 0
     cdef bint found
     if a.n == 0:
         return abi.E_OK

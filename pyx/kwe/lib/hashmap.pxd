@@ -27,6 +27,10 @@ cdef struct HashMap:
     uint64_t min_buckets        # never shrinks below what init() asked for
     Account* owner              # the process its memory is charged to (NULL: the kernel)
 
+# The bucket key's chain starts in (the map must have buckets).
+cdef inline Entry** bucket(HashMap* m, uint64_t key) noexcept nogil:
+    return &m.buckets[mix(key) & (m.nbuckets - 1)]
+
 cdef bint init(HashMap* m, uint64_t capacity) noexcept nogil
 # The same, its buckets and entries charged to owner (a process's map).
 cdef bint init_for(HashMap* m, uint64_t capacity, Account* owner) noexcept nogil

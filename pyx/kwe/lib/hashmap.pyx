@@ -37,7 +37,7 @@ cdef Entry* find(HashMap* m, uint64_t key) noexcept nogil:
     cdef Entry* e
     if m.nbuckets == 0:
         return NULL
-    e = m.buckets[mix(key) & (m.nbuckets - 1)]
+    e = bucket(m, key)[0]
     while e != NULL and e.key != key:
         e = e.next
     return e
@@ -84,9 +84,9 @@ cdef bint put_in(HashMap* m, uint64_t key, void* value, Entry* e) noexcept nogil
     return True
 
 cdef void link(HashMap* m, uint64_t key, void* value, Entry* e) noexcept nogil:
-    cdef uint64_t b = mix(key) & (m.nbuckets - 1)
-    e.key, e.value, e.next = key, value, m.buckets[b]
-    m.buckets[b] = e
+    cdef Entry** head = bucket(m, key)
+    e.key, e.value, e.next = key, value, head[0]
+    head[0] = e
     m.count += 1
     if m.count * 4 > m.nbuckets * 3:
         resize(m, m.nbuckets * 2)
@@ -104,7 +104,7 @@ cdef void* remove(HashMap* m, uint64_t key) noexcept nogil:
     cdef void* v
     if m.nbuckets == 0:
         return NULL
-    link = &m.buckets[mix(key) & (m.nbuckets - 1)]
+    link = bucket(m, key)
     while link[0] != NULL and link[0].key != key:
         link = &link[0].next
     e = link[0]
